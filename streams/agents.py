@@ -1,0 +1,157 @@
+"""The Faust agents of the stream worker.
+
+``ingest``: raw events of every domain -> decode and validate -> good ones re-keyed by user onto the by-user topic
+(the repartition step, so every user's events meet in one partition and one table partition), bad ones to the
+dead-letter topic with the reason in the headers.
+
+``track``: the by-user topic in micro-batches -> one embedding call per batch -> per-user windowed history and
+interest vector (changelog-backed tables) -> drift decision -> a regeneration request carrying the history snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import faust
+
+from models.embeddings import Embedder
+from schemas import AvroCodec, default_codec
+from streams import drift, history
+from streams.config import StreamsConfig
+from streams.events import InvalidEvent, Limits, Signal, decode_signal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamParts:
+    """Handles on what ``register`` attached to the app (the tests and the worker use them)."""
+
+    app: faust.App
+    sources: faust.TopicT
+    by_user: faust.TopicT
+    dlq: faust.TopicT
+    regen: faust.TopicT
+    histories: faust.Table
+    interests: faust.Table
+    dead_letters: faust.Table
+    ingest: faust.types.AgentT
+    track: faust.types.AgentT
+
+
+def dlq_headers(reason: str, detail: str, topic: str | None, partition: int | None, offset: int | None) -> list:
+    return [
+        ("dlq.reason", reason.encode()),
+        ("dlq.detail", detail[:500].encode("utf-8", "replace")),
+        ("dlq.topic", (topic or "").encode()),
+        ("dlq.partition", str(partition if partition is not None else -1).encode()),
+        ("dlq.offset", str(offset if offset is not None else -1).encode()),
+        ("dlq.at", str(int(time.time() * 1000)).encode()),
+    ]
+
+
+def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict, snapshot_items: int) -> dict:
+    signals = history.snapshot(hist, snapshot_items)
+    return {
+        "request_id": uuid.uuid4().hex,
+        "user_id": user_id,
+        "reason": decision.reason,
+        "drift": float(decision.drift),
+        "last_event_at": int(signals[0]["ts"]) if signals else int(state["updated_ts"]),
+        "emitted_at": int(time.time() * 1000),
+        "interest_vector": [float(x) for x in drift.unit(state["vector"])],
+        "history": [
+            {"domain": s["domain"].upper(), "kind": s["kind"], "text": s["text"], "ts": int(s["ts"]),
+             "item_id": s.get("item_id"), "platform": s.get("platform")}
+            for s in signals
+        ],
+    }
+
+
+def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None) -> StreamParts:
+    codec = codec or default_codec()
+    limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
+    policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
+    weights = cfg.domain_weights
+
+    sources = app.topic(*cfg.event_topics.values(), key_type=bytes, value_type=bytes)
+    by_user = app.topic(cfg.by_user_topic, key_type=bytes, value_type=bytes, partitions=cfg.event_partitions)
+    dlq = app.topic(cfg.dlq_topic, key_type=bytes, value_type=bytes, partitions=1)
+    regen = app.topic(cfg.regen_topic, key_type=bytes, value_type=bytes, partitions=cfg.regen_partitions)
+
+    # Keys are raw user-id bytes (key_type=bytes) and use_partitioner=True: the changelog partition of a user is
+    # chosen by the same murmur2 partitioner that placed the user on the by-user topic, so table and source
+    # partitions line up even though `track` handles a batch of events from several partitions at once.
+    table_args = dict(partitions=cfg.event_partitions, key_type=bytes, use_partitioner=True)
+    histories = app.Table("histories", **table_args)
+    interests = app.Table("interests", **table_args)
+    dead_letters = app.Table("dead-letters", default=int, **table_args)
+
+    async def dead_letter(reason: str, detail: str, key, value, message) -> None:
+        log.warning("dead-lettered an event from %s: %s", getattr(message, "topic", "?"), detail)
+        await dlq.send(key=key, value=value if isinstance(value, bytes) else repr(value).encode(),
+                       headers=dlq_headers(reason, detail, getattr(message, "topic", None),
+                                           getattr(message, "partition", None), getattr(message, "offset", None)))
+        dead_letters[reason.encode()] += 1
+
+    @app.agent(sources, name="ingest")
+    async def ingest(stream):
+        async for event in stream.events():
+            try:
+                signal = decode_signal(codec, event.value, limits)
+            except InvalidEvent as exc:
+                await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
+                yield ("dead_letter", exc.reason)
+                continue
+            await by_user.send(key=signal.user_id.encode(), value=event.value)
+            yield ("forwarded", signal.user_id)
+
+    @app.agent(by_user, name="track")
+    async def track(stream):
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
+            signals: list[Signal] = []
+            seen: set[tuple[str, str]] = set()
+            for event in events:
+                try:
+                    signal = decode_signal(codec, event.value, limits)
+                except InvalidEvent as exc:  # only reachable if a producer writes to the by-user topic directly
+                    await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
+                    continue
+                hist = histories.get(signal.user_id.encode())
+                if (hist and history.contains(hist, signal.domain, signal.event_id)) or (
+                        signal.user_id, signal.event_id) in seen:
+                    continue  # a redelivered duplicate: already reflected in the history and the vector
+                seen.add((signal.user_id, signal.event_id))
+                signals.append(signal)
+            if not signals:
+                yield 0
+                continue
+            # one model call per batch, off the event loop so heartbeats and fetches go on
+            vectors = await loop.run_in_executor(None, embedder.embed, [s.text for s in signals])
+            touched: dict[str, tuple[dict, dict]] = {}
+            for signal, vector in zip(signals, vectors):
+                hist, state = touched.get(signal.user_id) or (
+                    histories.get(signal.user_id.encode()) or history.empty_history(),
+                    interests.get(signal.user_id.encode()) or drift.new_state(),
+                )
+                history.add_signal(hist, signal.as_dict(), cfg.history_max_items, cfg.history_max_age_s)
+                drift.update_vector(state, vector, signal.ts, weights[signal.domain], cfg.half_life_s)
+                touched[signal.user_id] = (hist, state)
+            for user_id, (hist, state) in touched.items():
+                decision = drift.decide(state, policy)
+                if decision.regenerate:
+                    record = regen_record(user_id, decision, state, hist, cfg.snapshot_items)
+                    await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record))
+                    drift.mark_generated(state)
+                    log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason,
+                             decision.drift)
+                histories[user_id.encode()] = hist
+                interests[user_id.encode()] = state
+            yield len(signals)
+
+    return StreamParts(app, sources, by_user, dlq, regen, histories, interests, dead_letters, ingest, track)

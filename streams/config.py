@@ -1,0 +1,122 @@
+"""The one configuration object of the stream side: broker, topics, history windows, interest vector and drift.
+
+Every field can be set from the environment as ``INTERESTS_<FIELD NAME IN CAPITALS>`` (e.g.
+``INTERESTS_BOOTSTRAP_SERVERS=127.0.0.1:9092``, ``INTERESTS_DRIFT_THRESHOLD=0.3``). Defaults run on a laptop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOMAINS = ("click", "search", "social", "browse")
+
+
+def cache_dir() -> Path:
+    """Where environments, jars, converted models and runtime state live (outside the clone)."""
+    return Path(os.environ.get("INTERESTS_CACHE", Path.home() / ".cache" / "interests"))
+
+
+@dataclass(frozen=True)
+class StreamsConfig:
+    # --- Kafka --------------------------------------------------------------------------------------------------
+    bootstrap_servers: str = "127.0.0.1:9092"  # the local broker listens here; its controller on port + 1
+    state_dir: Path = field(default_factory=lambda: cache_dir() / "state")  # broker data, Faust data, logs
+    topic_prefix: str = "interests"  # every topic name starts with it; names end in a version (.v1)
+    event_partitions: int = 4  # partitions of the raw event topics and of the by-user repartition topic
+    regen_partitions: int = 4  # partitions of the regeneration-request topic (scale generator workers up to it)
+    app_id: str = "interests-stream"  # Faust app id: consumer group and prefix of changelog topics
+    # --- validation ---------------------------------------------------------------------------------------------
+    max_text_chars: int = 2000  # longer titles/queries/posts are dead-lettered as oversized
+    max_future_skew_s: int = 24 * 3600  # events stamped further in the future than this are rejected
+    min_event_time_ms: int = 946_684_800_000  # 2000-01-01: older timestamps are rejected as out of range
+    # --- history (per user, per domain, event-time window) -------------------------------------------------------
+    history_max_items: int = 20  # newest N signals kept per domain
+    history_max_age_s: int = 14 * 24 * 3600  # signals older than this (vs the user's newest event) are dropped
+    # --- interest vector and drift -------------------------------------------------------------------------------
+    half_life_s: float = 3 * 24 * 3600  # recency decay of the interest vector, in event time
+    weight_click: float = 1.0
+    weight_search: float = 1.0
+    weight_social: float = 0.8
+    weight_browse: float = 0.5
+    cold_start_min_events: int = 3  # a new user gets a first generation after this many signals
+    drift_threshold: float = 0.25  # cosine distance to the vector at the last generation that counts as drift
+    cooldown_s: float = 600.0  # at least this much event time between two generations of one user
+    snapshot_items: int = 30  # signals carried by a regeneration request (newest first, across domains)
+    # --- processing ----------------------------------------------------------------------------------------------
+    batch_size: int = 64  # events embedded together (one model call) by the tracking agent
+    batch_within_s: float = 0.2  # ... or whatever arrived within this time
+    embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2) or "hash" (a tiny deterministic fake, tests only)
+    web_port: int = 6066  # Faust's web server (health and stats); 0 disables it
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}.v1"
+
+    @property
+    def event_topics(self) -> dict[str, str]:
+        return {domain: self.topic(f"events.{domain}") for domain in DOMAINS}
+
+    @property
+    def by_user_topic(self) -> str:
+        return self.topic("events.by-user")
+
+    @property
+    def dlq_topic(self) -> str:
+        return self.topic("events.dlq")
+
+    @property
+    def regen_topic(self) -> str:
+        return self.topic("regen-requests")
+
+    @property
+    def queries_topic(self) -> str:
+        return self.topic("queries")
+
+    def topic_partitions(self) -> dict[str, int]:
+        """Every topic the project creates explicitly, with its partition count."""
+        topics = {t: self.event_partitions for t in self.event_topics.values()}
+        topics[self.by_user_topic] = self.event_partitions
+        topics[self.dlq_topic] = 1
+        topics[self.regen_topic] = self.regen_partitions
+        topics[self.queries_topic] = self.regen_partitions
+        return topics
+
+    @property
+    def domain_weights(self) -> dict[str, float]:
+        return {
+            "click": self.weight_click,
+            "search": self.weight_search,
+            "social": self.weight_social,
+            "browse": self.weight_browse,
+        }
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "StreamsConfig":
+        return _from_env(cls, env, overrides)
+
+
+def _from_env(cls, env, overrides):
+    """Build a frozen dataclass from ``INTERESTS_<FIELD>`` variables, casting to each field's type."""
+    env = os.environ if env is None else env
+    values = {}
+    for f in dataclasses.fields(cls):
+        raw = env.get(f"INTERESTS_{f.name.upper()}")
+        if raw is None:
+            continue
+        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "Path": Path}.get(
+            str(f.type), str
+        )
+        try:
+            if kind is bool:
+                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            else:
+                values[f.name] = kind(raw)
+        except ValueError:
+            raise ValueError(f"INTERESTS_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+    values.update(overrides)
+    return cls(**values)
+
+
+from_env = _from_env  # shared by the other packages' config objects

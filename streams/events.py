@@ -1,0 +1,126 @@
+"""Turns a decoded event of any domain into one validated, normalised signal, or says precisely why not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import asdict, dataclass
+from urllib.parse import unquote, urlparse
+
+from schemas import AvroCodec, DecodeError
+
+# subject of the Avro schema -> domain of the signal
+SUBJECT_DOMAIN = {
+    "click_event": "click",
+    "search_event": "search",
+    "social_event": "social",
+    "browse_event": "browse",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_ID_CHARS = 128
+
+
+class InvalidEvent(ValueError):
+    """An event that decodes but breaks a rule. ``reason`` is a short tag used as the dead-letter reason."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One user signal, whatever its domain. ``text`` is user-facing text: data, never instructions."""
+
+    event_id: str
+    user_id: str
+    domain: str  # click | search | social | browse
+    kind: str  # click | search | like | share | post | comment | view
+    text: str
+    ts: int  # event time, epoch milliseconds
+    item_id: str | None = None
+    platform: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_text_chars: int = 2000
+    max_future_skew_s: int = 24 * 3600
+    min_event_time_ms: int = 946_684_800_000
+
+
+def _millis(value) -> int:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp() * 1000)
+    return int(value)
+
+
+def _text(record: dict, name: str, limits: Limits, required: bool = True) -> str | None:
+    value = record.get(name)
+    if value is None or not str(value).strip():
+        if required:
+            raise InvalidEvent("missing_field", f"{name} is empty")
+        return None
+    value = _CONTROL.sub(" ", str(value)).strip()
+    if len(value) > limits.max_text_chars:
+        raise InvalidEvent("oversized_text", f"{name} has {len(value)} characters (limit {limits.max_text_chars})")
+    return value
+
+
+def _id(record: dict, name: str) -> str:
+    value = record.get(name)
+    if value is None or not str(value).strip():
+        raise InvalidEvent("missing_field", f"{name} is empty")
+    value = str(value).strip()
+    if len(value) > MAX_ID_CHARS or _CONTROL.search(value):
+        raise InvalidEvent("bad_id", f"{name} is longer than {MAX_ID_CHARS} characters or has control characters")
+    return value
+
+
+def _url_words(url: str) -> str:
+    """A readable stand-in for a page without a title: host and the words of its path."""
+    parsed = urlparse(url)
+    words = re.split(r"[/_\-.+]+", unquote(parsed.path))
+    words = [w for w in words if w and not w.isdigit() and w not in {"html", "htm", "php", "index"}]
+    return " ".join([parsed.netloc.removeprefix("www."), *words]).strip()
+
+
+def to_signal(subject: str, record: dict, limits: Limits = Limits(), now_ms: int | None = None) -> Signal:
+    """Validate a decoded record and normalise it. Raises :class:`InvalidEvent` with a reason."""
+    domain = SUBJECT_DOMAIN.get(subject)
+    if domain is None:
+        raise InvalidEvent("wrong_subject", f"{subject} is not a user event")
+    event_id, user_id = _id(record, "event_id"), _id(record, "user_id")
+    ts = _millis(record.get("ts"))
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if ts < limits.min_event_time_ms or ts > now_ms + limits.max_future_skew_s * 1000:
+        raise InvalidEvent("out_of_range_ts", f"event time {ts} ms is outside the accepted range")
+    item_id = platform = None
+    if domain == "click":
+        text, kind, item_id = _text(record, "title", limits), "click", _id(record, "article_id")
+    elif domain == "search":
+        text, kind = _text(record, "query", limits), "search"
+    elif domain == "social":
+        text, kind = _text(record, "text", limits), str(record["action"]).lower()
+        platform = _text(record, "platform", limits)
+        item_id = _text(record, "target_id", limits, required=False)
+    else:
+        url = _text(record, "url", limits)
+        text = _text(record, "title", limits, required=False) or _url_words(url)
+        kind, item_id = "view", url
+        if not text:
+            raise InvalidEvent("missing_field", "browse event has neither a title nor a readable url")
+    return Signal(event_id, user_id, domain, kind, text, ts, item_id, platform)
+
+
+def decode_signal(codec: AvroCodec, data: bytes, limits: Limits = Limits(), now_ms: int | None = None) -> Signal:
+    """Bytes off Kafka -> validated signal. Raises :class:`InvalidEvent` (decode failures included) with a reason."""
+    try:
+        subject, record = codec.decode(data)
+    except DecodeError as exc:
+        raise InvalidEvent(exc.reason, str(exc)) from exc
+    return to_signal(subject, record, limits, now_ms)

@@ -1,0 +1,70 @@
+"""The Faust agents under ``agent.test_context()`` (memory broker, memory tables, a FAKE hashing embedder)."""
+
+from __future__ import annotations
+
+import pytest
+from faust.types import TP
+
+from models.embeddings import HashEmbedder
+from schemas import default_codec
+from streams.agents import register
+from streams.app import make_app
+from streams.config import StreamsConfig
+from tests.conftest import click, search, social
+
+
+@pytest.fixture
+def parts(tmp_path):
+    cfg = StreamsConfig(state_dir=tmp_path, batch_size=1, batch_within_s=0.01, cold_start_min_events=3,
+                        web_port=0, app_id="test-stream")
+    app = make_app(cfg)  # nothing connects under test_context: no broker is needed
+    app.finalize()
+    app.flow_control.resume()
+    parts = register(app, cfg, HashEmbedder())
+    # Tables pick changelog partitions with the producer's partitioner (use_partitioner=True); no producer runs
+    # under test_context, so stand in for its partition choice. Changelog writes are only buffered.
+    app.producer.key_partition = lambda topic, key: TP(topic, 0)
+    # the output topics are what these tests observe: capture what the agents send to them
+    parts.sent = {"by_user": [], "dlq": [], "regen": []}
+    for name in parts.sent:
+        async def capture(*args, _name=name, **kwargs):
+            parts.sent[_name].append(kwargs)
+
+        setattr(getattr(parts, name), "send", capture)
+    return parts
+
+
+async def test_ingest_forwards_good_events_and_dead_letters_bad_ones(parts):
+    codec = default_codec()
+    async with parts.ingest.test_context() as agent:
+        good = codec.encode("click_event", click(user="alice"))
+        await agent.put(good, key=b"alice")
+        await agent.put(b"\x00garbage", key=b"x")
+        too_long = codec.encode("search_event", search(user="bob", query="q" * 5000))
+        await agent.put(too_long, key=b"bob")
+    assert parts.dead_letters[b"bad_header"] == 1
+    assert parts.dead_letters[b"oversized_text"] == 1
+    assert [m["key"] for m in parts.sent["by_user"]] == [b"alice"]
+    assert parts.sent["by_user"][0]["value"] == good  # the Avro message travels unchanged, keyed by user
+    reasons = [dict(m["headers"])["dlq.reason"] for m in parts.sent["dlq"]]
+    assert reasons == [b"bad_header", b"oversized_text"]
+    assert parts.sent["dlq"][0]["value"] == b"\x00garbage"  # the original bytes are kept for replay
+
+
+async def test_track_builds_history_and_requests_generation_on_cold_start(parts):
+    codec = default_codec()
+    sent = parts.sent["regen"]
+    async with parts.track.test_context() as agent:
+        for event, subject in [(click(user="carol"), "click_event"), (search(user="carol"), "search_event")]:
+            await agent.put(codec.encode(subject, event), key=b"carol")
+        assert sent == []  # two signals: still warming up
+        third = social(user="carol")
+        await agent.put(codec.encode("social_event", third), key=b"carol")
+        await agent.put(codec.encode("social_event", third), key=b"carol")  # a redelivered duplicate
+    hist = parts.histories[b"carol"]
+    assert [len(hist[d]) for d in ("click", "search", "social", "browse")] == [1, 1, 1, 0]
+    assert parts.interests[b"carol"]["events"] == 3
+    assert len(sent) == 1
+    subject, request = codec.decode(sent[0]["value"])
+    assert subject == "regen_request" and request["user_id"] == "carol" and request["reason"] == "COLD_START"
+    assert {s["domain"] for s in request["history"]} == {"CLICK", "SEARCH", "SOCIAL"}
