@@ -18,6 +18,7 @@ SUBJECT_DOMAIN = {
     "browse_event": "browse",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # ids allow no control character at all (tab/newline included)
 MAX_ID_CHARS = 128
 
 
@@ -53,9 +54,14 @@ class Limits:
     min_event_time_ms: int = 946_684_800_000
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def _millis(value) -> int:
     if isinstance(value, dt.datetime):
-        return int(value.timestamp() * 1000)
+        # exact integer arithmetic: int(value.timestamp() * 1000) loses a millisecond to float rounding
+        aware = value if value.tzinfo is not None else value.astimezone()  # naive = local time, as timestamp()
+        return (aware - _EPOCH) // dt.timedelta(milliseconds=1)
     return int(value)
 
 
@@ -76,7 +82,7 @@ def _id(record: dict, name: str) -> str:
     if value is None or not str(value).strip():
         raise InvalidEvent("missing_field", f"{name} is empty")
     value = str(value).strip()
-    if len(value) > MAX_ID_CHARS or _CONTROL.search(value):
+    if len(value) > MAX_ID_CHARS or _ID_CONTROL.search(value):
         raise InvalidEvent("bad_id", f"{name} is longer than {MAX_ID_CHARS} characters or has control characters")
     return value
 

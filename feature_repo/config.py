@@ -1,0 +1,22 @@
+"""The one configuration object of the Feast side. Fields read ``INTERESTS_FEAST_<FIELD>`` from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.config import _from_env, cache_dir
+
+
+@dataclass(frozen=True)
+class FeatureStoreConfig:
+    data_dir: Path = field(default_factory=lambda: cache_dir() / "state" / "feast")  # registry + SQLite store
+    online_store: str = "sqlite"  # "sqlite" (embedded, default) or "redis" (deployment)
+    redis_connection: str = "127.0.0.1:6379"  # host:port[,db=N] when online_store is "redis"
+    project: str = "interests"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "FeatureStoreConfig":
+        env = {k.replace("INTERESTS_FEAST_", "INTERESTS_"): v for k, v in (env or __import__("os").environ).items()
+               if k.startswith("INTERESTS_FEAST_")}
+        return _from_env(cls, env, overrides)

@@ -1,0 +1,83 @@
+"""Open the Feast store, apply the definitions, push feature rows, and read them as a ranker does."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from feast import FeatureStore, RepoConfig
+from feast.data_source import PushMode
+
+from feature_repo import definitions
+from feature_repo.config import FeatureStoreConfig
+
+log = logging.getLogger(__name__)
+PUSH_SOURCE = definitions.interest_queries_push.name
+FEATURE_SERVICE = definitions.interest_features_v1.name
+VIEW = definitions.user_interest_queries.name
+FEATURES = [f.name for f in definitions.user_interest_queries.schema]
+
+
+def repo_config(cfg: FeatureStoreConfig) -> RepoConfig:
+    data = Path(cfg.data_dir)
+    if cfg.online_store == "sqlite":
+        online = {"type": "sqlite", "path": str(data / "online_store.db")}
+    elif cfg.online_store == "redis":
+        online = {"type": "redis", "connection_string": cfg.redis_connection}
+    else:
+        raise ValueError(f"online_store must be 'sqlite' or 'redis', not {cfg.online_store!r}")
+    return RepoConfig(
+        project=cfg.project,
+        provider="local",
+        registry=str(data / "registry.db"),
+        online_store=online,
+        offline_store={"type": "file"},
+        entity_key_serialization_version=3,
+        repo_path=Path(__file__).parent,
+    )
+
+
+def open_store(cfg: FeatureStoreConfig, apply: bool = False) -> FeatureStore:
+    """The store described by ``cfg``; ``apply=True`` registers the definitions first (idempotent)."""
+    Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+    store = FeatureStore(config=repo_config(cfg))
+    if apply:
+        store.apply([definitions.user, definitions.interest_queries_push, definitions.user_interest_queries,
+                     definitions.interest_features_v1])
+    return store
+
+
+def _ts(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    """Query-feature records (the ``query_features`` Avro shape, plus ``freshness_ms``) -> a push DataFrame."""
+    return pd.DataFrame(
+        {
+            "user_id": [r["user_id"] for r in rows],
+            "queries": [list(r["queries"]) for r in rows],
+            "query_embeddings": [[list(map(float, e)) for e in r["query_embeddings"]] for r in rows],
+            "interest_vector": [list(map(float, r["interest_vector"])) for r in rows],
+            "model_version": [r["model_version"] for r in rows],
+            "generated_at": [_ts(r["generated_at"]) for r in rows],
+            "last_event_at": [_ts(r["last_event_at"]) for r in rows],
+            "freshness_ms": [int(r.get("freshness_ms", 0)) for r in rows],
+        }
+    )
+
+
+def push_rows(store: FeatureStore, rows: list[dict]) -> None:
+    """Write rows to the online store in one call (batching matters: ~11 ms for 1 row, ~62 ms for 100)."""
+    if rows:
+        store.push(PUSH_SOURCE, to_frame(rows), to=PushMode.ONLINE)
+
+
+def read_features(store: FeatureStore, user_ids: list[str]) -> list[dict]:
+    """What a ranker reads: one lookup of the versioned feature service. Users without features get None values."""
+    service = store.get_feature_service(FEATURE_SERVICE)
+    response = store.get_online_features(features=service, entity_rows=[{"user_id": u} for u in user_ids])
+    columns = response.to_dict()
+    return [{name: columns[name][i] for name in columns} for i in range(len(user_ids))]

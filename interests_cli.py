@@ -1,0 +1,193 @@
+"""``interests``: the project's one command line.
+
+  interests kafka install|start|stop|status|topics   the local Apache Kafka broker (KRaft) and the topics
+  interests schemas check                            backward compatibility of every schema with its previous version
+  interests replay FILE [--rate N]                   send events from a JSONL/Parquet file to Kafka
+  interests stream worker                            the Faust worker (validation, histories, drift)
+  interests generate worker [--backend B]            the generator worker (student model -> Feast)
+  interests model convert                            convert the student GGUF to a cached safetensors folder
+  interests features apply | get USER...             the Feast store: register definitions, read features
+  interests demo                                     the whole path on the sample events, then a table
+
+Configuration comes from the environment (INTERESTS_*, INTERESTS_GEN_*, INTERESTS_FEAST_*); see the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def _streams_cfg():
+    from streams.config import StreamsConfig
+
+    return StreamsConfig.from_env()
+
+
+def cmd_kafka(args) -> int:
+    from streams.broker import Broker, BrokerError, create_topics, install
+
+    cfg = _streams_cfg()
+    try:
+        if args.action == "install":
+            print(f"Kafka jars in {install(quiet=not args.verbose)}")
+        elif args.action == "start":
+            broker = Broker.from_config(cfg)
+            broker.start()
+            print(f"Kafka ready on {broker.bootstrap} (logs: {broker.log_dir})")
+            for topic, outcome in create_topics(cfg).items():
+                print(f"  {topic}: {outcome}")
+        elif args.action == "stop":
+            print("Kafka stopped" if Broker.from_config(cfg).stop() else "Kafka was not running")
+        elif args.action == "status":
+            status = Broker.from_config(cfg).status()
+            print(json.dumps(status, indent=2))
+            return 0 if status["reachable"] else 1
+        elif args.action == "topics":
+            for topic, outcome in create_topics(cfg).items():
+                print(f"{topic}: {outcome}")
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_schemas(args) -> int:
+    from schemas.compat import check_registry
+    from schemas.registry import SchemaRegistry
+
+    registry = SchemaRegistry()
+    results = check_registry(registry)
+    for subject in registry.subjects:
+        latest = registry.latest(subject)
+        print(f"{subject:<16} v{latest.version}  fingerprint {latest.fingerprint_bytes.hex()}")
+    failed = 0
+    for r in results:
+        mark = "ok " if r.compatible else "FAIL"
+        print(f"[{mark}] {r.subject} v{r.reader_version} reads v{r.writer_version}: {r.detail}")
+        failed += not r.compatible
+    return 1 if failed else 0
+
+
+def cmd_replay(args) -> int:
+    from streams.replay import replay
+
+    summary = replay(Path(args.file), _streams_cfg(), rate=args.rate, limit=args.limit, progress=not args.quiet)
+    print("\n".join(summary.lines()))
+    return 0 if summary.total else 1
+
+
+def cmd_stream(args) -> int:
+    from streams.worker import run
+
+    run(_streams_cfg(), loglevel=args.log_level)
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from feature_repo.config import FeatureStoreConfig
+    from models.config import GeneratorConfig
+    from models.worker import GeneratorWorker
+
+    overrides = {"backend": args.backend} if args.backend else {}
+    GeneratorWorker(_streams_cfg(), GeneratorConfig.from_env(**overrides), FeatureStoreConfig.from_env()).run()
+    return 0
+
+
+def cmd_model(args) -> int:
+    from models.config import GeneratorConfig
+    from models.student import ensure_student, read_manifest
+
+    path = ensure_student(GeneratorConfig.from_env().model_dir)
+    print(f"{path}: {json.dumps(read_manifest(path))}")
+    return 0
+
+
+def cmd_features(args) -> int:
+    from feature_repo.config import FeatureStoreConfig
+    from feature_repo.store import open_store, read_features
+
+    store = open_store(FeatureStoreConfig.from_env(), apply=True)
+    if args.action == "apply":
+        print("applied: user, user_interest_queries_push, user_interest_queries, interest_features_v1")
+        return 0
+    if not args.users:
+        print("error: name at least one user id", file=sys.stderr)
+        return 2
+    rows = read_features(store, args.users)
+    for row in rows:
+        embeddings = row.get("query_embeddings") or []
+        vector = row.get("interest_vector") or []
+        shown = {**row, "query_embeddings": f"<{len(embeddings)} x {len(embeddings[0]) if embeddings else 0}>",
+                 "interest_vector": f"<{len(vector)} floats>"}
+        print(json.dumps(shown, default=str, indent=2))
+    return 0 if all(r.get("queries") for r in rows) else 1
+
+
+def cmd_demo(args) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(events=Path(args.events) if args.events else None, backend=args.backend, timeout=args.timeout)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="interests", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    k = sub.add_parser("kafka", help="the local Apache Kafka broker")
+    k.add_argument("action", choices=["install", "start", "stop", "status", "topics"])
+    k.add_argument("-v", "--verbose", action="store_true", help="show Maven's output")
+    k.set_defaults(func=cmd_kafka)
+
+    s = sub.add_parser("schemas", help="schema checks")
+    s.add_argument("action", choices=["check"])
+    s.set_defaults(func=cmd_schemas)
+
+    r = sub.add_parser("replay", help="send events from a JSONL or Parquet file to Kafka")
+    r.add_argument("file")
+    r.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
+    r.add_argument("--limit", type=int, default=None, help="send only the first N rows")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_replay)
+
+    w = sub.add_parser("stream", help="the Faust stream worker")
+    w.add_argument("action", choices=["worker"])
+    w.set_defaults(func=cmd_stream)
+
+    g = sub.add_parser("generate", help="the generator worker")
+    g.add_argument("action", choices=["worker"])
+    g.add_argument("--backend", choices=["smollm2", "keyphrase"], default=None)
+    g.set_defaults(func=cmd_generate)
+
+    m = sub.add_parser("model", help="the student model")
+    m.add_argument("action", choices=["convert"])
+    m.set_defaults(func=cmd_model)
+
+    f = sub.add_parser("features", help="the Feast feature store")
+    f.add_argument("action", choices=["apply", "get"])
+    f.add_argument("users", nargs="*")
+    f.set_defaults(func=cmd_features)
+
+    d = sub.add_parser("demo", help="run the whole path on the sample events and print what rankers would read")
+    d.add_argument("--events", default=None, help="event file (default: the shipped sample)")
+    d.add_argument("--backend", choices=["smollm2", "keyphrase"], default="smollm2")
+    d.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every user's features")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "aiokafka", "urllib3", "httpx", "feast", "faust.transport"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The one configuration object of the generator side. Fields read ``INTERESTS_GEN_<FIELD>`` from the environment
+(e.g. ``INTERESTS_GEN_BACKEND=keyphrase``, ``INTERESTS_GEN_BATCH_SIZE=32``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.config import _from_env, cache_dir
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    backend: str = "smollm2"  # "smollm2" (student LLM, transformers on CPU) or "keyphrase" (non-LLM baseline)
+    model_dir: Path = field(default_factory=lambda: cache_dir() / "models" / "smollm2-135m-instruct")  # converted
+    num_queries: int = 5  # queries per user
+    max_new_tokens: int = 64  # generation budget per user
+    max_prompt_signals: int = 20  # newest signals shown to the model
+    batch_size: int = 16  # B: regeneration requests generated together
+    batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill
+    torch_threads: int = 0  # 0 = torch's default
+    group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
+    embedder: str = "minilm"  # query embeddings: "minilm" or "hash" (tests only)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "GeneratorConfig":
+        env = {k.replace("INTERESTS_GEN_", "INTERESTS_"): v for k, v in (env or os.environ).items()
+               if k.startswith("INTERESTS_GEN_")}
+        return _from_env(cls, env, overrides)

@@ -1,0 +1,91 @@
+"""The non-LLM baseline: salient key phrases of the recent history (RAKE-style phrase scoring with recency and
+domain weights). Cheap, deterministic, and the comparison point for the student model."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+from models.generators.base import Generation, QueryGenerator, UserContext
+from models.privacy import scrub
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers him his how i if in into is it its itself just me more most my no nor not now of off on once only or other
+    our out over own same she should so some such than that the their them then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with would you
+    your new says said say after amid over vs via how why what live latest update updates news today week year
+    http https www com html""".split()
+)
+DOMAIN_WEIGHT = {"click": 1.0, "search": 1.3, "social": 0.8, "browse": 0.6}
+_SPLIT = re.compile(r"[^\w'\-]+")
+
+
+def candidate_phrases(text: str, max_words: int = 4) -> list[list[str]]:
+    """Runs of non-stopwords between stopwords and punctuation, capped at ``max_words``."""
+    phrases, current = [], []
+    for token in _SPLIT.split(text):
+        word = token.strip("'-").lower()
+        if not word or word in STOPWORDS or word.isdigit() or len(word) < 2:
+            if current:
+                phrases.append(current)
+            current = []
+            continue
+        current.append(word)
+        if len(current) == max_words:
+            phrases.append(current)
+            current = []
+    if current:
+        phrases.append(current)
+    return phrases
+
+
+def key_phrases(history: list[dict], n: int) -> list[str]:
+    """Top ``n`` phrases of a history (newest first), no phrase contained in a better one."""
+    weights = []
+    newest = max((s["ts"] for s in history), default=0)
+    for signal in history:
+        age_days = max(newest - signal["ts"], 0) / 86_400_000
+        recency = math.exp(-math.log(2) * age_days / 3.0)
+        weights.append(recency * DOMAIN_WEIGHT.get(signal["domain"].lower(), 0.5))
+    freq, degree = defaultdict(float), defaultdict(float)
+    phrase_weight = defaultdict(float)
+    for signal, weight in zip(history, weights):
+        for phrase in candidate_phrases(scrub(signal["text"])):
+            for word in phrase:
+                freq[word] += weight
+                degree[word] += weight * len(phrase)
+            phrase_weight[tuple(phrase)] += weight
+    scored = []
+    for phrase, weight in phrase_weight.items():
+        word_score = sum(degree[w] / freq[w] for w in phrase)
+        # multi-word phrases read as queries; a lone word only when it recurs
+        if len(phrase) == 1 and freq[phrase[0]] < 1.5:
+            continue
+        scored.append((word_score * weight, phrase))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    chosen: list[tuple[str, ...]] = []
+    for _, phrase in scored:
+        words = set(phrase)
+        if any(words <= set(c) or set(c) <= words for c in chosen):
+            continue
+        chosen.append(phrase)
+        if len(chosen) == n:
+            break
+    return [" ".join(p) for p in chosen]
+
+
+class KeyphraseGenerator(QueryGenerator):
+    version = "keyphrase@1"
+
+    def __init__(self, num_queries: int = 5):
+        self.num_queries = num_queries
+
+    def generate(self, contexts: list[UserContext]) -> list[Generation]:
+        out = []
+        for context in contexts:
+            queries = key_phrases(context.history, self.num_queries)
+            out.append(Generation(queries, error="" if queries else "no key phrase in the history"))
+        return out

