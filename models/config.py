@@ -15,7 +15,10 @@ class GeneratorConfig:
     backend: str = "smollm2"  # "smollm2" (student LLM, transformers on CPU) or "keyphrase" (non-LLM baseline)
     model_dir: Path = field(default_factory=lambda: cache_dir() / "models" / "smollm2-135m-instruct")  # converted
     num_queries: int = 5  # queries per user
-    max_new_tokens: int = 64  # generation budget per user
+    max_new_tokens: int = 48  # generation budget per user (five short queries fit in about 40 tokens)
+    repetition_penalty: float = 1.0  # >1 pushed the 135M model off-format (9/16 valid at 1.2 vs 16/16 at 1.0)
+    retry_temperature: float = 0.8  # an invalid greedy output is retried once with sampling at this temperature
+    fallback: str = "keyphrase"  # used for a user whose output stays invalid ("" = write nothing for them)
     max_prompt_signals: int = 20  # newest signals shown to the model
     batch_size: int = 16  # B: regeneration requests generated together
     batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill

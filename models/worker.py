@@ -60,11 +60,12 @@ def to_context(request: dict) -> UserContext:
 
 def feature_rows(requests: list[dict], generations, embedder: Embedder, version: str) -> list[dict]:
     """Valid generations -> query-feature records (queries scrubbed again, embedded in one call)."""
-    keep = [(r, [scrub(q) for q in g.queries]) for r, g in zip(requests, generations) if g.queries]
-    flat = [q for _, queries in keep for q in queries]
+    keep = [(r, [scrub(q) for q in g.queries], g.version or version) for r, g in zip(requests, generations)
+            if g.queries]
+    flat = [q for _, queries, _ in keep for q in queries]
     vectors = embedder.embed(flat) if flat else []
     rows, offset, now = [], 0, int(time.time() * 1000)
-    for request, queries in keep:
+    for request, queries, made_by in keep:
         embeddings = [[float(x) for x in v] for v in vectors[offset:offset + len(queries)]]
         offset += len(queries)
         rows.append({
@@ -73,7 +74,7 @@ def feature_rows(requests: list[dict], generations, embedder: Embedder, version:
             "queries": queries,
             "query_embeddings": embeddings,
             "interest_vector": [float(x) for x in request["interest_vector"]],
-            "model_version": version,
+            "model_version": made_by,
             "generated_at": now,
             "last_event_at": _millis(request["last_event_at"]),
             "freshness_ms": max(now - _millis(request["emitted_at"]), 0),

@@ -43,7 +43,7 @@ class StreamsConfig:
     weight_browse: float = 0.5
     cold_start_min_events: int = 3  # a new user gets a first generation after this many signals
     drift_threshold: float = 0.25  # cosine distance to the vector at the last generation that counts as drift
-    cooldown_s: float = 600.0  # at least this much event time between two generations of one user
+    cooldown_s: float = 3600.0  # at least this much event time between two generations of one user
     snapshot_items: int = 30  # signals carried by a regeneration request (newest first, across domains)
     # --- processing ----------------------------------------------------------------------------------------------
     batch_size: int = 64  # events embedded together (one model call) by the tracking agent

@@ -76,6 +76,20 @@ class Services:
                                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             cwd=Path(__file__).resolve().parent.parent)
 
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Both workers have joined their consumer groups (the generator converts the model first, once)."""
+        from streams.broker import wait_for_groups
+
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            try:
+                wait_for_groups(self.cfg.bootstrap_servers, [self.cfg.app_id, "interests-generator"], timeout=5)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
             if proc.poll() is not None:
@@ -166,6 +180,8 @@ def run_demo(events: Path | None = None, backend: str = "smollm2", timeout: floa
         print(f"demo: Kafka ready ({time.monotonic() - started:.1f}s); starting the stream and generator workers")
         services.start_worker("stream-worker", "stream", "worker")
         services.start_worker("generator-worker", "generate", "worker")
+        services.wait_ready()
+        print(f"demo: workers ready ({time.monotonic() - started:.1f}s); replaying {events.name}")
         summary = replay(events, services.cfg, progress=sys.stderr.isatty())
         print("demo: " + "\ndemo: ".join(summary.lines()))
         users = sorted(summary.users)

@@ -18,6 +18,7 @@ class Generation:
     queries: list[str]  # empty when the output held no valid query (nothing is written then)
     raw: str = ""  # the model's raw text, for logs and debugging
     error: str = ""
+    version: str = ""  # what made these queries when it is not the generator's own version (a fallback)
 
 
 class QueryGenerator(ABC):
@@ -33,15 +34,46 @@ class QueryGenerator(ABC):
         pass
 
 
+class WithFallback(QueryGenerator):
+    """Runs ``primary``; users it leaves without a valid query get ``fallback``'s queries, labelled with the
+    fallback's version, so a user is never left without features by one bad output and no row lies about its maker."""
+
+    def __init__(self, primary: QueryGenerator, fallback: QueryGenerator):
+        self.primary, self.fallback = primary, fallback
+        self.version = primary.version
+
+    def generate(self, contexts: list[UserContext]) -> list[Generation]:
+        results = self.primary.generate(contexts)
+        failed = [i for i, g in enumerate(results) if not g.queries]
+        if failed:
+            backups = self.fallback.generate([contexts[i] for i in failed])
+            for i, backup in zip(failed, backups):
+                if backup.queries:
+                    results[i] = Generation(backup.queries, results[i].raw, results[i].error, self.fallback.version)
+        return results
+
+    def close(self) -> None:
+        self.primary.close()
+        self.fallback.close()
+
+
 def make_generator(cfg) -> QueryGenerator:
-    """The generator named by ``cfg.backend`` (a :class:`models.config.GeneratorConfig`)."""
-    if cfg.backend == "keyphrase":
+    """The generator named by ``cfg.backend`` (a :class:`models.config.GeneratorConfig`), with the configured
+    fallback for outputs that stay invalid."""
+    primary = _backend(cfg.backend, cfg)
+    if cfg.fallback and cfg.fallback != cfg.backend:
+        return WithFallback(primary, _backend(cfg.fallback, cfg))
+    return primary
+
+
+def _backend(name: str, cfg) -> QueryGenerator:
+    if name == "keyphrase":
         from models.generators.keyphrase import KeyphraseGenerator
 
         return KeyphraseGenerator(cfg.num_queries)
-    if cfg.backend == "smollm2":
+    if name == "smollm2":
         from models.generators.transformers_backend import TransformersGenerator
         from models.student import ensure_student
 
         return TransformersGenerator(ensure_student(cfg.model_dir), cfg)
-    raise ValueError(f"unknown generator backend {cfg.backend!r}: use 'smollm2' or 'keyphrase'")
+    raise ValueError(f"unknown generator backend {name!r}: use 'smollm2' or 'keyphrase'")

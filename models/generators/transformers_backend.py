@@ -45,27 +45,38 @@ class TransformersGenerator(QueryGenerator):
             for c in contexts
         ]
 
-    def complete(self, prompts: list[str]) -> list[str]:
-        """Greedy completions of already-templated prompts, in batches of ``cfg.batch_size``."""
+    def complete(self, prompts: list[str], temperature: float = 0.0) -> list[str]:
+        """Completions of already-templated prompts in batches of ``cfg.batch_size``: greedy at temperature 0."""
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.95} if temperature > 0 else {
+            "do_sample": False}
         outputs = []
         for start in range(0, len(prompts), self.cfg.batch_size):
             chunk = prompts[start:start + self.cfg.batch_size]
             inputs = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
             with self.torch.inference_mode():
                 generated = self.model.generate(
-                    **inputs, max_new_tokens=self.cfg.max_new_tokens, do_sample=False, use_cache=True,
-                    pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=1.2,
+                    **inputs, max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling,
+                    pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
                 )
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]
             outputs.extend(self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
         return outputs
 
+    def _parse(self, raw: str) -> Generation:
+        try:
+            return Generation(parse_queries(raw, self.cfg.num_queries), raw)
+        except InvalidOutput as exc:
+            return Generation([], raw, str(exc))
+
     def generate(self, contexts: list[UserContext]) -> list[Generation]:
-        results = []
-        for context, raw in zip(contexts, self.complete(self.prompts(contexts))):
-            try:
-                results.append(Generation(parse_queries(raw, self.cfg.num_queries), raw))
-            except InvalidOutput as exc:
-                log.warning("no valid queries for %s: %s", context.user_id, exc)
-                results.append(Generation([], raw, str(exc)))
+        prompts = self.prompts(contexts)
+        results = [self._parse(raw) for raw in self.complete(prompts)]
+        failed = [i for i, g in enumerate(results) if not g.queries]
+        if failed and self.cfg.retry_temperature > 0:
+            retried = self.complete([prompts[i] for i in failed], temperature=self.cfg.retry_temperature)
+            for i, raw in zip(failed, retried):
+                results[i] = self._parse(raw)
+        for context, result in zip(contexts, results):
+            if not result.queries:
+                log.warning("no valid queries for %s after a sampled retry: %s", context.user_id, result.error)
         return results

@@ -60,6 +60,21 @@ def install(quiet: bool = True) -> Path:
     return libs
 
 
+def _alive(pid: int) -> bool:
+    """Is ``pid`` running? Reaps it first if it is our own exited child (a zombie still answers kill(pid, 0))."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: started by another `interests kafka start`
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Broker:
     """One local broker: where it listens and where it keeps its files."""
@@ -125,11 +140,7 @@ class Broker:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        return pid if _alive(pid) else None
 
     def reachable(self, timeout: float = 0.5) -> bool:
         try:
@@ -209,9 +220,7 @@ class Broker:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 break
             time.sleep(0.2)
         else:
@@ -244,5 +253,29 @@ def create_topics(cfg: StreamsConfig, timeout: float = 30.0) -> dict[str, str]:
                 pass
             outcome.update({t.name: f"created ({t.num_partitions} partitions)" for t in new})
         return outcome
+    finally:
+        admin.close()
+
+
+def _stable(group: dict) -> bool:
+    state = group.get("group_state", group.get("state"))
+    return state == "Stable" and bool(group.get("members"))
+
+
+def wait_for_groups(bootstrap: str, groups: list[str], timeout: float = 120.0) -> None:
+    """Wait until each consumer group is stable with at least one member (the workers are consuming)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    deadline = time.monotonic() + timeout
+    try:
+        pending = list(groups)
+        while pending and time.monotonic() < deadline:
+            described = admin.describe_groups(pending)
+            pending = [g for g in pending if not _stable(described.get(g) or {})]
+            if pending:
+                time.sleep(0.5)
+        if pending:
+            raise BrokerError(f"consumer groups not ready after {timeout:.0f}s: {', '.join(pending)}")
     finally:
         admin.close()
