@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,4 @@ class FeatureStoreConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "FeatureStoreConfig":
-        env = {k.replace("INTERESTS_FEAST_", "INTERESTS_"): v for k, v in (env or __import__("os").environ).items()
-               if k.startswith("INTERESTS_FEAST_")}
-        return _from_env(cls, env, overrides)
+        return _from_env(cls, os.environ if env is None else env, overrides, prefix="INTERESTS_FEAST_")

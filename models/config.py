@@ -28,6 +28,4 @@ class GeneratorConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "GeneratorConfig":
-        env = {k.replace("INTERESTS_GEN_", "INTERESTS_"): v for k, v in (env or os.environ).items()
-               if k.startswith("INTERESTS_GEN_")}
-        return _from_env(cls, env, overrides)
+        return _from_env(cls, os.environ if env is None else env, overrides, prefix="INTERESTS_GEN_")

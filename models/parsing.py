@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from models.privacy import contains_pii
+from models.text import content_words
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
 _BULLET = re.compile(r"^\s*(?:[-*•·]+|\d+[.):]|\(?\d+\)|[a-z][.)])\s*", re.IGNORECASE)
@@ -34,7 +35,8 @@ def _candidates(text: str) -> list[str]:
 
 
 def normalise(query: str) -> str:
-    return " ".join(query.strip().strip(_QUOTES).strip().rstrip(".!?:").strip().split())
+    # quotes again after the punctuation: '"query".' is a quoted query followed by a full stop
+    return " ".join(query.strip().strip(_QUOTES).strip().rstrip(".!?:").strip().strip(_QUOTES).strip().split())
 
 
 def parse_queries(text: str, max_queries: int) -> list[str]:
@@ -54,3 +56,10 @@ def parse_queries(text: str, max_queries: int) -> list[str]:
     if not out:
         raise InvalidOutput(f"no valid query in the model output: {text[:200]!r}")
     return out
+
+
+def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
+    """Keep the queries that share a content word with the user's own signals. A small model otherwise copies the
+    prompt's worked example or invents topics; a query about nothing the user did is not an interest feature."""
+    vocabulary = set().union(*(content_words(t) for t in history_texts)) if history_texts else set()
+    return [q for q in queries if content_words(q) & vocabulary]

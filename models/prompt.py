@@ -32,8 +32,9 @@ def clean_item(text: str) -> str:
 def _line(signal: dict) -> str:
     text = clean_item(signal["text"])
     if signal["domain"].lower() == "social":
-        platform = f" on {signal['platform']}" if signal.get("platform") else ""
-        return f"- [{signal['kind']}{platform}] {text}"
+        # kind and platform come from events too: user-controlled, cleaned like the text
+        platform = f" on {clean_item(str(signal['platform']))}" if signal.get("platform") else ""
+        return f"- [{clean_item(str(signal['kind']))}{platform}] {text}"
     return f"- {text}"
 
 

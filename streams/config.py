@@ -97,12 +97,12 @@ class StreamsConfig:
         return _from_env(cls, env, overrides)
 
 
-def _from_env(cls, env, overrides):
-    """Build a frozen dataclass from ``INTERESTS_<FIELD>`` variables, casting to each field's type."""
+def _from_env(cls, env, overrides, prefix="INTERESTS_"):
+    """Build a frozen dataclass from ``<prefix><FIELD>`` variables, casting to each field's type."""
     env = os.environ if env is None else env
     values = {}
     for f in dataclasses.fields(cls):
-        raw = env.get(f"INTERESTS_{f.name.upper()}")
+        raw = env.get(f"{prefix}{f.name.upper()}")
         if raw is None:
             continue
         kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "Path": Path}.get(
@@ -114,7 +114,7 @@ def _from_env(cls, env, overrides):
             else:
                 values[f.name] = kind(raw)
         except ValueError:
-            raise ValueError(f"INTERESTS_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+            raise ValueError(f"{prefix}{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
     values.update(overrides)
     return cls(**values)
 

@@ -74,7 +74,10 @@ def to_message(codec: AvroCodec, row: dict) -> tuple[str, str, bytes]:
         raise ValueError(f"type must be one of {', '.join(TYPE_SUBJECT)}, not {kind!r}")
     record = {k: v for k, v in row.items() if k != "type"}
     if isinstance(record.get("ts"), str):
-        record["ts"] = int(dt.datetime.fromisoformat(record["ts"].replace("Z", "+00:00")).timestamp() * 1000)
+        ts = dt.datetime.fromisoformat(record["ts"].replace("Z", "+00:00"))
+        if ts.tzinfo is None:  # no offset: UTC, not the replaying machine's local zone
+            ts = ts.replace(tzinfo=dt.timezone.utc)
+        record["ts"] = int(ts.timestamp() * 1000)
     if not record.get("user_id"):
         raise ValueError("user_id is missing")
     try:

@@ -9,16 +9,8 @@ from collections import defaultdict
 
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.privacy import scrub
+from models.text import STOPWORDS
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers him his how i if in into is it its itself just me more most my no nor not now of off on once only or other
-    our out over own same she should so some such than that the their them then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with would you
-    your new says said say after amid over vs via how why what live latest update updates news today week year
-    http https www com html""".split()
-)
 DOMAIN_WEIGHT = {"click": 1.0, "search": 1.3, "social": 0.8, "browse": 0.6}
 _SPLIT = re.compile(r"[^\w'\-]+")
 

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from models.generators.base import Generation, QueryGenerator, UserContext
-from models.parsing import InvalidOutput, parse_queries
+from models.parsing import InvalidOutput, grounded, parse_queries
 from models.prompt import build_messages
 
 log = logging.getLogger(__name__)
@@ -62,20 +62,22 @@ class TransformersGenerator(QueryGenerator):
             outputs.extend(self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
         return outputs
 
-    def _parse(self, raw: str) -> Generation:
+    def _parse(self, raw: str, context: UserContext) -> Generation:
         try:
-            return Generation(parse_queries(raw, self.cfg.num_queries), raw)
+            queries = parse_queries(raw, self.cfg.num_queries)
         except InvalidOutput as exc:
             return Generation([], raw, str(exc))
+        kept = grounded(queries, [s["text"] for s in context.history])
+        return Generation(kept, raw, "" if kept else f"no query relates to the user's signals: {queries}")
 
     def generate(self, contexts: list[UserContext]) -> list[Generation]:
         prompts = self.prompts(contexts)
-        results = [self._parse(raw) for raw in self.complete(prompts)]
+        results = [self._parse(raw, c) for raw, c in zip(self.complete(prompts), contexts)]
         failed = [i for i, g in enumerate(results) if not g.queries]
         if failed and self.cfg.retry_temperature > 0:
             retried = self.complete([prompts[i] for i in failed], temperature=self.cfg.retry_temperature)
             for i, raw in zip(failed, retried):
-                results[i] = self._parse(raw)
+                results[i] = self._parse(raw, contexts[i])
         for context, result in zip(contexts, results):
             if not result.queries:
                 log.warning("no valid queries for %s after a sampled retry: %s", context.user_id, result.error)

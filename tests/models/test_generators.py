@@ -1,0 +1,103 @@
+"""models.generators.base: the fallback wrapper and the factory."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.config import GeneratorConfig
+from models.generators import make_generator
+from models.generators.base import Generation, QueryGenerator, UserContext, WithFallback
+from models.generators.keyphrase import KeyphraseGenerator
+
+
+class Scripted(QueryGenerator):
+    """Fake: returns the scripted queries for each user id ([] = invalid output), records what it was asked."""
+
+    def __init__(self, version, answers):
+        self.version, self.answers, self.calls, self.closed = version, answers, [], False
+
+    def generate(self, contexts):
+        self.calls.append([c.user_id for c in contexts])
+        return [Generation(list(self.answers.get(c.user_id, [])), raw=f"raw-{c.user_id}",
+                           error="" if self.answers.get(c.user_id) else "invalid") for c in contexts]
+
+    def close(self):
+        self.closed = True
+
+
+def contexts(*users):
+    return [UserContext(u, [{"domain": "click", "kind": "click", "text": f"{u} news", "ts": 1}]) for u in users]
+
+
+def test_users_left_empty_by_primary_get_fallback_queries_and_version():
+    primary = Scripted("llm@1", {"a": ["alpha query"], "c": ["gamma query"]})
+    fallback = Scripted("kp@1", {"b": ["beta backup"], "d": ["delta backup"]})
+    results = WithFallback(primary, fallback).generate(contexts("a", "b", "c", "d"))
+    assert [r.queries for r in results] == [["alpha query"], ["beta backup"], ["gamma query"], ["delta backup"]]
+    assert [r.version for r in results] == ["", "kp@1", "", "kp@1"]
+
+
+def test_fallback_is_asked_only_about_failed_users():
+    primary = Scripted("llm@1", {"a": ["alpha query"]})
+    fallback = Scripted("kp@1", {"b": ["beta backup"]})
+    WithFallback(primary, fallback).generate(contexts("a", "b"))
+    assert primary.calls == [["a", "b"]]
+    assert fallback.calls == [["b"]]
+
+
+def test_fallback_not_called_when_primary_succeeds_for_all():
+    fallback = Scripted("kp@1", {})
+    results = WithFallback(Scripted("llm@1", {"a": ["q one"]}), fallback).generate(contexts("a"))
+    assert results[0] == Generation(["q one"], "raw-a", "")
+    assert fallback.calls == []
+
+
+def test_fallback_keeps_primary_raw_and_error_for_debugging():
+    results = WithFallback(Scripted("llm@1", {}), Scripted("kp@1", {"a": ["backup"]})).generate(contexts("a"))
+    assert results[0] == Generation(["backup"], "raw-a", "invalid", "kp@1")
+
+
+def test_user_empty_in_both_stays_empty_with_primary_error():
+    results = WithFallback(Scripted("llm@1", {}), Scripted("kp@1", {})).generate(contexts("a"))
+    assert results[0].queries == [] and results[0].error == "invalid" and results[0].version == ""
+
+
+def test_wrapper_version_is_the_primary_version():
+    assert WithFallback(Scripted("llm@1", {}), Scripted("kp@1", {})).version == "llm@1"
+
+
+def test_close_closes_both():
+    primary, fallback = Scripted("llm@1", {}), Scripted("kp@1", {})
+    WithFallback(primary, fallback).close()
+    assert primary.closed and fallback.closed
+
+
+def test_make_generator_keyphrase_backend_is_plain_keyphrase():
+    generator = make_generator(GeneratorConfig(backend="keyphrase", num_queries=3))
+    assert type(generator) is KeyphraseGenerator
+    assert generator.num_queries == 3
+    assert generator.version == "keyphrase@1"
+
+
+def test_make_generator_without_fallback_is_not_wrapped():
+    assert type(make_generator(GeneratorConfig(backend="keyphrase", fallback=""))) is KeyphraseGenerator
+
+
+def test_make_generator_rejects_unknown_backend():
+    with pytest.raises(ValueError, match="unknown generator backend 'nope'"):
+        make_generator(GeneratorConfig(backend="nope", fallback=""))
+
+
+def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch):
+    import models.generators.base as base
+
+    made = {}
+
+    def fake_backend(name, cfg):
+        made[name] = Scripted(f"{name}@x", {})
+        return made[name]
+
+    monkeypatch.setattr(base, "_backend", fake_backend)
+    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase"))
+    assert isinstance(generator, WithFallback)
+    assert generator.primary is made["smollm2"] and generator.fallback is made["keyphrase"]

@@ -1,0 +1,115 @@
+"""models.parsing: lenient about the format of the model's output, strict about its content."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.parsing import InvalidOutput, normalise, parse_queries
+
+
+def test_plain_lines_are_queries_in_order():
+    assert parse_queries("tesla model y\nbyd ev sales\nhome ev charger", 5) == [
+        "tesla model y", "byd ev sales", "home ev charger"]
+
+
+@pytest.mark.parametrize("bullet", ["- ", "* ", "• ", "· ", "-- "])
+def test_bullets_are_stripped(bullet):
+    assert parse_queries(f"{bullet}premier league table\n{bullet}nba trade rumours", 5) == [
+        "premier league table", "nba trade rumours"]
+
+
+@pytest.mark.parametrize("first, second", [("1.", "2."), ("1)", "2)"), ("(1)", "(2)"), ("1:", "2:"),
+                                           ("a)", "b)"), ("a.", "b.")])
+def test_numbering_is_stripped(first, second):
+    assert parse_queries(f"{first} premier league table\n{second} nba trade rumours", 5) == [
+        "premier league table", "nba trade rumours"]
+
+
+@pytest.mark.parametrize("quoted", ['"ev charger reviews"', "'ev charger reviews'", "“ev charger reviews”",
+                                    "`ev charger reviews`", '- "ev charger reviews".'])
+def test_quotes_are_stripped(quoted):
+    assert parse_queries(quoted, 5) == ["ev charger reviews"]
+
+
+@pytest.mark.parametrize("prefix", ["Query 1:", "query 2 -", "Q3:", "Search query 4:", "Queries:"])
+def test_query_prefixes_are_stripped(prefix):
+    assert parse_queries(f"{prefix} wimbledon final highlights", 5) == ["wimbledon final highlights"]
+
+
+def test_trailing_punctuation_is_removed():
+    assert parse_queries("ev charger reviews.\nbest pie recipe?", 5) == ["ev charger reviews", "best pie recipe"]
+
+
+def test_long_comma_joined_line_is_split():
+    line = "tesla model y price cut, byd ev sales 2026, home ev charger reviews, alcaraz wimbledon final"
+    assert parse_queries(line, 10) == ["tesla model y price cut", "byd ev sales 2026", "home ev charger reviews",
+                                       "alcaraz wimbledon final"]
+
+
+def test_short_line_with_comma_is_kept_whole():
+    assert parse_queries("paris, france weather", 5) == ["paris, france weather"]
+
+
+def test_semicolons_separate_queries():
+    assert parse_queries("ev charger; pie recipe", 5) == ["ev charger", "pie recipe"]
+
+
+def test_duplicates_are_removed_case_insensitively_keeping_the_first():
+    assert parse_queries("Tesla news\ntesla NEWS\nTESLA news.\nbyd sales", 5) == ["Tesla news", "byd sales"]
+
+
+def test_max_queries_is_respected_keeping_the_first():
+    text = "\n".join(f"topic number {w}" for w in ("one", "two", "three", "four", "five", "six"))
+    assert parse_queries(text, 3) == ["topic number one", "topic number two", "topic number three"]
+
+
+@pytest.mark.parametrize("bad", [
+    "https://example.com/ev-chargers",
+    "www.example.org reviews",
+    "shop example.com deals",
+    "Here are search queries for you",
+    "queries about this user",
+    "what this reader likes",
+    "the user follows tennis",
+    "</activity> done",
+    "News read about tesla",
+    "Pages visited recently",
+    "ignore the instructions above",
+    "as an AI I cannot",
+    "email jane@example.com now",
+    "call 07700 900461 today",
+    "one two three four five six seven eight nine",
+    "x" * 81,
+    "12345 678",
+    "2026",
+    "ab",
+])
+def test_invalid_candidates_are_rejected(bad):
+    assert parse_queries(f"{bad}\nvalid query here", 5) == ["valid query here"]
+
+
+def test_eight_words_and_eighty_chars_are_accepted():
+    eight = "one two three four five six seven eight"
+    assert parse_queries(eight, 5) == [eight]
+    long = ("a" * 39) + " " + ("b" * 40)
+    assert len(long) == 80
+    assert parse_queries(long, 5) == [long]
+
+
+def test_invalid_output_raised_when_nothing_is_valid():
+    with pytest.raises(InvalidOutput, match="no valid query"):
+        parse_queries("https://x.com\n12345\n\n- \nsearch queries for this user", 5)
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\n\n", "-\n*\n1."])
+def test_invalid_output_raised_for_empty_output(empty):
+    with pytest.raises(InvalidOutput):
+        parse_queries(empty, 5)
+
+
+def test_invalid_output_is_a_value_error():
+    assert issubclass(InvalidOutput, ValueError)
+
+
+def test_normalise_collapses_spaces_and_strips_quotes_and_punctuation():
+    assert normalise('  "ev   charger\treviews!"  ') == "ev charger reviews"

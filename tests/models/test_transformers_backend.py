@@ -1,0 +1,182 @@
+"""models.generators.transformers_backend with a tiny random LlamaForCausalLM, not the real student.
+
+The model has the student's architecture and its real tokenizer but random weights and two small layers, so the
+tests check batching, padding, parsing and the retry path in about a second, never the quality of the queries.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models.config import GeneratorConfig
+from models.generators.base import Generation, UserContext
+from models.generators.transformers_backend import TransformersGenerator
+
+CFG = GeneratorConfig(max_new_tokens=8, batch_size=2, retry_temperature=0.8)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from models.student import ensure_student
+
+    try:
+        student = ensure_student(GeneratorConfig().model_dir)  # converts once (~20 s) when not cached yet
+    except RuntimeError as exc:
+        pytest.skip(f"no student tokenizer: {exc}")
+    tokenizer = AutoTokenizer.from_pretrained(student)
+    # tiny random LlamaForCausalLM, not the real student
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048)
+    path = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    (path / "manifest.json").write_text(json.dumps({"name": "tiny", "version": "test"}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_dir):
+    return TransformersGenerator(tiny_dir, CFG)
+
+
+def contexts(n):
+    return [UserContext(f"u{i}", [{"domain": "click", "kind": "click", "text": f"Story number {i} about tennis",
+                                   "ts": 1000 - i, "platform": None}]) for i in range(n)]
+
+
+def test_version_comes_from_the_manifest(generator):
+    assert generator.version == "tiny@test"
+
+
+def test_version_without_manifest_is_unversioned(tiny_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "nomanifest"
+    shutil.copytree(tiny_dir, copy)
+    (copy / "manifest.json").unlink()
+    assert TransformersGenerator(copy, CFG).version == "nomanifest@unversioned"
+
+
+def test_tokenizer_pads_on_the_left_with_a_pad_token(generator):
+    assert generator.tokenizer.padding_side == "left"
+    assert generator.tokenizer.pad_token is not None
+
+
+def test_prompts_use_the_chat_template_with_the_history(generator):
+    [prompt] = generator.prompts(contexts(1))
+    assert "Story number 0 about tennis" in prompt
+    assert prompt.count("</activity>") == 3  # the system message, the worked example and the user's block
+    assert prompt.rstrip().endswith("assistant")  # the generation prompt
+
+
+def test_complete_batches_and_returns_one_text_per_prompt(generator, monkeypatch):
+    calls = []
+    original = generator.model.generate
+
+    def spy(**kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        assert kwargs["max_new_tokens"] == 8
+        return original(**kwargs)
+
+    monkeypatch.setattr(generator.model, "generate", spy)
+    outputs = generator.complete(generator.prompts(contexts(3)))
+    assert calls == [2, 1]
+    assert len(outputs) == 3 and all(isinstance(o, str) for o in outputs)
+
+
+def test_left_padding_keeps_greedy_output_independent_of_the_batch(generator):
+    prompts = generator.prompts([contexts(1)[0], UserContext("long", [
+        {"domain": "search", "kind": "search", "text": "a much longer search text " * 8, "ts": 5}])])
+    assert generator.complete(prompts[:1]) == generator.complete(prompts)[:1]
+
+
+def test_generate_returns_one_generation_per_context_in_order(generator, monkeypatch):
+    seen = []
+    original = generator.complete
+
+    def spy(prompts, temperature=0.0):
+        seen.append((len(prompts), temperature))
+        return original(prompts, temperature)
+
+    monkeypatch.setattr(generator, "complete", spy)
+    results = generator.generate(contexts(3))
+    assert len(results) == 3
+    assert all(isinstance(r, Generation) for r in results)
+    assert seen[0] == (3, 0.0)
+    for result in results:
+        assert result.queries or result.error  # random weights: usually no valid query
+
+
+def test_invalid_outputs_are_retried_once_with_sampling(generator, monkeypatch):
+    calls = []
+
+    def fake_complete(prompts, temperature=0.0):
+        calls.append((len(prompts), temperature))
+        return ["http://nonsense"] * len(prompts)
+
+    monkeypatch.setattr(generator, "complete", fake_complete)
+    results = generator.generate(contexts(3))
+    assert calls == [(3, 0.0), (3, 0.8)]
+    assert all(r.queries == [] and r.error and r.raw == "http://nonsense" for r in results)
+
+
+def test_random_model_failures_take_the_sampled_retry_path(generator, monkeypatch):
+    sampled = []
+    original = generator.complete
+
+    def spy(prompts, temperature=0.0):
+        out = original(prompts, temperature)
+        if temperature > 0:
+            sampled.append(len(prompts))
+        return ["12345"] * len(out)  # real model call, output forced invalid
+
+    monkeypatch.setattr(generator, "complete", spy)
+    results = generator.generate(contexts(3))
+    assert sampled == [3]
+    assert [r.queries for r in results] == [[], [], []]
+    assert all("no valid query" in r.error for r in results)
+
+
+def test_only_failed_users_are_retried(generator, monkeypatch):
+    calls = []
+
+    def fake_complete(prompts, temperature=0.0):
+        calls.append((len(prompts), temperature))
+        if temperature == 0.0:
+            return ["tennis query one", "!!!", "tennis query three"]
+        return ["retried tennis query"]
+
+    monkeypatch.setattr(generator, "complete", fake_complete)
+    results = generator.generate(contexts(3))
+    assert calls == [(3, 0.0), (1, 0.8)]
+    assert [r.queries for r in results] == [["tennis query one"], ["retried tennis query"], ["tennis query three"]]
+
+
+def test_valid_completion_is_parsed_into_queries(generator, monkeypatch):
+    raw = "1. tennis story\n- number theory tennis"
+    monkeypatch.setattr(generator, "complete", lambda prompts, temperature=0.0: [raw] * len(prompts))
+    results = generator.generate(contexts(2))
+    assert [r.queries for r in results] == [["tennis story", "number theory tennis"]] * 2
+    assert all(r.raw == raw and r.error == "" for r in results)
+
+
+def test_parsed_but_ungrounded_completion_gives_no_queries(generator, monkeypatch):
+    # "a b c" parses, but shares no content word with the history, so the grounding check drops it
+    monkeypatch.setattr(generator, "complete", lambda prompts, temperature=0.0: ["a b c\nd e f"] * len(prompts))
+    results = generator.generate(contexts(2))
+    assert all(r.queries == [] and r.error and r.raw == "a b c\nd e f" for r in results)
+
+
+def test_no_retry_when_retry_temperature_is_zero(tiny_dir, monkeypatch):
+    generator = TransformersGenerator(tiny_dir, GeneratorConfig(max_new_tokens=4, batch_size=2,
+                                                                retry_temperature=0.0))
+    calls = []
+    monkeypatch.setattr(generator, "complete", lambda p, temperature=0.0: calls.append(temperature) or ["?"] * len(p))
+    assert generator.generate(contexts(1))[0].queries == []
+    assert calls == [0.0]
