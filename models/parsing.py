@@ -9,7 +9,7 @@ from models.privacy import contains_pii
 from models.text import content_words
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
-_BULLET = re.compile(r"^\s*(?:[-*•·]+|\d+[.):]|\(?\d+\)|[a-z][.)])\s*", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*•·]+\s*|(?:\d+[.):]|\(\d+\)|[a-z][.)])\s+)", re.IGNORECASE)
 _PREFIX = re.compile(r"^\s*(?:search\s+)?(?:query|queries|q)\s*\d*\s*[:\-]\s*", re.IGNORECASE)
 _QUOTES = "\"'“”‘’`"
 _ECHO = re.compile(r"https?:|www\.|\.com\b|search quer|this reader|this user|the reader|the user|<\s*/?\s*activity|news read|pages visited|social activity|"
