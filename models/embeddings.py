@@ -63,8 +63,9 @@ class HashEmbedder(Embedder):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
-                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
-                out[row, bucket % self.dim] += 1.0
+                digest = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+                # signed feature hashing: colliding words cancel on average instead of always adding up
+                out[row, digest % self.dim] += 1.0 if (digest >> 32) & 1 else -1.0
             norm = np.linalg.norm(out[row])
             if norm > 0:
                 out[row] /= norm

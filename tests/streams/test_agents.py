@@ -68,3 +68,28 @@ async def test_track_builds_history_and_requests_generation_on_cold_start(parts)
     subject, request = codec.decode(sent[0]["value"])
     assert subject == "regen_request" and request["user_id"] == "carol" and request["reason"] == "COLD_START"
     assert {s["domain"] for s in request["history"]} == {"CLICK", "SEARCH", "SOCIAL"}
+
+
+async def test_track_requests_regeneration_when_interests_drift_after_the_cooldown(parts):
+    codec = default_codec()
+    sent = parts.sent["regen"]
+    hour = 3_600_000
+    t0 = 1_790_000_000_000
+    finance = ["Fed raises interest rates", "ECB holds interest rates", "inflation and interest rates"]
+    sport = ["Arsenal beat Chelsea at Emirates", "Saka scores twice for Arsenal", "Arsenal top Premier League table",
+             "Premier League title race Arsenal"]
+    async with parts.track.test_context() as agent:
+        for i, title in enumerate(finance):
+            await agent.put(codec.encode("click_event", click(user="dan", title=title, ts=t0 + i * 1000)), key=b"dan")
+        assert [codec.decode(m["value"])[1]["reason"] for m in sent] == ["COLD_START"]
+        # the same interests a minute later: no new request
+        await agent.put(codec.encode("click_event", click(user="dan", title=finance[0], ts=t0 + 60_000)), key=b"dan")
+        assert len(sent) == 1
+        # a switch to football two hours later (past the one-hour cooldown) is drift
+        for i, title in enumerate(sport * 2):  # eight signals: the new topic outweighs the old
+            await agent.put(codec.encode("click_event", click(user="dan", title=title, ts=t0 + 2 * hour + i)),
+                            key=b"dan")
+    reasons = [codec.decode(m["value"])[1] for m in sent]
+    assert [r["reason"] for r in reasons] == ["COLD_START", "DRIFT"]
+    assert reasons[1]["drift"] >= 0.25
+    assert reasons[1]["history"][0]["text"] in sport  # the snapshot is newest first
