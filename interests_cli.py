@@ -8,6 +8,10 @@
   interests model convert                            convert the student GGUF to a cached safetensors folder
   interests features apply | get USER...             the Feast store: register definitions, read features
   interests demo                                     the whole path on the sample events, then a table
+  interests data fetch | simulate                    real articles/tweets; the simulated cross-domain benchmark
+  interests noise train SIM_DIR                      the behaviour-cleaning classifier (precision/recall report)
+  interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
+  interests benchmark [--seed S]                     the whole benchmark table from scratch
 
 Configuration comes from the environment (INTERESTS_*, INTERESTS_GEN_*, INTERESTS_FEAST_*); see the README.
 """
@@ -133,6 +137,73 @@ def cmd_demo(args) -> int:
     return run_demo(events=Path(args.events) if args.events else None, backend=args.backend, timeout=args.timeout)
 
 
+def cmd_data(args) -> int:
+    from training.data.corpus import load_articles, load_tweets
+
+    if args.action == "fetch":
+        articles, tweets = load_articles(refresh=args.refresh), load_tweets(refresh=args.refresh)
+        print(f"{len(articles)} articles ({articles['published_at'].min():%Y-%m-%d} to "
+              f"{articles['published_at'].max():%Y-%m-%d}, {articles['category'].nunique()} sections); "
+              f"{len(tweets)} tweets")
+        return 0
+    from dataclasses import replace
+
+    from models.embeddings import MiniLMEmbedder
+    from training.config import SimConfig
+    from training.simulate import simulate
+
+    cfg = replace(SimConfig(), seed=args.seed, n_users=args.users)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = simulate(load_articles(), load_tweets(), MiniLMEmbedder(), cfg, out)
+    print(json.dumps(meta, indent=2, default=str))
+    return 0
+
+
+def cmd_noise(args) -> int:
+    from models.embeddings import MiniLMEmbedder
+    from training.noise import train_noise_classifier
+
+    _, report = train_noise_classifier(Path(args.sim_dir), MiniLMEmbedder(), args.seed)
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from models.embeddings import MiniLMEmbedder
+    from training.evaluate import BASELINES, Benchmark, evaluate, make_baseline
+    from training.report import bar_chart, table, write_json
+
+    names = list(BASELINES) if args.generator == "all" else args.generator.split(",")
+    noise_filter = None
+    embedder = MiniLMEmbedder()
+    if args.clean:
+        from training.noise import NoiseFilter
+
+        noise_filter = NoiseFilter.load(Path(args.data) / "noise.joblib", embedder=embedder)
+    bench = Benchmark.load(Path(args.data), noise_filter=noise_filter)
+    users = bench.eval_users(args.split, limit=args.users, seed=args.seed)
+    results = [evaluate(bench, n, make_baseline(n), embedder, users, k=args.k, seed=args.seed).to_json()
+               for n in names]
+    print(table(results))
+    out = Path(args.out)
+    write_json(results, {"command": " ".join(sys.argv), "data": args.data, "users": len(users)}, out / "eval.json")
+    bar_chart(results, out / "eval.png")
+    print(f"wrote {out / 'eval.json'} and {out / 'eval.png'}")
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    from training.benchmark import RESULTS, run
+    from training.report import table
+
+    results = run(seed=args.seed, users=args.users, eval_users=args.eval_users,
+                  generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean)
+    print(table(results))
+    print(f"wrote {RESULTS}/benchmark.json, benchmark.md and benchmark.png")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="interests", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -178,6 +249,39 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--backend", choices=["smollm2", "keyphrase"], default="smollm2")
     d.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every user's features")
     d.set_defaults(func=cmd_demo)
+
+    da = sub.add_parser("data", help="benchmark data: real articles and tweets, simulated users")
+    da.add_argument("action", choices=["fetch", "simulate"])
+    da.add_argument("--refresh", action="store_true", help="rebuild the cached article and tweet tables")
+    da.add_argument("--seed", type=int, default=0)
+    da.add_argument("--users", type=int, default=2000)
+    da.add_argument("--out", default="bench-data", help="folder for the simulated benchmark")
+    da.set_defaults(func=cmd_data)
+
+    n = sub.add_parser("noise", help="the behaviour-cleaning classifier")
+    n.add_argument("action", choices=["train"])
+    n.add_argument("sim_dir")
+    n.add_argument("--seed", type=int, default=0)
+    n.set_defaults(func=cmd_noise)
+
+    e = sub.add_parser("eval", help="retrieval metrics of a generator's queries on a benchmark folder")
+    e.add_argument("--generator", required=True, help="centroid, recent-titles, keyphrase, smollm2, a comma list or all")
+    e.add_argument("--data", required=True, help="a folder written by `interests data simulate` or the MIND loader")
+    e.add_argument("--split", default="test")
+    e.add_argument("--users", type=int, default=200, help="evaluate a seeded sample of this many users")
+    e.add_argument("--k", type=int, default=10)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--clean", action="store_true", help="drop events the folder's noise classifier flags")
+    e.add_argument("--out", default="eval-results")
+    e.set_defaults(func=cmd_eval)
+
+    b = sub.add_parser("benchmark", help="the whole benchmark table from scratch")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--users", type=int, default=2000)
+    b.add_argument("--eval-users", type=int, default=200)
+    b.add_argument("--generators", default=None, help="comma list (default: all baselines)")
+    b.add_argument("--no-clean", action="store_true", help="skip the noise classifier")
+    b.set_defaults(func=cmd_benchmark)
     return p
 
 

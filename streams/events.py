@@ -42,6 +42,7 @@ class Signal:
     ts: int  # event time, epoch milliseconds
     item_id: str | None = None
     platform: str | None = None
+    dwell_ms: int | None = None  # time spent on a clicked article or viewed page, when known
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -120,7 +121,9 @@ def to_signal(subject: str, record: dict, limits: Limits = Limits(), now_ms: int
         kind, item_id = "view", url
         if not text:
             raise InvalidEvent("missing_field", "browse event has neither a title nor a readable url")
-    return Signal(event_id, user_id, domain, kind, text, ts, item_id, platform)
+    dwell = record.get("dwell_ms")
+    dwell = int(dwell) if dwell is not None and int(dwell) >= 0 else None
+    return Signal(event_id, user_id, domain, kind, text, ts, item_id, platform, dwell)
 
 
 def decode_signal(codec: AvroCodec, data: bytes, limits: Limits = Limits(), now_ms: int | None = None) -> Signal:

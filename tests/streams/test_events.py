@@ -197,4 +197,9 @@ def test_signal_as_dict_has_every_field():
     signal = to_signal("social_event", social(ts=TS), now_ms=NOW_MS)
     assert signal.as_dict() == {"event_id": signal.event_id, "user_id": "u1", "domain": "social", "kind": "like",
                                 "text": "Great goal by Saka tonight", "ts": TS, "item_id": None,
-                                "platform": "twitter"}
+                                "platform": "twitter", "dwell_ms": None}
+
+
+def test_dwell_time_is_carried_for_clicks_and_views():
+    signal = to_signal("click_event", click(ts=TS, dwell_ms=1500), now_ms=NOW_MS)
+    assert signal.dwell_ms == 1500

@@ -1,0 +1,69 @@
+"""Result tables (terminal and Markdown), the JSON file and the PNG chart of an evaluation run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SHOWN = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild", "coverage", "gen_ms")
+
+
+def _cell(triple, metric: str) -> str:
+    mean, low, high = triple
+    if mean is None:
+        return "-"
+    if metric == "gen_ms":
+        return f"{mean:.0f}"
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def table(results: list[dict], markdown: bool = False) -> str:
+    """One row per (generator, group): mean with its 95 % bootstrap interval."""
+    header = ["generator", "group", "users", *SHOWN]
+    rows = []
+    for result in results:
+        for group, values in result["summary"].items():
+            rows.append([result["generator"], group, str(values["users"]),
+                         *[_cell(values[m], m) for m in SHOWN]])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *[fmt(r) for r in rows]])
+
+
+def write_json(results: list[dict], meta: dict, path: Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
+
+
+def bar_chart(results: list[dict], path: Path, metric: str = "ndcg@10") -> None:
+    """Grouped bars of ``metric`` per generator and user group, with the bootstrap interval as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = [g for g in ("all", "warm", "drift", "cold") if any(g in r["summary"] for r in results)]
+    width = 0.8 / max(len(results), 1)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = np.arange(len(groups))
+    for i, result in enumerate(results):
+        means, errors = [], [[], []]
+        for group in groups:
+            mean, low, high = result["summary"].get(group, {}).get(metric, [None] * 3)
+            means.append(mean or 0.0)
+            errors[0].append((mean - low) if mean is not None else 0.0)
+            errors[1].append((high - mean) if mean is not None else 0.0)
+        ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=errors, capsize=3, label=result["generator"])
+    ax.set_xticks(x, groups)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} by generator and user group (95 % bootstrap intervals)")
+    ax.legend()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
