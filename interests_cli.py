@@ -140,6 +140,18 @@ def cmd_demo(args) -> int:
 def cmd_data(args) -> int:
     from training.data.corpus import load_articles, load_tweets
 
+    if args.action == "mind":
+        from models.embeddings import MiniLMEmbedder
+        from training.data.folder import write_folder
+        from training.data.mind import load_mind
+
+        if not args.path:
+            print("error: give the folder holding MIND's news.tsv and behaviors.tsv", file=sys.stderr)
+            return 2
+        mind = load_mind(Path(args.path))
+        summary = write_folder(mind.articles, mind.events, mind.targets, MiniLMEmbedder(), Path(args.out))
+        print(json.dumps({**summary, "cutoff": str(mind.cutoff), **mind.stats}, indent=2))
+        return 0
     if args.action == "fetch":
         articles, tweets = load_articles(refresh=args.refresh), load_tweets(refresh=args.refresh)
         print(f"{len(articles)} articles ({articles['published_at'].min():%Y-%m-%d} to "
@@ -251,7 +263,8 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     da = sub.add_parser("data", help="benchmark data: real articles and tweets, simulated users")
-    da.add_argument("action", choices=["fetch", "simulate"])
+    da.add_argument("action", choices=["fetch", "simulate", "mind"])
+    da.add_argument("path", nargs="?", help="for `mind`: the folder with news.tsv and behaviors.tsv")
     da.add_argument("--refresh", action="store_true", help="rebuild the cached article and tweet tables")
     da.add_argument("--seed", type=int, default=0)
     da.add_argument("--users", type=int, default=2000)

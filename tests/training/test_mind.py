@@ -144,3 +144,19 @@ def test_clicks_on_unknown_news_are_skipped(tmp_path):
     assert [e["article_id"] for e in data.events] == ["N1", "N1"]
     assert data.targets == {"U1": ["N1"]}
     assert data.stats["skipped_unknown_news"] == 3
+
+
+def test_mind_fixture_becomes_a_benchmark_folder_the_evaluation_runs_on(tmp_path):
+    from models.embeddings import HashEmbedder
+    from training.data.folder import write_folder
+    from training.evaluate import Benchmark, evaluate, make_baseline
+
+    mind = load_mind(FIXTURE)
+    summary = write_folder(mind.articles, mind.events, mind.targets, HashEmbedder(), tmp_path)
+    assert summary["test_users"] == sum(1 for t in mind.targets.values() if t)
+    bench = Benchmark.load(tmp_path)
+    users = bench.eval_users()
+    assert users and all(bench.targets[u] for u in users)
+    result = evaluate(bench, "recent-titles", make_baseline("recent-titles"), HashEmbedder(), users, progress=False)
+    assert result.summary["all"]["users"] == len(users)
+    assert all(0.0 <= r["ndcg@10"] <= 1.0 for r in result.per_user)
