@@ -39,6 +39,7 @@ class StreamParts:
     histories: faust.Table
     interests: faust.Table
     dead_letters: faust.Table
+    noise_filtered: faust.Table
     ingest: faust.types.AgentT
     track: faust.types.AgentT
 
@@ -72,7 +73,10 @@ def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict
     }
 
 
-def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None) -> StreamParts:
+def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
+             noise_filter=None) -> StreamParts:
+    """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``training.noise.NoiseFilter`` or anything
+    with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history."""
     codec = codec or default_codec()
     limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
@@ -90,6 +94,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     histories = app.Table("histories", **table_args)
     interests = app.Table("interests", **table_args)
     dead_letters = app.Table("dead-letters", default=int, **table_args)
+    noise_filtered = app.Table("noise-filtered", default=int, **table_args)  # per domain
 
     async def dead_letter(reason: str, detail: str, key, value, message) -> None:
         log.warning("dead-lettered an event from %s: %s", getattr(message, "topic", "?"), detail)
@@ -133,6 +138,13 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 continue
             # one model call per batch, off the event loop so heartbeats and fetches go on
             vectors = await loop.run_in_executor(None, embedder.embed, [s.text for s in signals])
+            if noise_filter is not None:
+                flags = noise_filter.predict([s.as_dict() for s in signals], vectors)
+                for signal in (s for s, noisy in zip(signals, flags) if noisy):
+                    noise_filtered[signal.domain.encode()] += 1
+                    log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
+                vectors = [v for v, noisy in zip(vectors, flags) if not noisy]
+                signals = [s for s, noisy in zip(signals, flags) if not noisy]
             touched: dict[str, tuple[dict, dict]] = {}
             for signal, vector in zip(signals, vectors):
                 hist, state = touched.get(signal.user_id) or (
@@ -154,4 +166,5 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 interests[user_id.encode()] = state
             yield len(signals)
 
-    return StreamParts(app, sources, by_user, dlq, regen, histories, interests, dead_letters, ingest, track)
+    return StreamParts(app, sources, by_user, dlq, regen, histories, interests, dead_letters, noise_filtered, ingest,
+                       track)

@@ -45,6 +45,9 @@ class StreamsConfig:
     drift_threshold: float = 0.25  # cosine distance to the vector at the last generation that counts as drift
     cooldown_s: float = 3600.0  # at least this much event time between two generations of one user
     snapshot_items: int = 30  # signals carried by a regeneration request (newest first, across domains)
+    # --- behaviour cleaning (the paper's lightweight classifier) -------------------------------------------------
+    noise_model: str = ""  # path to a noise.joblib from `interests noise train`; empty turns the filter off
+    noise_threshold: float = 0.5  # signals at or above this noise probability never enter a history
     # --- processing ----------------------------------------------------------------------------------------------
     batch_size: int = 64  # events embedded together (one model call) by the tracking agent
     batch_within_s: float = 0.2  # ... or whatever arrived within this time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from models.embeddings import make_embedder
 from streams.agents import register
@@ -14,8 +15,14 @@ log = logging.getLogger(__name__)
 
 def build(cfg: StreamsConfig):
     app = make_app(cfg)
-    parts = register(app, cfg, make_embedder(cfg.embedder))
-    return parts
+    embedder = make_embedder(cfg.embedder)
+    noise_filter = None
+    if cfg.noise_model:
+        from training.noise import NoiseFilter
+
+        noise_filter = NoiseFilter.load(Path(cfg.noise_model), embedder=embedder, threshold=cfg.noise_threshold)
+        log.info("noise filter on: %s (threshold %.2f)", cfg.noise_model, cfg.noise_threshold)
+    return register(app, cfg, embedder, noise_filter=noise_filter)
 
 
 def run(cfg: StreamsConfig, loglevel: str = "info") -> None:

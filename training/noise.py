@@ -62,13 +62,17 @@ class NoiseFeatures:
     def dim(self) -> int:
         return self.embedder.dim + len(DOMAINS) + len(KINDS) + N_SHAPE
 
-    def transform(self, signals: list[dict]) -> np.ndarray:
-        """``(len(signals), dim)`` float32; identical texts are embedded once."""
+    def transform(self, signals: list[dict], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """``(len(signals), dim)`` float32; identical texts are embedded once. Pass ``embeddings`` (one row per
+        signal, from the same embedder) when the caller has them already, as the stream worker does."""
         texts = [str(s.get("text") or "") for s in signals]
-        unique = sorted(set(texts))
-        vectors = self.embedder.embed(unique) if unique else np.zeros((0, self.embedder.dim), np.float32)
-        row_of = {t: i for i, t in enumerate(unique)}
-        emb = vectors[[row_of[t] for t in texts]] if texts else np.zeros((0, self.embedder.dim), np.float32)
+        if embeddings is not None:
+            emb = np.asarray(embeddings, dtype=np.float32).reshape(len(signals), self.embedder.dim)
+        else:
+            unique = sorted(set(texts))
+            vectors = self.embedder.embed(unique) if unique else np.zeros((0, self.embedder.dim), np.float32)
+            row_of = {t: i for i, t in enumerate(unique)}
+            emb = vectors[[row_of[t] for t in texts]] if texts else np.zeros((0, self.embedder.dim), np.float32)
         rest = np.zeros((len(signals), self.dim - self.embedder.dim), dtype=np.float32)
         for i, (signal, text) in enumerate(zip(signals, texts)):
             domain, kind = signal.get("domain"), signal.get("kind")
@@ -100,15 +104,15 @@ class NoiseFilter:
         self.features = NoiseFeatures(embedder)
         self.threshold = threshold
 
-    def predict_proba(self, signals: list[dict]) -> np.ndarray:
+    def predict_proba(self, signals: list[dict], embeddings: np.ndarray | None = None) -> np.ndarray:
         """Probability that each signal is noise."""
         if not signals:
             return np.zeros(0)
-        return self.pipeline.predict_proba(self.features.transform(signals))[:, 1]
+        return self.pipeline.predict_proba(self.features.transform(signals, embeddings))[:, 1]
 
-    def predict(self, signals: list[dict]) -> list[bool]:
+    def predict(self, signals: list[dict], embeddings: np.ndarray | None = None) -> list[bool]:
         """True where a signal is noise (probability >= threshold)."""
-        return [bool(p >= self.threshold) for p in self.predict_proba(signals)]
+        return [bool(p >= self.threshold) for p in self.predict_proba(signals, embeddings)]
 
     def save(self, path: Path) -> None:
         """Write the model, the embedder's name and the threshold with joblib."""

@@ -93,3 +93,33 @@ async def test_track_requests_regeneration_when_interests_drift_after_the_cooldo
     assert [r["reason"] for r in reasons] == ["COLD_START", "DRIFT"]
     assert reasons[1]["drift"] >= 0.25
     assert reasons[1]["history"][0]["text"] in sport  # the snapshot is newest first
+
+
+class SpamFilter:
+    """FAKE noise filter: flags texts containing 'free iPhone'. Checks the stream passes its own embeddings."""
+
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, signals, embeddings):
+        assert len(embeddings) == len(signals)
+        self.calls.append(len(signals))
+        return ["free iphone" in s["text"].lower() for s in signals]
+
+
+async def test_noise_filter_keeps_flagged_signals_out_of_history(tmp_path):
+    cfg = StreamsConfig(state_dir=tmp_path, batch_size=1, batch_within_s=0.01, web_port=0, app_id="test-noise")
+    app = make_app(cfg)
+    app.finalize()
+    app.flow_control.resume()
+    spam = SpamFilter()
+    parts = register(app, cfg, HashEmbedder(), noise_filter=spam)
+    app.producer.key_partition = lambda topic, key: TP(topic, 0)
+    codec = default_codec()
+    async with parts.track.test_context() as agent:
+        await agent.put(codec.encode("social_event", social(user="eve", text="Win a free iPhone now")), key=b"eve")
+        await agent.put(codec.encode("click_event", click(user="eve")), key=b"eve")
+    hist = parts.histories[b"eve"]
+    assert hist["social"] == [] and len(hist["click"]) == 1
+    assert parts.noise_filtered[b"social"] == 1 and spam.calls == [1, 1]
+    assert parts.interests[b"eve"]["events"] == 1

@@ -78,3 +78,12 @@ def test_signal_from_event_covers_every_type():
     assert signal_from_event(rows[3])["text"] == "https://u"
     with pytest.raises(ValueError):
         signal_from_event({"type": "video"})
+
+
+def test_precomputed_embeddings_give_the_same_verdicts(trained):
+    """The stream passes the embeddings it already computed; the verdicts must not change."""
+    sim, model, _ = trained
+    events = [json.loads(line) for line in (sim / "events.jsonl").read_text().splitlines()[:100]]
+    signals = [signal_from_event(e) for e in events]
+    vectors = HashEmbedder().embed([s["text"] for s in signals])
+    assert model.predict(signals, vectors) == model.predict(signals)
