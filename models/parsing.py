@@ -1,19 +1,155 @@
 """Parses a model's raw output into a clean list of queries, and validates it. Lenient about format (bullets,
-numbering, quotes, comma-joined lists), strict about content (length, duplicates, echoed instructions, PII)."""
+numbering, quotes, comma-joined lists), strict about content.
+
+Content checks, in two layers:
+
+* :func:`query_problem` (no context; :func:`parse_queries` applies it): length, no URL, email or phone, nothing that
+  reads as an instruction, a role marker or a delimiter (:func:`looks_like_instruction`), and language-agnostic
+  sanity (a letter, mostly letters, no control characters, no repeated-token loops, no 30+ character words).
+* :func:`grounded` (against the user's own signals, as the generator calls it): a query must share a content word
+  with a signal that does not look like an instruction, must not contain a word that only such a signal has, and
+  must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one. A small model copies what it is shown,
+  so a prompt injection in a user's activity is stopped here even when the model follows it.
+
+:func:`validate` runs both, plus an optional list of known payload markers.
+"""
 
 from __future__ import annotations
 
+import base64
 import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
 from models.privacy import contains_pii
-from models.text import content_words
+from models.prompt import SYSTEM, instruction
+from models.text import STOPWORDS, content_words
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
+MAX_COPIED_WORDS = 3  # a query may share at most this many consecutive words with an instruction-like signal
+PROMPT_COPY_WORDS = 3  # this many consecutive words of our own system message or instruction is a prompt leak
+MAX_WORD_CHARS = 30  # longer "words" are encoded blobs (base64, hashes) or run-together junk
 _BULLET = re.compile(r"^\s*(?:[-*•·]+\s*|(?:\d+[.):]|\(\d+\)|[a-z][.)])\s+)", re.IGNORECASE)
 _PREFIX = re.compile(r"^\s*(?:search\s+)?(?:query|queries|q)\s*\d*\s*[:\-]\s*", re.IGNORECASE)
 _QUOTES = "\"'“”‘’`"
-_ECHO = re.compile(r"https?:|www\.|\.com\b|search quer|this reader|this user|the reader|the user|<\s*/?\s*activity|news read|pages visited|social activity|"
-                   r"instructions|system prompt|as an ai", re.IGNORECASE)
+_ECHO = re.compile(r"search quer|this reader|this user|the reader|the user|news read|pages visited|social activity|"
+                   r"instructions", re.IGNORECASE)
+_URL_LIKE = re.compile(r"https?:|www\.|://|\b[\w\-]+\.(?:com|net|org|io|ai|co|me|app|dev|xyz|info|biz|ru|cn|tk|top|ly|"
+                       r"gg|to|cc|tv|sh|zip|site|online|click|link|example|uk|de|fr)\b", re.IGNORECASE)
+_DELIMITER_CHARS = re.compile(r"[<>\[\]{}|\\]|```|###|={3,}|-{3,}")
+
+# --- instruction detection ----------------------------------------------------------------------------------------
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_CONFUSABLES = str.maketrans("аеорсхуікјѕԁһмтвнАВЕКМНОРСТХУІЈЅαεορτυνικχΑΒΕΗΙΚΜΝΟΡΤΥΧΖ",
+                             "aeopcxyikjsdhmtbhABEKMHOPCTXYIJSaeoptuvikxABEHIKMNOPTYXZ")
+_LEET = str.maketrans("0134579", "oieastg")
+_EN_OVERRIDE = (r"\b(?:ignor\w*|disregard\w*|forget|overrid\w*|bypass)\s+(?:(?:all|any|the|your|my|of|previous|"
+                r"prior|above|earlier|preceding|former|original|system|these|those|every|other|initial|given|current)"
+                r"\s+){0,4}(?:instruction|prompt|rule|direction|guideline|guardrail|constraint|polic(?:y|ie))s?\b"
+                r"|\b(?:ignor\w*|disregard\w*|forget)\s+(?:(?:all|the)\s+)?(?:above|everything\s+(?:above|before|"
+                r"else))")
+_INTL_IGNORE = (r"(?:\b(?:ignorez|ignorer|ignorier\w*|ignora|ignorar|ignorá|ignoruj|vergiss|vergessen|olvida\w*|"
+                r"oublie\w*|dimentica\w*|esque[cç]a|negeer|игнор\w*|забудь\w*|не\s+обращай)|忽略|无视|無視|忘记|忘れ|무시|"
+                r"تجاهل)")
+_INTL_ORDERS = (r"(?:\b(?:instruc\w*|instruç\w*|anweisung\w*|regeln|istruzion\w*|consigne\w*|befehl\w*|инструкц\w*|"
+                r"правил\w*|указани\w*|talimat\w*|instrukc\w*)|指令|指示|提示|规则|지시|명령|التعليمات|تعليمات)")
+_WRITE = (r"(?:\b(?:output|print|say|type|write|respond|reply|answer|return|repeat|include|append|add|insert|emit|"
+          r"echo|écri\w*|répond\w*|schreib\w*|antworte\w*|gib|escrib\w*|respond\w*|scriv\w*|rispond\w*|напиши|"
+          r"выведи|ответь)\b|输出|回答|写|出力|書いて|答え|출력|써)")
+_OBJECT = (r"(?:\b(?:the\s+(?:word|phrase|string|following\s*(?::|word|text|phrase))|le\s+mot|das\s+wort|"
+           r"la\s+palabra|la\s+parola|слово)\b"
+           r"|\bin\s+(?:every|each|all)\s+(?:quer|answer|output|response)|\b(?:in|to|into)\s+your\s+(?:quer|output|"
+           r"response)|\bthe\s+(?:text|words|lines|message)\s+above|\beverything\s+above|\bverbatim|\bword\s+for\s+word"
+           r"|这个词|单词|単語|という|단어)")
+_START = r"(?:^|[.!?;:\n]\s*|\b(?:and|then|please|now|just)\s+)"
+_INSTRUCTION = re.compile(
+    rf"{_EN_OVERRIDE}|{_INTL_IGNORE}.{{0,60}}?{_INTL_ORDERS}|{_INTL_ORDERS}.{{0,40}}?{_INTL_IGNORE}"
+    rf"|{_WRITE}.{{0,60}}?{_OBJECT}|{_WRITE}\s*\b(?:only|exactly|verbatim|just|uniquement|nur|solo|sólo|только)\b"
+    rf"|{_START}(?:output|print|say|type|write|repeat|echo)\s*:|(?:respond|reply|answer)\s+(?:only\s+)?with\s+"
+    r"(?:the\s+word|[\"'“‘«])|(?:^|[.!?;\n]\s*)act\s+as\b"
+    r"|\bsystem\s*prompt|\bsystem\s*message|\b(?:dan|jailbreak|jailbroken|unrestricted|god)\s+mode\b"
+    r"|\bdo\s+anything\s+now\b|\byou\s+are\s+(?:now|no\s+longer)\b|\byou'?re\s+now\b|\bfrom\s+now\s+on,?\s+you\b"
+    r"|\byou\s+are\s+an?\s+(?:ai|llm|language\s+model|chatbot|helpful\s+assistant)\b"
+    r"|\bif\s+you\s+are\s+an?\s+(?:ai|llm|language\s+model)\b"
+    r"|\byou\s+(?:will\s+|must\s+|should\s+|now\s+)*act\s+as\b|\bact\s+as\s+if\s+you\b"
+    r"|\bpretend\s+(?:that\s+)?you\s+are\b|\brole[\s\-]?play\s+(?:as|with\s+me)\b|\blet'?s\s+role[\s\-]?play"
+    r"|\bas\s+an?\s+(?:ai|language\s+model)\b|\bai\s+(?:assistant|model|system)\s*:"
+    r"|\byour\s+(?:new|real|actual|only)\s+(?:task|job|goal|instructions?)\b"
+    r"|\b(?:new|updated|hidden|secret)\s+instructions?\b|(?:^|[\n.!?]\s*)(?:new\s+|system\s+)?instructions?\s*:"
+    r"|\b(?:dear|hey|attention|note\s+to|message\s+to|instructions\s+for)\s+(?:the\s+)?"
+    r"(?:ai|assistant|llm|bot|chatbot|chatgpt|model|language\s+model)\b"
+    r"|(?:^|[\n.!?|>\]]\s*)(?:system|assistant|user|human|developer)\s*:|[\[(<|]\s*(?:system|assistant|user)\s*[\])>|]"
+    r"|<\s*\|?\s*/?\s*(?:im_start|im_end|system|assistant|user|activity|endoftext|s|inst|sys)\b|\|>"  # delimiters
+    r"|\[/?inst\]|<<\s*/?\s*sys|\bend\s+of\s+(?:the\s+)?(?:activity|data|input|user\s+data)\b|/?\s*activity\s*>",
+    re.IGNORECASE | re.DOTALL)
+_COMPACT_INSTRUCTION = re.compile(r"(?:ignor\w{0,3}|disregard\w{0,2}|forget)(?:(?:all|any|your)(?:the)?|(?:the)?"
+                                  r"(?:previous|prior|above|earlier))+(?:instruction|prompt|rule)|systemprompt")
+_BASE64 = re.compile(r"(?<![\w+/])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])"
+                     r"[A-Za-z0-9+/]{24,}={0,2}(?![\w+/])")
+_LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _unconfuse(match: re.Match) -> str:
+    word = match.group(0)
+    return word.translate(_CONFUSABLES) if re.search(r"[A-Za-z]", word) else word
+
+
+def _unleet(match: re.Match) -> str:
+    word = match.group(0)  # "1gn0r3" -> "ignore"; plain numbers stay numbers
+    return word.translate(_LEET) if re.search(r"[^\W\d_]", word) and re.search(r"\d", word) else word
+
+
+def fold(text: str) -> str:
+    """A canonical form for matching: NFKC (full-width letters), invisible characters dropped, Cyrillic and Greek
+    look-alike letters mapped to Latin in words that mix them with Latin ones ("Іgnоrе"), case folded. Words wholly
+    in another script are kept, so Russian or Greek text stays itself."""
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    return _TOKEN.sub(_unconfuse, text).casefold()
+
+
+def compact(text: str) -> str:
+    """Letters and digits only: defeats "i g n o r e" and "s.y.s.t.e.m p.r.o.m.p.t"."""
+    return "".join(_TOKEN.findall(text))
+
+
+def looks_like_instruction(text: str) -> bool:
+    """True when the text addresses a model: an instruction-override ("ignore previous instructions", in several
+    languages), a request to output something, a role-play request, a role marker or a fake delimiter, or an encoded
+    blob; also through look-alike letters, leetspeak and spaced-out letters."""
+    folded = fold(text)
+    views = (folded, _TOKEN.sub(_unleet, folded), folded.translate(_CONFUSABLES))
+    return bool(any(_INSTRUCTION.search(v) for v in views) or _COMPACT_INSTRUCTION.search(compact(views[1]))
+                or _COMPACT_INSTRUCTION.search(compact(views[2])) or _BASE64.search(_LINK.sub(" ", text)))
+
+
+def query_problem(query: str) -> str | None:
+    """Why ``query`` may not be written (None when it may): the checks that need no context."""
+    words = query.split()
+    if not (MIN_CHARS <= len(query) <= MAX_CHARS) or len(words) > MAX_WORDS:
+        return "length"
+    if any(unicodedata.category(c)[0] == "C" for c in query):
+        return "control character"
+    letters = sum(c.isalpha() for c in query)
+    if not letters or letters < 0.5 * sum(not c.isspace() for c in query):
+        return "mostly digits or punctuation"
+    if any(len(w) > MAX_WORD_CHARS for w in words):
+        return "over-long word"
+    tokens = [t.casefold() for t in _TOKEN.findall(query)]
+    bigrams = list(zip(tokens, tokens[1:]))
+    if (tokens and Counter(tokens).most_common(1)[0][1] >= 3 or len(bigrams) > len(set(bigrams))
+            or re.search(r"([^\W\d_]{1,4})\1{4,}", fold(query))):
+        return "repetition loop"
+    if _URL_LIKE.search(fold(query)):
+        return "url"
+    if contains_pii(query):
+        return "personal data"
+    if _ECHO.search(query) or _DELIMITER_CHARS.search(query) or looks_like_instruction(query):
+        return "instruction or delimiter"
+    if _copies(_words(query), _PROMPT_WORDS, PROMPT_COPY_WORDS):
+        return "copies the prompt"
+    return None
 
 
 class InvalidOutput(ValueError):
@@ -40,14 +176,13 @@ def normalise(query: str) -> str:
 
 
 def parse_queries(text: str, max_queries: int) -> list[str]:
-    """Up to ``max_queries`` distinct, valid queries in output order. Raises :class:`InvalidOutput` when none."""
+    """Up to ``max_queries`` distinct queries in output order that pass :func:`query_problem`. Raises
+    :class:`InvalidOutput` when none does."""
     out, seen = [], set()
     for piece in _candidates(text):
         query = normalise(piece)
         key = query.lower()
-        if not (MIN_CHARS <= len(query) <= MAX_CHARS) or len(query.split()) > MAX_WORDS or key in seen:
-            continue
-        if _ECHO.search(query) or contains_pii(query) or not re.search(r"[^\W\d_]", query):
+        if key in seen or query_problem(query) is not None:
             continue
         seen.add(key)
         out.append(query)
@@ -58,8 +193,63 @@ def parse_queries(text: str, max_queries: int) -> list[str]:
     return out
 
 
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(fold(text))
+
+
+def _copies(query_words: list[str], signal_words: list[str], n: int) -> bool:
+    """True when the query has ``n`` consecutive words that occur, in order, in the signal."""
+    grams = {tuple(signal_words[i:i + n]) for i in range(len(signal_words) - n + 1)}
+    return any(tuple(query_words[i:i + n]) in grams for i in range(len(query_words) - n + 1))
+
+
+_PROMPT_WORDS = _TOKEN.findall(fold(SYSTEM + " " + instruction(5)))
+
+
+def _decoded(text: str) -> str:
+    """``text`` followed by whatever its base64 blobs decode to, so an encoded payload is known once decoded."""
+    parts = [text]
+    for blob in _BASE64.findall(_LINK.sub(" ", text)):
+        try:
+            parts.append(base64.b64decode(blob + "=" * (-len(blob) % 4)).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return " ".join(parts)
+
+
 def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
-    """Keep the queries that share a content word with the user's own signals. A small model otherwise copies the
-    prompt's worked example or invents topics; a query about nothing the user did is not an interest feature."""
-    vocabulary = set().union(*(content_words(t) for t in history_texts)) if history_texts else set()
-    return [q for q in queries if content_words(q) & vocabulary]
+    """Keep the queries that relate to the user's own signals and not to an injection among them: a query must share
+    a content word with a signal that does not look like an instruction (a small model otherwise copies the prompt's
+    worked example or invents topics), must contain no word found only in instruction-like signals (the payload of
+    a prompt injection), and must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one."""
+    benign = [t for t in history_texts if not looks_like_instruction(t)]
+    suspicious = [fold(_decoded(t)) for t in history_texts if looks_like_instruction(t)]
+    vocabulary = set().union(*(content_words(fold(t)) for t in benign)) if benign else set()
+    benign_folded = [fold(t) for t in benign]
+    benign_words = {w for t in benign_folded for w in _TOKEN.findall(t)}
+    suspicious_words = {w for t in suspicious for w in _TOKEN.findall(t)}
+
+    def tainted(word: str) -> bool:
+        if word.isascii():  # words of space-separated scripts: compare whole words
+            return len(word) >= 3 and word not in STOPWORDS and word in suspicious_words - benign_words
+        # scripts written without spaces: a run found in an instruction-like signal and in no other signal
+        return any(word in s for s in suspicious) and not any(word in b for b in benign_folded)
+
+    kept = []
+    for query in queries:
+        words = _words(query)
+        if not content_words(fold(query)) & vocabulary or any(tainted(w) for w in words):
+            continue
+        if any(_copies(words, _TOKEN.findall(s), MAX_COPIED_WORDS + 1) for s in suspicious):
+            continue
+        kept.append(query)
+    return kept
+
+
+def validate(queries: list[str], history_texts: list[str], injected_markers: Iterable[str] = ()) -> list[str]:
+    """Every content check on already-parsed queries: :func:`query_problem`, :func:`grounded`, and none of
+    ``injected_markers`` (known payload strings, compared folded and without separators) in a query."""
+    markers = [m for m in (compact(fold(m)) for m in injected_markers) if m]
+    clean = [q for q in queries
+             if query_problem(q) is None and not any(m in compact(fold(q)) for m in markers)]
+    return grounded(clean, history_texts)

@@ -3,11 +3,17 @@
 User text (titles, searches, posts) is data, never instructions: it is scrubbed of personal data, stripped of
 anything that looks like our delimiters, and placed only between ``<activity>`` and ``</activity>``; the system
 message tells the model not to follow instructions found there.
+
+The activity block has a token budget: the newest signals that fit are kept (counted with the model's tokenizer
+when one is given, otherwise approximated), so a history of long posts cannot push the prompt past the context
+or slow a batch down.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Protocol
 
 from models.privacy import scrub
 
@@ -17,9 +23,28 @@ SYSTEM = (
     "inside it."
 )
 SECTIONS = (("click", "News read"), ("search", "Searches"), ("social", "Social activity"), ("browse", "Pages visited"))
+_DOMAINS = {domain for domain, _ in SECTIONS}
 MAX_ITEM_CHARS = 160
 _DELIMITER = re.compile(r"</?\s*activity\s*>|[<>]", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+# Default token budget of the user's activity block (not a GeneratorConfig field yet: models/config.py is edited
+# elsewhere). 20 signals of at most 160 characters take about 900 tokens, so the default binds only for long
+# non-Latin text; the fixed parts of the prompt (system message, worked example, instruction) add about 260 tokens.
+MAX_ACTIVITY_TOKENS = 1024
+CHARS_PER_TOKEN = 4  # the approximation without a tokenizer, for ASCII text
+NON_ASCII_TOKENS = 2  # ... and tokens per other character (byte-level BPE splits CJK and Cyrillic finely)
+
+
+class Tokenizer(Protocol):
+    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
+
+
+def count_tokens(text: str, tokenizer: Tokenizer | None = None) -> int:
+    """Tokens of ``text``: exact with ``tokenizer``, else ASCII characters / 4 plus 2 per other character."""
+    if tokenizer is not None:
+        return len(tokenizer.encode(text, add_special_tokens=False))
+    ascii_chars = sum(c.isascii() for c in text)
+    return math.ceil(ascii_chars / CHARS_PER_TOKEN) + NON_ASCII_TOKENS * (len(text) - ascii_chars)
 
 
 def clean_item(text: str) -> str:
@@ -38,16 +63,33 @@ def _line(signal: dict) -> str:
     return f"- {text}"
 
 
-def activity_block(history: list[dict], max_signals: int) -> str:
-    """One section per domain, newest first, at most ``max_signals`` signals in all (newest kept)."""
-    recent = sorted(history, key=lambda s: s["ts"], reverse=True)[:max_signals]
+def _render(lines: list[tuple[str, str]]) -> str:
     parts = []
     for domain, heading in SECTIONS:
-        lines = [_line(s) for s in recent if s["domain"].lower() == domain]
-        lines = [line for line in lines if line.strip("- []")]
-        if lines:
-            parts.append(f"{heading}:\n" + "\n".join(lines))
+        section = [line for d, line in lines if d == domain]
+        if section:
+            parts.append(f"{heading}:\n" + "\n".join(section))
     return "<activity>\n" + "\n\n".join(parts) + "\n</activity>"
+
+
+def activity_block(history: list[dict], max_signals: int, tokenizer: Tokenizer | None = None,
+                   max_tokens: int | None = None) -> str:
+    """One section per domain, newest first: the newest signals, at most ``max_signals`` of them, that fit in
+    ``max_tokens`` tokens of the rendered block (counted by :func:`count_tokens`; None = no token limit). Signals
+    are taken newest first and the first that does not fit ends the block, so an older signal never displaces a
+    newer one. When not even the newest fits, the block is empty."""
+    recent = sorted(history, key=lambda s: s["ts"], reverse=True)
+    lines: list[tuple[str, str]] = []
+    for signal in recent:
+        if len(lines) == max_signals:
+            break
+        domain, line = signal["domain"].lower(), _line(signal)
+        if not line.strip("- []") or domain not in _DOMAINS:
+            continue
+        if max_tokens is not None and count_tokens(_render([*lines, (domain, line)]), tokenizer) > max_tokens:
+            break
+        lines.append((domain, line))
+    return _render(lines)
 
 
 def instruction(num_queries: int) -> str:
@@ -68,11 +110,17 @@ _EXAMPLE_ANSWER = ["tesla model y price cut china", "byd ev sales 2026", "home e
                    "alcaraz wimbledon final highlights"]
 
 
-def build_messages(history: list[dict], num_queries: int, max_signals: int) -> list[dict]:
+def build_messages(history: list[dict], num_queries: int, max_signals: int, tokenizer: Tokenizer | None = None,
+                   max_prompt_tokens: int | None = None) -> list[dict]:
+    """The chat messages: system, worked example (user + assistant), then the user's activity and instruction.
+    ``max_prompt_tokens`` budgets the user's activity block (None = :data:`MAX_ACTIVITY_TOKENS`), counted with
+    ``tokenizer`` when given; the fixed parts around it do not count against it."""
+    budget = MAX_ACTIVITY_TOKENS if max_prompt_tokens is None else max_prompt_tokens
     example = _EXAMPLE_ANSWER[:num_queries]
     return [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": activity_block(_EXAMPLE_ACTIVITY, max_signals) + "\n\n" + instruction(len(example))},
         {"role": "assistant", "content": "\n".join(example)},
-        {"role": "user", "content": activity_block(history, max_signals) + "\n\n" + instruction(num_queries)},
+        {"role": "user", "content": activity_block(history, max_signals, tokenizer, budget) + "\n\n"
+         + instruction(num_queries)},
     ]

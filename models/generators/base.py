@@ -19,6 +19,9 @@ class Generation:
     raw: str = ""  # the model's raw text, for logs and debugging
     error: str = ""
     version: str = ""  # what made these queries when it is not the generator's own version (a fallback)
+    # best-of-N: every sample's parsed queries (before the grounding check; [] where a sample did not parse), in
+    # sample order; empty for generators that draw one output per user
+    candidates: list[list[str]] = field(default_factory=list)
 
 
 class QueryGenerator(ABC):
@@ -46,10 +49,14 @@ class WithFallback(QueryGenerator):
         results = self.primary.generate(contexts)
         failed = [i for i, g in enumerate(results) if not g.queries]
         if failed:
+            from models.parsing import validate
+
             backups = self.fallback.generate([contexts[i] for i in failed])
             for i, backup in zip(failed, backups):
-                if backup.queries:
-                    results[i] = Generation(backup.queries, results[i].raw, results[i].error, self.fallback.version)
+                # the fallback's output passes the same validator as the model's: nothing unchecked is written
+                queries = validate(backup.queries, [s["text"] for s in contexts[i].history])
+                if queries:
+                    results[i] = Generation(queries, results[i].raw, results[i].error, self.fallback.version)
         return results
 
     def close(self) -> None:
@@ -76,4 +83,10 @@ def _backend(name: str, cfg) -> QueryGenerator:
         from models.student import ensure_student
 
         return TransformersGenerator(ensure_student(cfg.model_dir), cfg)
-    raise ValueError(f"unknown generator backend {name!r}: use 'smollm2' or 'keyphrase'")
+    if name == "vllm":
+        # raises ImportError naming the extra (pip install 'interests[vllm]') where vLLM is not installed
+        from models.generators.vllm_backend import VLLMGenerator
+        from models.student import ensure_student
+
+        return VLLMGenerator(ensure_student(cfg.model_dir), cfg)
+    raise ValueError(f"unknown generator backend {name!r}: use 'smollm2', 'vllm' or 'keyphrase'")

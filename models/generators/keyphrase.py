@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 
 from models.generators.base import Generation, QueryGenerator, UserContext
+from models.parsing import validate
 from models.privacy import scrub
 from models.text import STOPWORDS
 
@@ -78,6 +79,8 @@ class KeyphraseGenerator(QueryGenerator):
     def generate(self, contexts: list[UserContext]) -> list[Generation]:
         out = []
         for context in contexts:
-            queries = key_phrases(context.history, self.num_queries)
+            # phrases from signals that read as instructions (injections) are dropped by the shared validator
+            queries = validate(key_phrases(context.history, self.num_queries * 2),
+                               [s["text"] for s in context.history])[: self.num_queries]
             out.append(Generation(queries, error="" if queries else "no key phrase in the history"))
         return out

@@ -1,4 +1,13 @@
-"""The student LLM through transformers on CPU: batched greedy generation with left padding and the KV cache."""
+"""The student LLM through transformers on CPU: batched generation with left padding and the KV cache.
+
+One output per user (``n == 1``) is greedy, with one sampled retry for a user whose output is invalid. With
+``n > 1`` every user gets ``n`` sampled outputs at ``temperature`` (``num_return_sequences=n``, one ``generate`` call
+per batch of ``cfg.batch_size`` users, so ``batch_size * n`` sequences decode together); all parsed samples are kept
+in :attr:`Generation.candidates` for a best-of-N selector (:class:`models.bestofn.BestOfN`), and ``queries`` holds
+this backend's own pick: the sample with the most grounded queries (ties: the first).
+
+:func:`parse_sample` and :func:`generation_from_samples` are shared with the vLLM backend.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +19,67 @@ from models.parsing import InvalidOutput, grounded, parse_queries
 from models.prompt import build_messages
 
 log = logging.getLogger(__name__)
+SAMPLE_HEADER = "--- sample {index} ---"
+
+
+def parse_sample(raw: str, num_queries: int) -> tuple[list[str], str]:
+    """``(queries, error)`` of one raw output: the parsed queries (not yet grounded), or ``[]`` and the reason."""
+    try:
+        return parse_queries(raw, num_queries), ""
+    except InvalidOutput as exc:
+        return [], str(exc)
+
+
+def single_generation(raw: str, context: UserContext, num_queries: int) -> Generation:
+    """One output for one user: parsed, then only the queries grounded in the user's own signals are kept."""
+    queries, error = parse_sample(raw, num_queries)
+    if error:
+        return Generation([], raw, error)
+    kept = grounded(queries, [s["text"] for s in context.history])
+    return Generation(kept, raw, "" if kept else f"no query relates to the user's signals: {queries}")
+
+
+def generation_from_samples(raws: list[str], context: UserContext, num_queries: int) -> Generation:
+    """Several sampled outputs for one user. ``candidates`` holds every sample's parsed queries (``[]`` for one that
+    did not parse), ``queries`` the grounded queries of the sample with the most of them (ties: the first), and
+    ``raw`` every sample under a ``--- sample i ---`` header (so it stays true whichever sample is chosen later)."""
+    history = [s["text"] for s in context.history]
+    candidates, errors, kept = [], [], []
+    for raw in raws:
+        queries, error = parse_sample(raw, num_queries)
+        candidates.append(queries)
+        errors.append(error)
+        kept.append(grounded(queries, history) if queries else [])
+    best = max(range(len(raws)), key=lambda i: (len(kept[i]), -i)) if raws else 0
+    raw = "\n".join(f"{SAMPLE_HEADER.format(index=i)}\n{text}" for i, text in enumerate(raws))
+    if raws and kept[best]:
+        return Generation(kept[best], raw, "", candidates=candidates)
+    parsed = [c for c in candidates if c]
+    error = (f"no sampled query relates to the user's signals: {parsed[0]}" if parsed
+             else f"none of {len(raws)} samples held a valid query: {errors[0] if errors else 'no sample'}")
+    return Generation([], raw, error, candidates=candidates)
 
 
 class TransformersGenerator(QueryGenerator):
-    def __init__(self, model_dir: Path, cfg):
+    """The student through transformers.
+
+    ``n`` samples per user (best-of-N candidates; 1 = greedy), drawn at ``temperature`` with nucleus ``top_p``.
+    These are constructor arguments rather than configuration fields; ``cfg`` is a
+    :class:`models.config.GeneratorConfig` (or anything with its fields).
+    """
+
+    def __init__(self, model_dir: Path, cfg, n: int = 1, temperature: float = 0.8, top_p: float = 0.95):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if n > 1 and temperature <= 0:
+            raise ValueError("n > 1 samples need a temperature > 0 (greedy decoding would repeat one output)")
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
         self.cfg = cfg
+        self.n, self.temperature, self.top_p = n, temperature, top_p
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.tokenizer.padding_side = "left"  # decoder-only: pad on the left so every row ends at its prompt
@@ -39,16 +99,22 @@ class TransformersGenerator(QueryGenerator):
     def prompts(self, contexts: list[UserContext]) -> list[str]:
         return [
             self.tokenizer.apply_chat_template(
-                build_messages(c.history, self.cfg.num_queries, self.cfg.max_prompt_signals),
+                build_messages(c.history, self.cfg.num_queries, self.cfg.max_prompt_signals, tokenizer=self.tokenizer),
                 add_generation_prompt=True, tokenize=False,
             )
             for c in contexts
         ]
 
-    def complete(self, prompts: list[str], temperature: float = 0.0) -> list[str]:
-        """Completions of already-templated prompts in batches of ``cfg.batch_size``: greedy at temperature 0."""
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.95} if temperature > 0 else {
+    def complete(self, prompts: list[str], temperature: float = 0.0, n: int = 1) -> list[str]:
+        """Completions of already-templated prompts in batches of ``cfg.batch_size`` prompts: greedy at temperature
+        0, else sampled. ``n`` completions per prompt (``n > 1`` needs a temperature), returned prompt by prompt:
+        prompt ``i``'s are at ``[i * n, (i + 1) * n)``."""
+        if n > 1 and temperature <= 0:
+            raise ValueError("n > 1 completions per prompt need a temperature > 0")
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": self.top_p} if temperature > 0 else {
             "do_sample": False}
+        if n > 1:
+            sampling["num_return_sequences"] = n  # rows come back grouped by prompt
         outputs = []
         for start in range(0, len(prompts), self.cfg.batch_size):
             chunk = prompts[start:start + self.cfg.batch_size]
@@ -63,15 +129,12 @@ class TransformersGenerator(QueryGenerator):
         return outputs
 
     def _parse(self, raw: str, context: UserContext) -> Generation:
-        try:
-            queries = parse_queries(raw, self.cfg.num_queries)
-        except InvalidOutput as exc:
-            return Generation([], raw, str(exc))
-        kept = grounded(queries, [s["text"] for s in context.history])
-        return Generation(kept, raw, "" if kept else f"no query relates to the user's signals: {queries}")
+        return single_generation(raw, context, self.cfg.num_queries)
 
     def generate(self, contexts: list[UserContext]) -> list[Generation]:
         prompts = self.prompts(contexts)
+        if self.n > 1:
+            return self._generate_samples(contexts, prompts)
         results = [self._parse(raw, c) for raw, c in zip(self.complete(prompts), contexts)]
         failed = [i for i, g in enumerate(results) if not g.queries]
         if failed and self.cfg.retry_temperature > 0:
@@ -81,4 +144,16 @@ class TransformersGenerator(QueryGenerator):
         for context, result in zip(contexts, results):
             if not result.queries:
                 log.warning("no valid queries for %s after a sampled retry: %s", context.user_id, result.error)
+        return results
+
+    def _generate_samples(self, contexts: list[UserContext], prompts: list[str]) -> list[Generation]:
+        """``n`` samples per user; no retry (the samples already are the sampled attempts)."""
+        raws = self.complete(prompts, temperature=self.temperature, n=self.n)
+        if len(raws) != len(prompts) * self.n:
+            raise RuntimeError(f"expected {len(prompts) * self.n} completions, got {len(raws)}")
+        results = [generation_from_samples(raws[i * self.n:(i + 1) * self.n], c, self.cfg.num_queries)
+                   for i, c in enumerate(contexts)]
+        for context, result in zip(contexts, results):
+            if not result.queries:
+                log.warning("no valid queries for %s in %d samples: %s", context.user_id, self.n, result.error)
         return results

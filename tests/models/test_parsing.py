@@ -91,7 +91,8 @@ def test_invalid_candidates_are_rejected(bad):
 def test_eight_words_and_eighty_chars_are_accepted():
     eight = "one two three four five six seven eight"
     assert parse_queries(eight, 5) == [eight]
-    long = ("a" * 39) + " " + ("b" * 40)
+    long = "electroencephalographists counterrevolutionaries uncharacteristically fitness"  # 77
+    long += " gb"
     assert len(long) == 80
     assert parse_queries(long, 5) == [long]
 

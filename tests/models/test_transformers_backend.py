@@ -180,3 +180,148 @@ def test_no_retry_when_retry_temperature_is_zero(tiny_dir, monkeypatch):
     monkeypatch.setattr(generator, "complete", lambda p, temperature=0.0: calls.append(temperature) or ["?"] * len(p))
     assert generator.generate(contexts(1))[0].queries == []
     assert calls == [0.0]
+
+
+# --- n samples per user (best-of-N candidates) -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sampler(tiny_dir):
+    return TransformersGenerator(tiny_dir, CFG, n=3, temperature=0.9)
+
+
+def test_n_above_one_needs_a_temperature(tiny_dir):
+    with pytest.raises(ValueError, match="temperature"):
+        TransformersGenerator(tiny_dir, CFG, n=2, temperature=0.0)
+    with pytest.raises(ValueError):
+        TransformersGenerator(tiny_dir, CFG, n=0)
+
+
+def test_complete_returns_n_samples_per_prompt_grouped_by_prompt(sampler, monkeypatch):
+    calls = []
+    original = sampler.model.generate
+
+    def spy(**kwargs):
+        calls.append((kwargs["input_ids"].shape[0], kwargs.get("num_return_sequences"), kwargs["do_sample"],
+                      kwargs.get("temperature")))
+        return original(**kwargs)
+
+    monkeypatch.setattr(sampler.model, "generate", spy)
+    outputs = sampler.complete(sampler.prompts(contexts(3)), temperature=0.9, n=3)
+    assert calls == [(2, 3, True, 0.9), (1, 3, True, 0.9)]  # batches of cfg.batch_size users, n rows each
+    assert len(outputs) == 9 and all(isinstance(o, str) for o in outputs)
+    with pytest.raises(ValueError):
+        sampler.complete(sampler.prompts(contexts(1)), temperature=0.0, n=2)
+
+
+def test_sampled_generation_keeps_every_candidate_and_picks_the_most_grounded(sampler, monkeypatch):
+    calls = []
+    samples = ["chess openings", "tennis story\nnumber tennis\nchess club", "!!!"]
+
+    def fake_complete(prompts, temperature=0.0, n=1):
+        calls.append((len(prompts), temperature, n))
+        return samples * len(prompts)
+
+    monkeypatch.setattr(sampler, "complete", fake_complete)
+    results = sampler.generate(contexts(2))
+    assert calls == [(2, 0.9, 3)]  # one sampled pass, no retry
+    for result in results:
+        assert result.candidates == [["chess openings"], ["tennis story", "number tennis", "chess club"], []]
+        assert result.queries == ["tennis story", "number tennis"]  # grounded queries of sample 1
+        assert result.error == ""
+        assert result.raw.startswith("--- sample 0 ---\nchess openings\n--- sample 1 ---")
+
+
+def test_sampled_generation_ties_go_to_the_first_sample_and_failures_report_why(sampler, monkeypatch):
+    monkeypatch.setattr(sampler, "complete",
+                        lambda prompts, temperature=0.0, n=1: ["tennis one", "tennis two", "tennis three"])
+    [result] = sampler.generate(contexts(1))
+    assert result.queries == ["tennis one"]
+    monkeypatch.setattr(sampler, "complete", lambda prompts, temperature=0.0, n=1: ["chess", "!!!", "golf club"])
+    [result] = sampler.generate(contexts(1))
+    assert result.queries == [] and result.candidates == [["chess"], [], ["golf club"]]
+    assert "no sampled query relates" in result.error
+    monkeypatch.setattr(sampler, "complete", lambda prompts, temperature=0.0, n=1: ["!!!"] * 3)
+    [result] = sampler.generate(contexts(1))
+    assert result.candidates == [[], [], []] and "none of 3 samples" in result.error
+
+
+def test_real_sampling_with_the_tiny_model_gives_n_candidates_per_user(sampler):
+    results = sampler.generate(contexts(3))
+    assert len(results) == 3
+    assert all(len(r.candidates) == 3 and (r.queries or r.error) for r in results)
+
+
+def test_greedy_generation_has_no_candidates(generator, monkeypatch):
+    monkeypatch.setattr(generator, "complete", lambda prompts, temperature=0.0: ["tennis story"] * len(prompts))
+    assert generator.generate(contexts(1)) == [Generation(["tennis story"], "tennis story", "")]
+
+
+def test_best_of_n_wraps_the_sampling_backend(sampler, monkeypatch):
+    from models.bestofn import BestOfN
+    from models.embeddings import HashEmbedder
+
+    # sample 0 repeats one word (low diversity); sample 1 is grounded and diverse
+    monkeypatch.setattr(sampler, "complete", lambda prompts, temperature=0.0, n=1: [
+        "tennis story\ntennis story number", "tennis story\nnumber theory", "chess"] * len(prompts))
+    wrapper = BestOfN(sampler, HashEmbedder())  # FAKE embedder
+    assert wrapper.version == "tiny@test+best-of-3"
+    [result] = wrapper.generate(contexts(1))
+    assert result.queries == ["tennis story", "number theory"]
+    assert len(result.candidates) == 3
+
+
+# --- the CPU benchmark's pieces, on the tiny model -----------------------------------------------------------------
+
+def test_benchmark_histories_are_seeded_and_well_formed():
+    from models.benchmarks.cpu_throughput import synthetic_histories
+
+    users = synthetic_histories(20, seed=3)
+    assert users == synthetic_histories(20, seed=3) and users != synthetic_histories(20, seed=4)
+    assert len(users) == 20 and len({u.user_id for u in users}) == 20
+    for u in users:
+        assert 4 <= len(u.history) <= 12
+        assert [s["ts"] for s in u.history] == sorted((s["ts"] for s in u.history), reverse=True)
+        assert {s["domain"] for s in u.history} <= {"click", "search", "social", "browse"}
+
+
+def test_benchmark_percentile_matches_numpy():
+    import numpy as np
+
+    from models.benchmarks.cpu_throughput import percentile
+
+    values = [0.3, 1.0, 0.1, 7.0, 2.5]
+    for q in (0, 50, 90, 99, 100):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_benchmark_measure_runs_whole_batches(generator):
+    from models.benchmarks.cpu_throughput import measure, synthetic_histories
+
+    result = measure(generator, synthetic_histories(5), batch_size=2, max_users=3, budget_s=60)
+    assert result["batches"] == 2 and result["users"] == 4  # whole batches: 2 + 2
+    assert result["users_per_s"] > 0 and result["latency_p50_s"] <= result["latency_p99_s"]
+    one = measure(generator, synthetic_histories(5), batch_size=1, max_users=5, budget_s=0.0)
+    assert one["batches"] == 1 and one["users"] == 1  # the budget is spent after the first batch
+
+
+def test_benchmark_main_writes_the_report(tiny_dir, tmp_path, capsys):
+    from models.benchmarks.cpu_throughput import main
+
+    import torch
+
+    out = tmp_path / "cpu.json"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--out", str(out), "--users", "2", "--batch-sizes", "1", "2", "--samples", "1", "2",
+                     "--budget-s", "0", "--threads", "1", "--model-dir", str(tiny_dir)]) == 0
+    finally:
+        torch.set_num_threads(threads)  # the benchmark sets the process-wide value
+    report = json.loads(out.read_text())
+    assert report["command"].startswith("python -m models.benchmarks.cpu_throughput --out")
+    assert report["machine"]["torch_threads"] == 1 and report["machine"]["logical_cores"] >= 1
+    rows = report["results"]
+    assert [(r["backend"].split()[0], r["batch_size"], r["n"]) for r in rows] == [
+        ("smollm2", 1, 1), ("smollm2", 2, 1), ("smollm2", 1, 2), ("smollm2", 2, 2), ("keyphrase", 1, 1)]
+    assert all(r["users_per_s"] > 0 for r in rows)
+    assert rows[1]["mean_prompt_tokens"] == pytest.approx(rows[3]["mean_prompt_tokens"])  # same users, per prompt
+    assert "users/s" in capsys.readouterr().out
