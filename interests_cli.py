@@ -6,6 +6,7 @@
   interests stream worker                            the Faust worker (validation, histories, drift)
   interests generate worker [--backend B]            the generator worker (student model -> Feast)
   interests model convert                            convert the student GGUF to a cached safetensors folder
+  interests model list | publish PATH --version V | use VERSION   the model registry (workers hot-reload `use`)
   interests features apply | get USER...             the Feast store: register definitions, read features
   interests demo                                     the whole path on the sample events, then a table
   interests data fetch | simulate                    real articles/tweets; the simulated cross-domain benchmark
@@ -103,10 +104,46 @@ def cmd_generate(args) -> int:
 
 def cmd_model(args) -> int:
     from models.config import GeneratorConfig
+    from models.registry import Registry, RegistryError
     from models.student import ensure_student, read_manifest
 
-    path = ensure_student(GeneratorConfig.from_env().model_dir)
-    print(f"{path}: {json.dumps(read_manifest(path))}")
+    cfg = GeneratorConfig.from_env()
+    registry = Registry(cfg.registry_dir)
+    name = args.name or cfg.model_name
+    try:
+        if args.action == "convert":
+            path = ensure_student(cfg.model_dir, registry)
+            print(f"{path}: {json.dumps(read_manifest(path))}")
+        elif args.action == "list":
+            if not registry.names():
+                print(f"no models in {registry.root}")
+            for model in [name] if args.name else registry.names():
+                current = registry.current(model)
+                for v in registry.versions(model):
+                    mark = "*" if current is not None and v.version == current.version else " "
+                    print(f"{mark} {v.ref:<40} {v.manifest.get('created_at', '')}  base={v.manifest.get('base')}"
+                          f"  adapter={v.manifest.get('adapter')}  run={v.manifest.get('training_run')}")
+        elif args.action in ("publish", "use") and not args.target:
+            print(f"error: `interests model {args.action}` needs a "
+                  f"{'PATH' if args.action == 'publish' else 'VERSION'}", file=sys.stderr)
+            return 2
+        elif args.action == "publish":
+            if not args.version:
+                print("error: give the new version with --version", file=sys.stderr)
+                return 2
+            extra = {k: v for k, v in {"base": args.base, "training_run": args.training_run,
+                                       "metrics": json.loads(args.metrics) if args.metrics else None}.items() if v}
+            path = registry.publish(Path(args.target), name, args.version, extra)
+            print(f"published {name}@{args.version} in {path}")
+            if args.use:
+                registry.set_current(name, args.version)
+                print(f"{name} now serves {args.version}")
+        elif args.action == "use":
+            print(f"{registry.set_current(name, args.target).ref} is now current (workers swap within "
+                  f"{cfg.reload_check_s:g} s)")
+    except (RegistryError, ValueError, FileNotFoundError, NotImplementedError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -247,8 +284,17 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", choices=["smollm2", "keyphrase"], default=None)
     g.set_defaults(func=cmd_generate)
 
-    m = sub.add_parser("model", help="the student model")
-    m.add_argument("action", choices=["convert"])
+    m = sub.add_parser("model", help="the student model and the model registry")
+    m.add_argument("action", choices=["convert", "list", "publish", "use"],
+                   help="convert the GGUF (and register it as @base); list versions (* = current); "
+                        "publish PATH --version V; use VERSION (make it current: workers hot-reload it)")
+    m.add_argument("target", nargs="?", help="publish: a Hugging Face model or PEFT adapter folder; use: a version")
+    m.add_argument("--name", default=None, help="registry model name (default: INTERESTS_GEN_MODEL_NAME)")
+    m.add_argument("--version", default=None, help="publish: the new version's name")
+    m.add_argument("--base", default=None, help="publish: the base model (name@version or folder for an adapter)")
+    m.add_argument("--training-run", default=None, help="publish: the training run that made it")
+    m.add_argument("--metrics", default=None, help="publish: evaluation metrics as a JSON object")
+    m.add_argument("--use", action="store_true", help="publish: make the new version current too")
     m.set_defaults(func=cmd_model)
 
     f = sub.add_parser("features", help="the Feast feature store")

@@ -25,6 +25,14 @@ class GeneratorConfig:
     torch_threads: int = 0  # 0 = torch's default
     group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
     embedder: str = "minilm"  # query embeddings: "minilm" or "hash" (tests only)
+    # --- model registry and hot reload (models/registry.py) -----------------------------------------------------
+    registry_dir: Path = field(default_factory=lambda: cache_dir() / "registry")  # versioned models + current pointers
+    model_name: str = "smollm2-135m-instruct"  # the registry name the smollm2 backend serves (its `current` version)
+    reload_check_s: float = 5.0  # the worker re-reads the current pointer between batches at most this often
+    # --- worker queue and metrics (models/worker.py) -----------------------------------------------------------
+    max_queue: int = 256  # requests held in memory; polling pauses while the queue is full
+    request_timeout_s: float = 60.0  # a request older than this when its batch starts is still served, counted late
+    stats_every: int = 10  # log the worker's metrics every N batches
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "GeneratorConfig":

