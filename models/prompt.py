@@ -124,3 +124,12 @@ def build_messages(history: list[dict], num_queries: int, max_signals: int, toke
         {"role": "user", "content": activity_block(history, max_signals, tokenizer, budget) + "\n\n"
          + instruction(num_queries)},
     ]
+
+
+def chat_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int) -> list[str]:
+    """Chat-templated prompts, one per history, ready for generation (shared by every LLM backend)."""
+    return [
+        tokenizer.apply_chat_template(build_messages(h, num_queries, max_signals, tokenizer=tokenizer),
+                                      add_generation_prompt=True, tokenize=False)
+        for h in histories
+    ]

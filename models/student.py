@@ -36,6 +36,14 @@ def read_manifest(model_dir: Path) -> dict:
     return json.loads((Path(model_dir) / MANIFEST).read_text())
 
 
+def model_version(model_dir: Path) -> str:
+    """``name@version`` from the folder's manifest, or ``<folder>@unversioned`` without one."""
+    if (Path(model_dir) / MANIFEST).exists():
+        meta = read_manifest(model_dir)
+        return f"{meta['name']}@{meta['version']}"
+    return f"{Path(model_dir).name}@unversioned"
+
+
 def register_base(model_dir: Path, registry) -> None:
     """Register the converted student as ``smollm2-135m-instruct@base`` in ``registry`` (a
     :class:`models.registry.Registry`) unless it is there, and make it current when nothing is current."""

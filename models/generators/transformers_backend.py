@@ -16,7 +16,8 @@ from pathlib import Path
 
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.parsing import InvalidOutput, grounded, parse_queries
-from models.prompt import build_messages
+from models.prompt import chat_prompts
+from models.student import model_version
 
 log = logging.getLogger(__name__)
 SAMPLE_HEADER = "--- sample {index} ---"
@@ -87,23 +88,11 @@ class TransformersGenerator(QueryGenerator):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.model.eval()
-        manifest = Path(model_dir) / "manifest.json"
-        if manifest.exists():
-            import json
-
-            meta = json.loads(manifest.read_text())
-            self.version = f"{meta['name']}@{meta['version']}"
-        else:
-            self.version = f"{Path(model_dir).name}@unversioned"
+        self.version = model_version(model_dir)
 
     def prompts(self, contexts: list[UserContext]) -> list[str]:
-        return [
-            self.tokenizer.apply_chat_template(
-                build_messages(c.history, self.cfg.num_queries, self.cfg.max_prompt_signals, tokenizer=self.tokenizer),
-                add_generation_prompt=True, tokenize=False,
-            )
-            for c in contexts
-        ]
+        return chat_prompts(self.tokenizer, [c.history for c in contexts], self.cfg.num_queries,
+                            self.cfg.max_prompt_signals)
 
     def complete(self, prompts: list[str], temperature: float = 0.0, n: int = 1) -> list[str]:
         """Completions of already-templated prompts in batches of ``cfg.batch_size`` prompts: greedy at temperature

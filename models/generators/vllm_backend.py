@@ -29,7 +29,8 @@ except ImportError as exc:  # pragma: no cover - the branch taken depends on the
 
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.transformers_backend import generation_from_samples, single_generation
-from models.prompt import build_messages
+from models.prompt import chat_prompts
+from models.student import model_version
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +62,11 @@ class VLLMGenerator(QueryGenerator):
         kwargs.update(llm_kwargs or {})
         self.llm = vllm.LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
-        manifest = Path(model_dir) / "manifest.json"
-        if manifest.exists():
-            meta = json.loads(manifest.read_text())
-            self.version = f"{meta['name']}@{meta['version']}"
-        else:
-            self.version = f"{Path(model_dir).name}@unversioned"
+        self.version = model_version(model_dir)
 
     def prompts(self, contexts: list[UserContext]) -> list[str]:
-        return [
-            self.tokenizer.apply_chat_template(
-                build_messages(c.history, self.cfg.num_queries, self.cfg.max_prompt_signals, tokenizer=self.tokenizer),
-                add_generation_prompt=True, tokenize=False,
-            )
-            for c in contexts
-        ]
+        return chat_prompts(self.tokenizer, [c.history for c in contexts], self.cfg.num_queries,
+                            self.cfg.max_prompt_signals)
 
     def sampling_params(self, temperature: float = 0.0, n: int = 1):
         """``vllm.SamplingParams`` for ``n`` completions per prompt (greedy at temperature 0)."""
