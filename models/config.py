@@ -23,6 +23,9 @@ class GeneratorConfig:
     batch_size: int = 16  # B: regeneration requests generated together
     batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill
     torch_threads: int = 0  # 0 = torch's default
+    # weights' dtype on CPU: bfloat16 runs on the AMX/AVX512-BF16 units of recent x86 CPUs (several times faster than
+    # float32 here); "float32" for CPUs without them (models/benchmarks/cpu_throughput.py measures both)
+    dtype: str = "bfloat16"
     group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
     embedder: str = "minilm"  # query embeddings: "minilm" or "hash" (tests only)
     # --- model registry and hot reload (models/registry.py) -----------------------------------------------------

@@ -299,7 +299,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
             "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()]}
     return {"benchmark": "cpu_throughput", "command": command, "machine": host,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "model": {"dir": str(model_dir), "version": generator.version, "dtype": "float32",
+            "model": {"dir": str(model_dir), "version": generator.version, "dtype": base_cfg.dtype,
                       "load_s": round(load_s, 2)},
             "settings": {"max_new_tokens": base_cfg.max_new_tokens, "num_queries": base_cfg.num_queries,
                          "users_per_setting": args.users, "budget_s": args.budget_s, "seed": args.seed,

@@ -61,6 +61,16 @@ def generation_from_samples(raws: list[str], context: UserContext, num_queries: 
     return Generation([], raw, error, candidates=candidates)
 
 
+def torch_dtype(cfg):
+    """The torch dtype named by ``cfg.dtype`` ("bfloat16", "float32" or "float16"); a clear error otherwise."""
+    import torch
+
+    name = getattr(cfg, "dtype", "float32")
+    if name not in ("bfloat16", "float32", "float16"):
+        raise ValueError(f"unknown dtype {name!r}: use bfloat16, float32 or float16")
+    return getattr(torch, name)
+
+
 class TransformersGenerator(QueryGenerator):
     """The student through transformers.
 
@@ -86,7 +96,7 @@ class TransformersGenerator(QueryGenerator):
         self.tokenizer.padding_side = "left"  # decoder-only: pad on the left so every row ends at its prompt
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg))
         self.model.eval()
         self.version = model_version(model_dir)
 
