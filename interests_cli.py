@@ -13,6 +13,7 @@
   interests noise train SIM_DIR                      the behaviour-cleaning classifier (precision/recall report)
   interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
   interests benchmark [--seed S]                     the whole benchmark table from scratch
+  interests train grpo | distill | study | retrain   Dr.GRPO teacher, distilled student, the study, retraining job
 
 Configuration comes from the environment (INTERESTS_*, INTERESTS_GEN_*, INTERESTS_FEAST_*); see the README.
 """
@@ -253,6 +254,78 @@ def cmd_benchmark(args) -> int:
     return 0
 
 
+def _bench_folder(args) -> Path:
+    from training.benchmark import simulated
+
+    return Path(args.data) if args.data else simulated(args.seed, args.bench_users)
+
+
+def _grpo_config(args):
+    from dataclasses import replace
+
+    from training.config import GRPOConfig, PolicyConfig
+
+    cfg = GRPOConfig()
+    policy = replace(PolicyConfig(), torch_threads=args.threads, **({"model": args.model} if args.model else {}))
+    cfg = replace(cfg, seed=args.seed, policy=policy, **{k: v for k, v in (("steps", args.steps),) if v})
+    if args.without:
+        from training.grpo import with_rewards
+
+        cfg = with_rewards(cfg, {k: v for k, v in cfg.weights.items() if k not in args.without.split(",")})
+    return cfg
+
+
+def cmd_train(args) -> int:
+    from models.embeddings import MiniLMEmbedder
+    from streams.config import cache_dir
+    from training.env import RewardEnv
+
+    work = Path(args.work) if args.work else cache_dir() / "train"
+    if args.action == "study":
+        from training.study import RESULTS, StudyConfig, run
+
+        cfg = StudyConfig(seed=args.seed, bench_users=args.bench_users, torch_threads=args.threads or 1,
+                          **({"eval_users": args.eval_users} if args.eval_users else {}))
+        results = run(cfg, work / "study", stages=set(args.stages.split(",")) if args.stages else None)
+        print((RESULTS / "study.md").read_text() if (RESULTS / "study.md").exists() else json.dumps(results)[:2000])
+        return 0
+    if args.action == "retrain":
+        from models.config import GeneratorConfig
+        from models.registry import Registry
+        from training.retrain import parse_time, retrain
+
+        if not (args.events and args.since and args.until):
+            raise SystemExit("retrain needs --events FILE --since T --until T (ISO times or epoch milliseconds)")
+        gen = GeneratorConfig.from_env()
+        result = retrain(Registry(gen.registry_dir), args.name or gen.model_name, Path(args.events),
+                         _bench_folder(args), parse_time(args.since), parse_time(args.until), work / "retrain",
+                         _grpo_config(args), MiniLMEmbedder(), eval_users=args.eval_users or 60,
+                         tolerance=args.tolerance)
+        print(json.dumps(result.__dict__, indent=1, default=str))
+        return 0
+    env = RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed)
+    if args.action == "grpo":
+        from training.grpo import train
+
+        out = Path(args.out) if args.out else work / "teacher"
+        print(train(_grpo_config(args), env, out, resume=not args.restart))
+        return 0
+    from dataclasses import replace
+
+    from training.config import DistillConfig, PolicyConfig
+    from training.distill import train as distill
+
+    if not args.teacher:
+        raise SystemExit("distill needs --teacher ADAPTER_FOLDER (the adapter folder of `interests train grpo`)")
+    student = replace(DistillConfig().student, torch_threads=args.threads,
+                      **({"model": args.model} if args.model else {}))
+    cfg = replace(DistillConfig(), student=student, mode=args.mode, keep_layers=args.layers, seed=args.seed,
+                  **{k: v for k, v in (("steps", args.steps),) if v})
+    out = Path(args.out) if args.out else work / f"student-{args.mode}-L{args.layers}"
+    print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="interests", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -341,6 +414,30 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--generators", default=None, help="comma list (default: all baselines)")
     b.add_argument("--no-clean", action="store_true", help="skip the noise classifier")
     b.set_defaults(func=cmd_benchmark)
+
+    t = sub.add_parser("train", help="training: Dr.GRPO teacher, distilled student, the study, the retraining job")
+    t.add_argument("action", choices=["grpo", "distill", "study", "retrain"])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data", default=None, help="a benchmark folder (default: the simulated one for --seed)")
+    t.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")
+    t.add_argument("--model", default=None, help="the base Hugging Face model folder (default: converted SmolLM2)")
+    t.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
+    t.add_argument("--threads", type=int, default=0, help="torch threads (0 = default; 1 on a busy machine)")
+    t.add_argument("--without", default=None, help="grpo/retrain: comma list of rewards to leave out (ablation)")
+    t.add_argument("--teacher", default=None, help="distill: the teacher's adapter folder")
+    t.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="distill: the method")
+    t.add_argument("--layers", type=int, default=12, help="distill: layers the student keeps")
+    t.add_argument("--out", default=None, help="the run folder (default: under --work)")
+    t.add_argument("--work", default=None, help="work folder (default: $INTERESTS_CACHE/train)")
+    t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+    t.add_argument("--eval-users", type=int, default=None, help="study/retrain: test users evaluated")
+    t.add_argument("--stages", default=None, help="study: comma list of train,eval,scaling (default: all)")
+    t.add_argument("--events", default=None, help="retrain: the logged events (JSON lines)")
+    t.add_argument("--since", default=None, help="retrain: start of the time range")
+    t.add_argument("--until", default=None, help="retrain: end of the time range")
+    t.add_argument("--name", default=None, help="retrain: the registry model name (default: the served one)")
+    t.add_argument("--tolerance", type=float, default=0.0, help="retrain: publish if NDCG@10 >= current - this")
+    t.set_defaults(func=cmd_train)
     return p
 
 

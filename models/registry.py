@@ -240,7 +240,7 @@ class Registry:
                                f"publish one with `interests model publish PATH --name {name} --version V`")
         return folder
 
-    def _base_path(self, base: str) -> Path:
+    def base_path(self, base: str) -> Path:
         if "@" in base and not Path(base).exists():
             name, version = base.split("@", 1)
             return self.load_path(self.get(name, version))
@@ -249,13 +249,17 @@ class Registry:
         raise RegistryError(f"the adapter's base {base!r} is neither a registry reference (name@version) nor a "
                             f"folder")
 
-    def _merge(self, version: ModelVersion, merged: Path) -> Path:  # pragma: no cover - needs peft
+    def _merge(self, version: ModelVersion, merged: Path) -> Path:
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        base = self._base_path(str(version.manifest["base"]))
-        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base),
-                                          version.path / version.manifest["adapter"])
+        base = self.base_path(str(version.manifest["base"]))
+        model = AutoModelForCausalLM.from_pretrained(base)
+        if version.manifest.get("layers"):  # a depth-pruned student: rebuild its base from the full model
+            from models.pruning import prune_layers
+
+            prune_layers(model, list(version.manifest["layers"]))
+        model = PeftModel.from_pretrained(model, version.path / version.manifest["adapter"])
         tmp = merged.with_name(f".{merged.name}-{uuid.uuid4().hex[:8]}")
         model.merge_and_unload().save_pretrained(tmp)
         AutoTokenizer.from_pretrained(base).save_pretrained(tmp)

@@ -1,8 +1,10 @@
-"""Configuration of the offline training side: ``SimConfig`` for the benchmark user simulator (training/simulate.py)."""
+"""The one configuration object of the training package, ``TrainingConfig``: the benchmark simulator (``SimConfig``,
+training/simulate.py), the Dr.GRPO teacher (``GRPOConfig``, training/grpo.py) and the distilled student
+(``DistillConfig``, training/distill.py), with the policy settings they share (``PolicyConfig``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -28,3 +30,80 @@ class SimConfig:
     max_tweets: int = 20_000  # tweets embedded (a seeded sample) to keep the run short
     tweet_min_cosine: float = 0.3  # a tweet joins its nearest topic only at or above this cosine
     recency_days: float = 3.0  # articles are picked with weight exp(-age / recency_days): news is read fresh
+
+
+ALL_REWARDS = ("structure", "align", "coverage", "specificity", "diversity", "relevance", "engagement")
+
+
+def _default_model() -> str:
+    from streams.config import cache_dir
+
+    return str(cache_dir() / "models" / "smollm2-135m-instruct")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """What is trained and how it is sampled; shared by the teacher (Dr.GRPO) and the student (distillation)."""
+
+    model: str = field(default_factory=_default_model)  # a Hugging Face causal LM folder (the converted SmolLM2)
+    layers: tuple[int, ...] | None = None  # depth pruning: the base layers kept (None = all)
+    dtype: str = "bfloat16"  # bfloat16 runs on the CPU's AMX units; float32 elsewhere
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_top_layers: int = 10  # LoRA on the top N layers only (backpropagation stops there); 0 = every layer
+    num_queries: int = 5
+    max_prompt_signals: int = 12  # newest signals in the prompt (serving shows 20; shorter prompts train faster)
+    max_new_tokens: int = 40
+    temperature: float = 0.8  # sampling temperature of rollouts; log-probabilities use the same temperature
+    top_p: float = 0.9  # nucleus sampling of rollouts (a 135M model's full-vocabulary tail is mostly junk)
+    torch_threads: int = 0  # 0 = torch's default; 1 is much faster on a machine whose cores are busy
+
+
+@dataclass(frozen=True)
+class GRPOConfig:
+    """Dr.GRPO on the composite reward (training/grpo.py)."""
+
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    seed: int = 0
+    steps: int = 20
+    users_per_step: int = 4  # prompts per step
+    group_size: int = 4  # G sampled lists per prompt
+    lr: float = 3e-4
+    clip_eps: float = 0.2
+    beta: float = 0.0  # KL to the reference (the base model, adapter disabled); Dr.GRPO's default is none
+    micro_batch: int = 16  # rows per forward/backward pass
+    grad_clip: float = 1.0
+    checkpoint_every: int = 4
+    rewards: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in ALL_REWARDS)  # (name, weight)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self.rewards)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Distilling the teacher into a depth-pruned student (training/distill.py)."""
+
+    student: PolicyConfig = field(default_factory=lambda: PolicyConfig(layers=None, lora_top_layers=0))
+    keep_layers: int = 12  # depth of the student when ``student.layers`` is None (models.pruning.default_layers)
+    mode: str = "on-policy"  # "on-policy" (reverse KL on student rollouts) or "sft" (teacher samples)
+    seed: int = 0
+    steps: int = 30
+    users_per_step: int = 8
+    samples_per_user: int = 2
+    lr: float = 5e-4
+    reward_coef: float = 0.0  # > 0 adds the Dr.GRPO reward advantage term to the on-policy loss
+    micro_batch: int = 16
+    grad_clip: float = 1.0
+    checkpoint_every: int = 10
+    rewards: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in ALL_REWARDS)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The one configuration object of the training package: the benchmark simulator and the three trainers."""
+
+    sim: SimConfig = field(default_factory=SimConfig)
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)

@@ -61,6 +61,20 @@ def generation_from_samples(raws: list[str], context: UserContext, num_queries: 
     return Generation([], raw, error, candidates=candidates)
 
 
+def with_prompt_contract(cfg, model_dir: Path):
+    """``cfg`` with the prompt settings a trained model's manifest names (``"prompt": {"num_queries": ...,
+    "max_prompt_signals": ...}``): a model is served with the prompt it was trained on."""
+    import dataclasses
+    import json
+
+    manifest = Path(model_dir) / "manifest.json"
+    prompt = json.loads(manifest.read_text()).get("prompt") if manifest.exists() else None
+    if not prompt or not dataclasses.is_dataclass(cfg):
+        return cfg
+    fields = {k: int(v) for k, v in prompt.items() if k in ("num_queries", "max_prompt_signals")}
+    return dataclasses.replace(cfg, **fields)
+
+
 def torch_dtype(cfg):
     """The torch dtype named by ``cfg.dtype`` ("bfloat16", "float32" or "float16"); a clear error otherwise."""
     import torch
@@ -89,7 +103,7 @@ class TransformersGenerator(QueryGenerator):
             raise ValueError("n > 1 samples need a temperature > 0 (greedy decoding would repeat one output)")
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
-        self.cfg = cfg
+        self.cfg = with_prompt_contract(cfg, model_dir)
         self.n, self.temperature, self.top_p = n, temperature, top_p
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -20,6 +20,7 @@ from models.registry import Registry
 from schemas import default_codec
 from streams.demo import SAMPLE, Services, wait_for_features
 from streams.replay import replay
+from tests.tiny_models import save_tiny_llama, student_tokenizer
 
 pytestmark = pytest.mark.integration
 NAME = "tiny-llama"
@@ -29,25 +30,11 @@ ALLOWED = {f"{NAME}@v1", f"{NAME}@v2", "keyphrase@1"}
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """Two versions of a tiny random LlamaForCausalLM (different seeds) with the student's real tokenizer."""
-    torch = pytest.importorskip("torch")
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from models.student import ensure_student
-
-    try:
-        student = ensure_student(GeneratorConfig().model_dir)  # converts once (~20 s) when not cached yet
-    except RuntimeError as exc:
-        pytest.skip(f"no student tokenizer: {exc}")
-    tokenizer = AutoTokenizer.from_pretrained(student)
+    tokenizer = student_tokenizer()
     registry = Registry(tmp_path_factory.mktemp("registry"))
     for seed, version in ((0, "v1"), (1, "v2")):
         # tiny random LlamaForCausalLM, not the real student
-        torch.manual_seed(seed)
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048)
-        path = tmp_path_factory.mktemp(f"tiny-{version}")
-        LlamaForCausalLM(config).save_pretrained(path)
-        tokenizer.save_pretrained(path)
+        path = save_tiny_llama(tmp_path_factory.mktemp(f"tiny-{version}"), seed, tokenizer=tokenizer)
         registry.publish(path, NAME, version, {"training_run": f"test: tiny random model, seed {seed}"})
     registry.set_current(NAME, "v1")
     return registry

@@ -13,31 +13,15 @@ import pytest
 from models.config import GeneratorConfig
 from models.generators.base import Generation, UserContext
 from models.generators.transformers_backend import TransformersGenerator
+from tests.tiny_models import save_tiny_llama
 
 CFG = GeneratorConfig(max_new_tokens=8, batch_size=2, retry_temperature=0.8)
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from models.student import ensure_student
-
-    try:
-        student = ensure_student(GeneratorConfig().model_dir)  # converts once (~20 s) when not cached yet
-    except RuntimeError as exc:
-        pytest.skip(f"no student tokenizer: {exc}")
-    tokenizer = AutoTokenizer.from_pretrained(student)
     # tiny random LlamaForCausalLM, not the real student
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    (path / "manifest.json").write_text(json.dumps({"name": "tiny", "version": "test"}))
-    return path
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), manifest={"name": "tiny", "version": "test"})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,146 @@
+"""Every training path for a few steps on tiny random models: Dr.GRPO (with resume and the KL term), on-policy and
+SFT distillation into a depth-pruned student, registry loading of a pruned student's adapter, the retraining job."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from models.pruning import default_layers, prune_layers
+from training import distill, grpo
+from training.config import DistillConfig, GRPOConfig, PolicyConfig
+from training.policy import completion_mask, load_model
+
+
+def policy(tiny_base, **kw) -> PolicyConfig:
+    return replace(PolicyConfig(), model=str(tiny_base), dtype="float32", lora_rank=4, lora_alpha=8,
+                   lora_top_layers=2, max_new_tokens=6, temperature=1.0, top_p=1.0, **kw)
+
+
+def grpo_cfg(tiny_base, **kw) -> GRPOConfig:
+    settings = {"steps": 2, "users_per_step": 2, "group_size": 2, "checkpoint_every": 1, **kw}
+    return replace(GRPOConfig(), policy=policy(tiny_base), **settings)
+
+
+def test_default_layers_keep_bottom_and_top():
+    assert default_layers(30, 12) == list(range(8)) + [26, 27, 28, 29]
+    assert default_layers(4, 4) == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        default_layers(4, 5)
+
+
+def test_pruned_model_runs_and_reports_its_depth(tiny_base):
+    model = load_model(tiny_base, "float32")
+    prune_layers(model, [0, 3])
+    assert model.config.num_hidden_layers == 2 and len(model.model.layers) == 2
+    assert [layer.self_attn.layer_idx for layer in model.model.layers] == [0, 1]
+    out = model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=3, do_sample=False)
+    assert out.shape == (1, 6)
+    with pytest.raises(ValueError):
+        prune_layers(model, [1, 0])
+
+
+def test_completion_mask_stops_after_the_first_end_token():
+    tokens = torch.tensor([[5, 6, 2, 7, 2], [5, 5, 5, 5, 5]])
+    assert completion_mask(tokens, {2}).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
+
+
+def test_grpo_trains_logs_checkpoints_and_resumes(env, tiny_base, tmp_path):
+    out = tmp_path / "teacher"
+    adapter = grpo.train(grpo_cfg(tiny_base), env, out)
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    for key in ("reward", "reward/structure", "reward/relevance", "reward/engagement", "kl", "entropy",
+                "completion_len", "grad_norm"):
+        assert key in rows[0], key
+    assert (adapter / "adapter_config.json").exists() and (adapter / "README.md").exists()
+    manifest = json.loads((adapter / "manifest.json").read_text())
+    assert manifest["base"] == str(tiny_base) and manifest["prompt"]["num_queries"] == 5
+    assert (out / "curves.png").exists()
+    # resume: two more steps continue from the step-2 checkpoint; the first two lines are kept as they were
+    grpo.train(grpo_cfg(tiny_base, steps=4), env, out)
+    resumed = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in resumed] == [1, 2, 3, 4]
+    assert resumed[:2] == rows
+
+
+def test_grpo_step_changes_the_adapter_and_kl_is_logged(env, tiny_base):
+    cfg = grpo_cfg(tiny_base, beta=0.1)
+    tokenizer, model = grpo.setup_policy(cfg.policy)
+    torch.manual_seed(3)
+    # a fresh adapter equals the reference (LoRA B = 0), and a tiny random model earns no reward (advantages 0):
+    # move the adapter off the reference so that the KL term alone must produce a gradient
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    row = grpo.grpo_step(model, tokenizer, env, ["u0", "u1"], cfg, cfg.weights)
+    assert row["active_rows"] == 4  # with a KL term every row carries a gradient
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None and torch.any(g != 0) for g in grads)
+    torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0).step()
+    after = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    assert any(not torch.equal(before[n], after[n]) for n in before)
+
+
+@pytest.mark.parametrize("mode", ["on-policy", "sft"])
+def test_distillation_into_a_pruned_student(env, tiny_base, tmp_path, mode):
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    student = replace(policy(tiny_base), lora_top_layers=0)
+    cfg = replace(DistillConfig(), student=student, keep_layers=2, mode=mode, steps=2, users_per_step=2,
+                  samples_per_user=2, checkpoint_every=1, reward_coef=0.5 if mode == "on-policy" else 0.0)
+    adapter = distill.train(cfg, env, teacher, tmp_path / mode)
+    manifest = json.loads((adapter / "manifest.json").read_text())
+    assert manifest["layers"] == [0, 3]
+    rows = [json.loads(line) for line in (tmp_path / mode / "log.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["loss"] == r["loss"] for r in rows)  # finite
+    if mode == "on-policy":
+        assert all(r["kl"] >= 0 for r in rows) and "reward" in rows[0]
+    # the registry rebuilds the pruned base and merges the adapter
+    from models.registry import Registry
+
+    registry = Registry(tmp_path / "registry")
+    registry.publish(tiny_base, "tiny", "base")
+    registry.publish(adapter, "tiny", "student", {"base": "tiny@base"})
+    folder = registry.load_path(registry.get("tiny", "student"))
+    assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 2
+
+
+def test_distill_rejects_unknown_modes(env, tiny_base, tmp_path):
+    with pytest.raises(ValueError, match="unknown distillation mode"):
+        distill.train(replace(DistillConfig(), mode="dpo"), env, None, tmp_path)
+
+
+def test_retrain_publishes_only_when_not_worse(env, train_bench, tiny_base, tmp_path):
+    from models.registry import Registry
+    from training.retrain import retrain
+
+    events = tmp_path / "log.jsonl"
+    rows = [json.loads(line) for line in (train_bench / "events.jsonl").read_text().splitlines()]
+    # the logged stream: the benchmark's history, then each user's next click later in the range
+    later = [{"type": "click", "event_id": f"n{i}", "user_id": r["user_id"], "ts": r["ts"] + 3_600_000,
+              "article_id": r["article_id"].rsplit("-", 1)[0] + "-3", "title": "next", "category": None,
+              "dwell_ms": 1} for i, r in enumerate(rows) if r["type"] == "click"]
+    events.write_text("\n".join(json.dumps(r) for r in rows + later) + "\n")
+    since, until = min(r["ts"] for r in rows), max(r["ts"] for r in later) + 1
+    registry = Registry(tmp_path / "registry")
+    registry.publish(tiny_base, "tiny", "base")
+    registry.set_current("tiny", "base")
+    cfg = grpo_cfg(tiny_base, steps=1)
+    scores = iter([0.1, 0.2])  # candidate, current: worse -> refused
+    refused = retrain(registry, "tiny", events, train_bench, since, until, tmp_path / "r1", cfg, env.embedder,
+                      eval_users=3, evaluate_fn=lambda folder, users: next(scores))
+    assert refused.published is None and registry.current("tiny").version == "base"
+    # the real evaluation on the benchmark's test users; equal or better -> published and current
+    accepted = retrain(registry, "tiny", events, train_bench, since, until, tmp_path / "r2", cfg, env.embedder,
+                       eval_users=3, tolerance=1.0, version="v2")
+    assert accepted.published == "tiny@v2" and registry.current("tiny").version == "v2"
+    manifest = registry.current("tiny").manifest
+    assert manifest["parent"] == "tiny@base" and manifest["metrics"]["training_set"]["users"] == 6
+    assert manifest["base"] == "tiny@base"
+    # the published adapter loads (merged onto its base) for the generator worker
+    assert (registry.load_path(registry.current("tiny")) / "config.json").exists()

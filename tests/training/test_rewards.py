@@ -1,0 +1,89 @@
+"""The training rewards and the environment on a small hand-made benchmark (hashing embedder)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.rewards import REWARDS, check_weights, composite, interest_clusters
+
+GOOD = "fed interest rate hikes\nmortgage rates fed decision\nfed rates december\nbond yields fed\nfed rate outlook"
+
+
+def ctx(env, user="u0", n=1):
+    return env.contexts([user] * n)
+
+
+def test_every_reward_is_registered_and_returns_unit_scores(env):
+    completions = [GOOD, "news\nlatest news", "Sure! Here are some queries:", "arsenal striker january"]
+    contexts = ctx(env, "u0", len(completions))
+    for name, reward in REWARDS.items():
+        scores = reward([""] * len(completions), completions, contexts)
+        assert len(scores) == len(completions), name
+        assert all(0.0 <= s <= 1.0 for s in scores), (name, scores)
+
+
+def test_structure_needs_exactly_the_asked_number_of_clean_lines(env):
+    contexts = ctx(env, "u0", 4)
+    scores = REWARDS["structure"]([""] * 4, [GOOD, "fed rates\nfed rates\nbond yields\nfed\nmortgage rates",
+                                              "Here are your queries:\n" + GOOD, "fed rates"], contexts)
+    assert scores == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_content_rewards_prefer_on_topic_queries(env):
+    on_topic, off_topic = GOOD, "arsenal striker january\narsenal chelsea derby"
+    contexts = ctx(env, "u0", 2)  # u0 reads about rates
+    for name in ("align", "relevance"):
+        on, off = REWARDS[name](["", ""], [on_topic, off_topic], contexts)
+        assert on > off, (name, on, off)
+    # off-topic queries are not grounded in u0's history: serving would write none of them
+    assert contexts[1].served(off_topic) == []
+
+
+def test_relevance_finds_the_held_out_click(env):
+    [score] = REWARDS["relevance"]([""], ["fed rates mortgage\nfed rate hikes decision"], ctx(env, "u0"))
+    assert score > 0.3
+
+
+def test_specificity_penalises_generic_queries(env):
+    from training.rewards import query_specificity
+
+    scorers = env.scorers
+    vec = env.embedder.embed(["news today", "mortgage rates fed decision"])
+    assert query_specificity("news today", vec[0], scorers) < query_specificity("mortgage rates fed decision",
+                                                                              vec[1], scorers)
+
+
+def test_diversity_and_coverage_move_the_right_way(env):
+    same = "fed rates\nfed rates december"
+    contexts = ctx(env, "u0", 2)
+    d_same, d_good = REWARDS["diversity"](["", ""], [same, GOOD], contexts)
+    assert d_good >= d_same
+    [cov] = REWARDS["coverage"]([""], [GOOD], ctx(env, "u0"))
+    assert cov > 0.0
+
+
+def test_composite_is_the_weighted_mean_and_weights_are_checked(env):
+    contexts = ctx(env, "u0", 2)
+    total, per = composite(["", ""], [GOOD, "nonsense"], contexts, {"structure": 3.0, "align": 1.0})
+    assert set(per) == {"structure", "align"}
+    expected = (3 * np.asarray(per["structure"]) + np.asarray(per["align"])) / 4
+    assert total.tolist() == pytest.approx(expected.tolist())
+    with pytest.raises(ValueError, match="unknown rewards"):
+        check_weights({"fluency": 1.0})
+    with pytest.raises(ValueError, match="positive weight"):
+        check_weights({"align": 0.0})
+
+
+def test_interest_clusters_group_similar_vectors():
+    a, b = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
+    centroids = interest_clusters(np.stack([a, a * 0.99 + b * 0.01, b, b]), threshold=0.9)
+    assert centroids.shape == (2, 4)
+    single = interest_clusters(np.stack([a, b]), threshold=0.9)  # no cluster of two: keep all
+    assert single.shape == (2, 4)
+
+
+def test_env_hands_out_training_users_only(env):
+    assert env.train_users() == [f"u{i}" for i in range(6)]
+    assert env.scorers.click_model is not None
+    assert env.scorers.click_model.report["clicks"] == 12

@@ -1,0 +1,126 @@
+"""The student: a depth-pruned SmolLM2 distilled from the teacher (``interests train distill``).
+
+``on-policy`` (the paper's method): the student samples query lists for training users' prompts, the teacher
+scores the student's own tokens, and the loss is the per-token reverse KL(student || teacher) over the vocabulary,
+summed over tokens and divided by a constant (rows x max completion tokens); optionally plus the Dr.GRPO reward
+term (``reward_coef``). ``sft`` (the off-policy control): the teacher samples, the student learns those tokens by
+cross-entropy. The third control, no distillation, is the pruned model as is (nothing to train).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.pruning import default_layers
+from training import policy as P
+from training.config import DistillConfig
+from training.grpo import user_batches
+from training.losses import dr_grpo_loss, group_advantages, reverse_kl, sft_loss
+from training.rewards import check_weights, composite
+from training.runs import as_dict, model_card, seed_everything, train_loop
+
+log = logging.getLogger(__name__)
+MODES = ("on-policy", "sft")
+
+
+def student_layers(cfg: DistillConfig, total: int) -> list[int]:
+    return list(cfg.student.layers) if cfg.student.layers else default_layers(total, cfg.keep_layers)
+
+
+def load_teacher(base: Path, adapter: Path | None, dtype: str):
+    """The teacher for scoring or sampling: the base with its adapter merged, frozen."""
+    teacher = P.load_model(Path(base), dtype, adapter=adapter, trainable=False)
+    teacher.eval()
+    for param in teacher.parameters():
+        param.requires_grad_(False)
+    return teacher
+
+
+def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: DistillConfig, weights: dict) -> dict:
+    pcfg = cfg.student
+    prompts = P.build_prompts(tokenizer, [env.bench.histories[u] for u in users], pcfg.num_queries,
+                              pcfg.max_prompt_signals)
+    sampler = student if cfg.mode == "on-policy" else teacher
+    rollout = P.sample(sampler, tokenizer, prompts, n=cfg.samples_per_user, temperature=pcfg.temperature,
+                       max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
+    rows_total = rollout.input_ids.shape[0]
+    normalizer = float(rows_total * pcfg.max_new_tokens)
+    adv = None
+    row = {}
+    if cfg.mode == "on-policy" and cfg.reward_coef > 0 or cfg.mode == "sft":
+        rows_users = [u for u in users for _ in range(cfg.samples_per_user)]
+        total, per = composite([p for p in prompts for _ in range(cfg.samples_per_user)], rollout.texts,
+                               env.contexts(rows_users), weights)
+        row.update({"reward": float(np.mean(total)), **{f"reward/{k}": float(np.mean(v)) for k, v in per.items()}})
+        if cfg.reward_coef > 0 and cfg.mode == "on-policy":
+            adv = group_advantages(torch.tensor(total), cfg.samples_per_user)
+    stats = {"loss": 0.0, "kl": 0.0, "entropy": 0.0}
+    for start in range(0, rows_total, cfg.micro_batch):
+        rows = slice(start, start + cfg.micro_batch)
+        mask = rollout.completion_mask[rows]
+        logits = P.completion_logits(student, rollout, rows)
+        if cfg.mode == "on-policy":
+            with torch.no_grad():
+                teacher_logits = P.completion_logits(teacher, rollout, rows)
+            kl = reverse_kl(logits, teacher_logits, mask)
+            loss = kl.sum() / normalizer
+            stats["kl"] += float(kl.detach().sum()) / float(rollout.completion_mask.sum().clamp(min=1))
+            if adv is not None:
+                logp = P.token_logprobs(logits, rollout.completion[rows], pcfg.temperature)
+                pg, _ = dr_grpo_loss(logp, logp.detach(), adv[rows], mask, normalizer)
+                loss = loss + cfg.reward_coef * pg
+        else:
+            loss = sft_loss(logits, rollout.completion[rows], mask) * (mask.shape[0] / rows_total)
+        loss.backward()
+        stats["loss"] += float(loss.detach())
+        stats["entropy"] += P.entropy(logits.detach(), mask) * (mask.shape[0] / rows_total)
+    lengths = rollout.lengths.float()
+    return {**row, **stats, "completion_len": float(lengths.mean()), "example": rollout.texts[0][:200]}
+
+
+def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, resume: bool = True,
+          teacher_base: Path | None = None) -> Path:
+    """Distil the teacher (``teacher_base`` + ``teacher_adapter``) into the pruned student; returns the student's
+    adapter folder (``out_dir/adapter``), whose manifest names the base and the kept layers."""
+    if cfg.mode not in MODES:
+        raise ValueError(f"unknown distillation mode {cfg.mode!r}; choose from {', '.join(MODES)}")
+    weights = check_weights(dict(cfg.rewards))
+    seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    pcfg = cfg.student
+    if pcfg.torch_threads:
+        torch.set_num_threads(pcfg.torch_threads)
+    base = Path(pcfg.model)
+    tokenizer = P.load_tokenizer(base)
+    teacher = load_teacher(teacher_base or base, teacher_adapter, pcfg.dtype)
+    total_layers = teacher.config.num_hidden_layers
+    layers = student_layers(cfg, total_layers)
+    student = P.add_lora(P.load_model(base, pcfg.dtype, layers), pcfg.lora_rank, pcfg.lora_alpha,
+                         pcfg.lora_top_layers)
+    student.train()
+    optimizer = torch.optim.AdamW(P.trainable_parameters(student), lr=cfg.lr, weight_decay=0.0)
+    batches = user_batches(env.train_users(), cfg.users_per_step, rng)
+
+    def step(_: int) -> dict:
+        optimizer.zero_grad(set_to_none=True)
+        row = distill_step(student, teacher, tokenizer, env, next(batches), cfg, weights)
+        row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(P.trainable_parameters(student), cfg.grad_clip))
+        optimizer.step()
+        return row
+
+    rows = train_loop(out_dir, cfg, student, optimizer, cfg.steps, step, rng, cfg.checkpoint_every, resume,
+                      desc=f"distill {cfg.mode}")
+    metrics = {"steps": len(rows), "final_kl_last5": float(np.mean([r.get("kl", 0.0) for r in rows[-5:]]))}
+    manifest = {"base": str(base), "layers": layers, "adapter": ".", "training_run": str(out_dir),
+                "teacher": str(teacher_adapter) if teacher_adapter else str(teacher_base or base), "metrics": metrics,
+                "description": f"SmolLM2-135M-Instruct depth-pruned to {len(layers)} of {total_layers} layers, "
+                               f"distilled from the Dr.GRPO teacher ({cfg.mode}).",
+                "prompt": {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}}
+    adapter = P.save_adapter(student, tokenizer, Path(out_dir) / "adapter", manifest)
+    (adapter / "README.md").write_text(model_card(f"Interest-query student ({cfg.mode} distillation)", manifest,
+                                                  as_dict(cfg), metrics))
+    return adapter

@@ -1,0 +1,192 @@
+"""Models as the training loops use them: load (optionally depth-pruned), add a LoRA adapter, sample rollouts with
+the serving prompt, score the rollout tokens, save an adapter in Hugging Face / PEFT format.
+
+Speed on a CPU: weights in bfloat16 (AMX), logits computed only at completion positions (``logits_to_keep``), and
+LoRA on the top layers only for the big model, so backpropagation stops there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from models.prompt import chat_prompts
+from models.pruning import prune_layers
+
+log = logging.getLogger(__name__)
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def load_tokenizer(path: Path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(path: Path, dtype: str = "bfloat16", layers: list[int] | None = None, adapter: Path | None = None,
+               trainable: bool = False):
+    """A causal LM from a Hugging Face folder, pruned to ``layers`` when given, with the PEFT ``adapter`` loaded
+    (trainable or merged for inference)."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    if layers is not None and len(layers) != model.config.num_hidden_layers:
+        prune_layers(model, list(layers))
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter, is_trainable=trainable)
+        if not trainable:
+            model = model.merge_and_unload()
+    model.train(trainable)
+    return model
+
+
+def add_lora(model, rank: int = 16, alpha: int = 32, top_layers: int = 0, dropout: float = 0.0):
+    """Wrap ``model`` with a fresh LoRA adapter on every linear projection of the top ``top_layers`` layers (0 = all
+    layers); adapter weights stay float32 while the base is bfloat16."""
+    from peft import LoraConfig, get_peft_model
+
+    total = model.config.num_hidden_layers
+    layers = list(range(total - top_layers, total)) if 0 < top_layers < total else None
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS,
+                        layers_to_transform=layers, task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, config)
+    for param in peft_model.parameters():
+        if param.requires_grad:
+            param.data = param.data.float()
+    return peft_model
+
+
+@dataclass
+class Rollout:
+    """``N`` completions (prompt by prompt, ``n`` per prompt) with their prompts, left-padded to one length ``P``."""
+
+    input_ids: torch.Tensor  # [N, P + T]
+    attention_mask: torch.Tensor  # [N, P + T]: prompt padding 0, completion tokens after the end 0
+    prompt_len: int
+    completion_mask: torch.Tensor  # [N, T]: 1 on completion tokens up to and including the first end token
+    texts: list[str]  # decoded completions
+    n: int  # completions per prompt
+
+    @property
+    def completion(self) -> torch.Tensor:
+        return self.input_ids[:, self.prompt_len:]
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.completion_mask.sum(dim=1)
+
+
+def build_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int) -> list[str]:
+    """The serving prompt (``models/prompt.py``): what the model is trained on is what it is served with."""
+    return chat_prompts(tokenizer, histories, num_queries, max_signals)
+
+
+def completion_mask(tokens: torch.Tensor, end_ids: set[int]) -> torch.Tensor:
+    """1 on each row's tokens up to and including its first end token (all tokens if it has none)."""
+    is_end = torch.zeros_like(tokens, dtype=torch.bool)
+    for end in end_ids:
+        is_end |= tokens == end
+    ended_before = torch.cumsum(is_end.long(), dim=1) - is_end.long()  # ends strictly before each position
+    return (ended_before == 0).long()
+
+
+@torch.no_grad()
+def sample(model, tokenizer, prompts: list[str], n: int = 1, temperature: float = 1.0, max_new_tokens: int = 48,
+           top_p: float = 1.0) -> Rollout:
+    """``n`` completions per prompt (greedy when ``temperature`` is 0, which needs ``n == 1``)."""
+    if temperature <= 0 and n > 1:
+        raise ValueError("n > 1 completions per prompt need a temperature > 0")
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    options = ({"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+               if temperature > 0 else {"do_sample": False})
+    was_training = model.training
+    model.eval()
+    out = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=n, use_cache=True,
+                         pad_token_id=tokenizer.pad_token_id, **options)
+    model.train(was_training)
+    prompt_len = enc["input_ids"].shape[1]
+    completion = out[:, prompt_len:]
+    if completion.shape[1] == 0:
+        completion = torch.full((out.shape[0], 1), tokenizer.eos_token_id, dtype=out.dtype)
+        out = torch.cat([out, completion], dim=1)
+    mask = completion_mask(completion, {tokenizer.eos_token_id, tokenizer.pad_token_id})
+    prompt_mask = enc["attention_mask"].repeat_interleave(n, dim=0)
+    texts = tokenizer.batch_decode(completion * mask + tokenizer.pad_token_id * (1 - mask), skip_special_tokens=True)
+    return Rollout(out.clone(), torch.cat([prompt_mask, mask], dim=1), prompt_len, mask, texts, n)
+
+
+def rollout_from_texts(tokenizer, prompts: list[str], completions: list[str], n: int) -> Rollout:
+    """A :class:`Rollout` for given completion texts (``n`` per prompt, prompt by prompt): teacher samples for SFT."""
+    end = tokenizer.eos_token or ""
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    bodies = [tokenizer(text + end, add_special_tokens=False)["input_ids"] for text in completions]
+    width = max(1, max(len(b) for b in bodies))
+    completion = torch.full((len(bodies), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(bodies), width), dtype=torch.long)
+    for i, body in enumerate(bodies):
+        completion[i, :len(body)] = torch.tensor(body, dtype=torch.long)
+        mask[i, :len(body)] = 1
+    prompt_ids = enc["input_ids"].repeat_interleave(n, dim=0)
+    prompt_mask = enc["attention_mask"].repeat_interleave(n, dim=0)
+    return Rollout(torch.cat([prompt_ids, completion], dim=1), torch.cat([prompt_mask, mask], dim=1),
+                   prompt_ids.shape[1], mask, list(completions), n)
+
+
+def completion_logits(model, rollout: Rollout, rows: slice | None = None) -> torch.Tensor:
+    """Logits ``[N, T, V]`` predicting each completion token (computed only at those positions)."""
+    rows = rows or slice(None)
+    ids, mask = rollout.input_ids[rows], rollout.attention_mask[rows]
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # as generate() numbers left-padded rows
+    width = ids.shape[1] - rollout.prompt_len
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=width + 1).logits
+    return logits[:, :-1]
+
+
+def token_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Log-probabilities ``[N, T]`` of ``tokens`` under ``logits / temperature``."""
+    scaled = logits.float() / (temperature if temperature > 0 else 1.0)
+    return F.log_softmax(scaled, dim=-1).gather(-1, tokens[..., None]).squeeze(-1)
+
+
+def entropy(logits: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean per-token entropy (nats) over the masked positions."""
+    logp = F.log_softmax(logits.float(), dim=-1)
+    ent = -(logp.exp() * logp).sum(-1)
+    mask = mask.to(ent.dtype)
+    return float((ent * mask).sum() / mask.sum().clamp(min=1))
+
+
+def trainable_parameters(model) -> list[torch.nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def save_adapter(model, tokenizer, out_dir: Path, manifest: dict) -> Path:
+    """Save the LoRA adapter (PEFT format), the tokenizer and ``manifest.json`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return out_dir
+
+
+def save_merged(model, tokenizer, out_dir: Path, manifest: dict) -> Path:
+    """Save a full Hugging Face model folder (adapter merged) with ``manifest.json``: what evaluation loads."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    merged.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return out_dir

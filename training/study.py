@@ -1,0 +1,323 @@
+"""The training study behind the README's results table, one command with a seed (``interests train study``):
+
+1. the teacher: SmolLM2-135M-Instruct + LoRA trained with Dr.GRPO on all rewards (training/grpo.py);
+2. the reward ablation: the same without ``coverage``;
+3. the students, depth-pruned to ``keep_layers`` layers: on-policy distilled, SFT distilled, and undistilled;
+4. capacity: on-policy students of other depths;
+5. evaluation of every model and the baselines on the same benchmark test users (training/evaluate.py), with CPU
+   users/s from the same run;
+6. inference-time scaling: best-of-N for N in 1, 2, 4, 8, 16 with the teacher on the composite reward (without
+   ``relevance``, which needs the future); capacity scaling over the students' sizes; power-law fits and PNGs.
+
+Every stage is cached in the work folder (a rerun resumes where it stopped: training runs from their newest
+checkpoint, finished evaluations from their JSON). Results: ``training/results/study.{json,md}``,
+``training/results/scaling_{best_of_n,capacity}.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from training import policy as P
+from training.config import DistillConfig, GRPOConfig, PolicyConfig
+from training.evaluate import Benchmark, EvalResult, evaluate, make_baseline
+
+log = logging.getLogger(__name__)
+RESULTS = Path(__file__).parent / "results"
+SELECTION_REWARDS = ("structure", "align", "coverage", "specificity", "diversity", "engagement")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    seed: int = 0
+    bench_users: int = 2000
+    eval_users: int = 60
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    distill: DistillConfig = field(default_factory=lambda: DistillConfig(steps=12, users_per_step=4))
+    ablations: tuple[str, ...] = ("coverage",)  # one teacher trained without each of these rewards
+    capacity_layers: tuple[int, ...] = (6, 18)  # more on-policy student depths (besides keep_layers and the teacher)
+    best_of_n: tuple[int, ...] = (1, 2, 4, 8, 16)
+    best_of_n_users: int = 30
+    torch_threads: int = 1
+
+
+def materialize(work: Path, name: str, base: Path, adapter: Path | None, layers: list[int] | None,
+                prompt: dict, dtype: str = "bfloat16") -> Path:
+    """A Hugging Face folder for evaluation: ``base`` pruned to ``layers`` with ``adapter`` merged (cached)."""
+    out = work / "merged" / name
+    if (out / "manifest.json").exists():
+        return out
+    model = P.load_model(base, dtype, layers, adapter=adapter, trainable=False)
+    tokenizer = P.load_tokenizer(base)
+    manifest = {"name": name, "version": "study", "base": str(base), "layers": layers,
+                "adapter": str(adapter) if adapter else None, "prompt": prompt}
+    tmp = out.with_name(out.name + ".tmp")
+    P.save_merged(model, tokenizer, tmp, manifest)
+    tmp.rename(out)
+    return out
+
+
+def gen_config(threads: int, pcfg: PolicyConfig):
+    from models.config import GeneratorConfig
+
+    return GeneratorConfig(torch_threads=threads, dtype=pcfg.dtype, max_prompt_signals=pcfg.max_prompt_signals,
+                           num_queries=pcfg.num_queries, fallback="")
+
+
+def evaluate_folder(bench: Benchmark, name: str, folder: Path | None, embedder, users: list[str], work: Path,
+                    gen_cfg, seed: int) -> dict:
+    """Evaluate a model folder (or a baseline when ``folder`` is None), cached in ``work/eval/<name>.json``."""
+    from models.generators.transformers_backend import TransformersGenerator
+
+    out = work / "eval" / f"{name}.json"
+    if out.exists():
+        return json.loads(out.read_text())
+    generator = TransformersGenerator(folder, gen_cfg) if folder is not None else make_baseline(name, gen_cfg)
+    result: EvalResult = evaluate(bench, name, generator, embedder, users, seed=seed)
+    row = {"name": name, "version": result.version, "summary": result.summary["all"],
+           "per_user": [{k: r[k] for k in ("user_id", "ndcg@10", "queries")} for r in result.per_user],
+           "params": count_params(generator)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(row, default=float))
+    return row
+
+
+def count_params(generator) -> int | None:
+    model = getattr(generator, "model", None)
+    return int(sum(p.numel() for p in model.parameters())) if model is not None else None
+
+
+def power_law(xs: list[float], ys: list[float]) -> dict:
+    """Least-squares fit of ``y = a * x^b`` in log-log space: ``{"a", "b", "r2"}`` (positive values only)."""
+    pts = [(x, y) for x, y in zip(xs, ys) if x > 0 and y > 0]
+    if len(pts) < 2:
+        return {"a": None, "b": None, "r2": None}
+    lx, ly = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    b, log_a = np.polyfit(lx, ly, 1)
+    pred = log_a + b * lx
+    ss_res, ss_tot = float(((ly - pred) ** 2).sum()), float(((ly - ly.mean()) ** 2).sum())
+    return {"a": float(np.exp(log_a)), "b": float(b), "r2": 1 - ss_res / ss_tot if ss_tot > 0 else None}
+
+
+def best_of_n_curve(bench: Benchmark, env, folder: Path, users: list[str], ns: tuple[int, ...], gen_cfg,
+                    embedder, work: Path, seed: int) -> dict:
+    """Sample ``max(ns)`` lists per user once; for each N, choose among the first N by the composite reward
+    (:data:`SELECTION_REWARDS`) and score the chosen list's NDCG@10 against the user's future clicks."""
+    from models.generators.base import UserContext
+    from models.generators.transformers_backend import TransformersGenerator
+    from models.retrieval import retrieve
+    from training import metrics
+    from training.rewards import composite
+
+    out = work / "eval" / "best_of_n.json"
+    if out.exists():
+        return json.loads(out.read_text())
+    generator = TransformersGenerator(folder, gen_cfg, n=max(ns), temperature=0.8)
+    weights = {name: 1.0 for name in SELECTION_REWARDS}
+    curve = {n: [] for n in ns}
+    for start in range(0, len(users), 4):
+        chunk = users[start:start + 4]
+        contexts = [UserContext(u, bench.histories[u]) for u in chunk]
+        prompts = generator.prompts(contexts)
+        raws = generator.complete(prompts, temperature=0.8, n=max(ns))
+        for i, user in enumerate(chunk):
+            samples = raws[i * max(ns):(i + 1) * max(ns)]
+            ctx = env.contexts([user] * len(samples))
+            totals, _ = composite([""] * len(samples), samples, ctx, weights)
+            for n in ns:
+                best = int(np.argmax(totals[:n]))
+                queries = ctx[best].served(samples[best])
+                ranked = retrieve(env.index, embedder.embed(queries), k=10,
+                                  exclude=bench.clicked.get(user, set())) if queries else []
+                curve[n].append(metrics.ndcg_at_k(ranked, bench.targets[user], 10))
+        log.info("best-of-N: %d/%d users", min(start + 4, len(users)), len(users))
+    result = {"n": list(ns), "ndcg@10": [float(np.mean(curve[n])) for n in ns], "users": len(users)}
+    result["fit"] = power_law(result["n"], result["ndcg@10"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result))
+    return result
+
+
+def plot_curve(xs, ys, fit: dict, xlabel: str, title: str, path: Path, labels: list[str] | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.plot(xs, ys, "o", label="measured")
+    if fit.get("b") is not None:
+        grid = np.geomspace(min(xs), max(xs), 50)
+        ax.plot(grid, fit["a"] * grid ** fit["b"], "-", label=f"fit: {fit['a']:.3g} x^{fit['b']:.3f}")
+    for x, y, text in zip(xs, ys, labels or []):
+        ax.annotate(text, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("NDCG@10")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] | None = None) -> dict:
+    """The whole study (or ``stages`` of it: train, eval, scaling); returns and writes the results."""
+    import torch
+
+    from models.embeddings import MiniLMEmbedder
+    from models.pruning import default_layers
+    from training import distill, grpo
+    from training.benchmark import simulated
+    from training.env import RewardEnv
+
+    stages = stages or {"train", "eval", "scaling"}
+    started = time.time()
+    torch.set_num_threads(cfg.torch_threads)
+    work = Path(work)
+    bench = Benchmark.load(simulated(cfg.seed, cfg.bench_users))
+    embedder = MiniLMEmbedder()
+    env = RewardEnv(bench, embedder, num_queries=cfg.grpo.policy.num_queries, seed=cfg.seed)
+    pcfg = replace(cfg.grpo.policy, torch_threads=cfg.torch_threads)
+    grpo_cfg = replace(cfg.grpo, seed=cfg.seed, policy=pcfg)
+    base = Path(pcfg.model)
+    total_layers = P.load_model(base, pcfg.dtype).config.num_hidden_layers
+    runs = work / "runs"
+
+    def teacher(tag: str, drop: str | None) -> Path:
+        folder = runs / tag
+        if (folder / "adapter" / "manifest.json").exists():
+            return folder / "adapter"
+        if "train" not in stages:
+            raise FileNotFoundError(f"{folder} has no trained adapter: run the train stage first")
+        gcfg = grpo_cfg if drop is None else grpo.with_rewards(
+            grpo_cfg, {k: v for k, v in grpo_cfg.weights.items() if k != drop})
+        return grpo.train(gcfg, env, folder)
+
+    def student(tag: str, mode: str, keep: int, teacher_adapter: Path) -> Path:
+        folder = runs / tag
+        if (folder / "adapter" / "manifest.json").exists():
+            return folder / "adapter"
+        if "train" not in stages:
+            raise FileNotFoundError(f"{folder} has no trained adapter: run the train stage first")
+        spcfg = replace(cfg.distill.student, torch_threads=cfg.torch_threads, dtype=pcfg.dtype,
+                        max_prompt_signals=pcfg.max_prompt_signals, num_queries=pcfg.num_queries)
+        dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed)
+        return distill.train(dcfg, env, teacher_adapter, folder)
+
+    prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
+    keep = cfg.distill.keep_layers
+    models: dict[str, tuple[Path | None, list[int] | None]] = {"base prompt-only": (None, None)}
+    teacher_adapter = teacher("teacher", None)
+    models["teacher (Dr.GRPO)"] = (teacher_adapter, None)
+    models[f"student on-policy ({keep} layers)"] = (student("student-on-policy", "on-policy", keep, teacher_adapter),
+                                                   default_layers(total_layers, keep))
+    models[f"student SFT ({keep} layers)"] = (student("student-sft", "sft", keep, teacher_adapter),
+                                             default_layers(total_layers, keep))
+    models[f"student undistilled ({keep} layers)"] = (None, default_layers(total_layers, keep))
+    for drop in cfg.ablations:
+        models[f"teacher without {drop}"] = (teacher(f"teacher-no-{drop}", drop), None)
+    for depth in cfg.capacity_layers:
+        models[f"student on-policy ({depth} layers)"] = (
+            student(f"student-on-policy-L{depth}", "on-policy", depth, teacher_adapter),
+            default_layers(total_layers, depth))
+    results: dict = {"config": asdict(cfg), "rows": [], "machine": _machine()}
+    if "eval" in stages or "scaling" in stages:
+        users = bench.eval_users("test", cfg.eval_users, seed=cfg.seed)
+        gen_cfg = gen_config(cfg.torch_threads, pcfg)
+        for name in ("centroid", "recent-titles", "keyphrase"):
+            results["rows"].append(evaluate_folder(bench, name, None, embedder, users, work, gen_cfg, cfg.seed))
+        folders = {}
+        for name, (adapter, layers) in models.items():
+            slug = name.replace(" ", "-").replace("(", "").replace(")", "")
+            folders[name] = materialize(work, slug, base, adapter, layers, prompt, pcfg.dtype)
+            results["rows"].append(evaluate_folder(bench, name, folders[name], embedder, users, work, gen_cfg,
+                                                   cfg.seed))
+        results["eval_users"] = len(users)
+        if "scaling" in stages:
+            bon_users = users[: cfg.best_of_n_users]
+            results["best_of_n"] = best_of_n_curve(bench, env, folders["teacher (Dr.GRPO)"], bon_users,
+                                                   cfg.best_of_n, gen_cfg, embedder, work, cfg.seed)
+            capacity = [r for r in results["rows"] if r["name"].startswith("student on-policy")
+                        or r["name"] == "teacher (Dr.GRPO)"]
+            capacity.sort(key=lambda r: r["params"])
+            xs = [r["params"] / 1e6 for r in capacity]
+            ys = [r["summary"]["ndcg@10"][0] for r in capacity]
+            results["capacity"] = {"models": [r["name"] for r in capacity], "params_m": xs, "ndcg@10": ys,
+                                   "fit": power_law(xs, ys)}
+            out_dir.mkdir(parents=True, exist_ok=True)
+            bon = results["best_of_n"]
+            plot_curve(bon["n"], bon["ndcg@10"], bon["fit"], "N (samples per user)",
+                       "Best-of-N with the teacher", out_dir / "scaling_best_of_n.png")
+            plot_curve(xs, ys, results["capacity"]["fit"], "parameters (millions)", "Capacity: student depth",
+                       out_dir / "scaling_capacity.png", [r["name"].split("(")[-1].rstrip(")") for r in capacity])
+        results["targets"] = targets(results["rows"])
+        results["wall_s"] = round(time.time() - started, 1)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "study.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+        (out_dir / "study.md").write_text(markdown(results))
+    return results
+
+
+def _row(rows: list[dict], prefix: str) -> dict | None:
+    return next((r for r in rows if r["name"].startswith(prefix)), None)
+
+
+def targets(rows: list[dict]) -> dict:
+    """The issue's targets as measured ratios (reported whatever they are)."""
+    def ndcg(r):
+        return r["summary"]["ndcg@10"][0] if r else None
+
+    def ms(r):
+        return r["summary"]["gen_ms"][0] if r else None
+
+    base, teacher = _row(rows, "base prompt-only"), _row(rows, "teacher (Dr.GRPO)")
+    on, sft = _row(rows, "student on-policy"), _row(rows, "student SFT")
+    out = {}
+    if base and teacher and ndcg(base):
+        out["teacher_vs_base_ndcg10"] = ndcg(teacher) / ndcg(base)
+    if teacher and on and ndcg(teacher):
+        out["student_vs_teacher_ndcg10"] = ndcg(on) / ndcg(teacher)
+        out["student_vs_teacher_latency"] = ms(on) / ms(teacher) if ms(teacher) else None
+    if on and sft:
+        out["on_policy_minus_sft_ndcg10"] = ndcg(on) - ndcg(sft)
+    return out
+
+
+def markdown(results: dict) -> str:
+    cols = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild")
+    lines = [f"Test users: {results.get('eval_users')} (seed {results['config']['seed']}); mean [95% bootstrap CI].",
+             "", "| model | " + " | ".join(cols) + " | CPU users/s | ms/user |",
+             "|---|" + "---|" * (len(cols) + 2)]
+    for row in results["rows"]:
+        s = row["summary"]
+        cells = [f"{s[c][0]:.3f} [{s[c][1]:.3f}, {s[c][2]:.3f}]" if s[c][0] is not None else "-" for c in cols]
+        ms = s["gen_ms"][0] or 0.0
+        speed = f"{1000 / ms:.2f}" if ms > 0.5 else "-"
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {speed} | {ms:.0f} |")
+    lines += ["", "Targets: " + json.dumps({k: round(v, 3) if isinstance(v, float) else v
+                                           for k, v in results.get("targets", {}).items()})]
+    if "best_of_n" in results:
+        b = results["best_of_n"]
+        lines += ["", f"Best-of-N (teacher, {b['users']} users): " + ", ".join(
+            f"N={n}: {v:.3f}" for n, v in zip(b["n"], b["ndcg@10"])) + f"; fit exponent b = {b['fit']['b']}"]
+    if "capacity" in results:
+        c = results["capacity"]
+        lines += ["", "Capacity: " + ", ".join(f"{m} ({p:.0f}M): {v:.3f}" for m, p, v in
+                                              zip(c["models"], c["params_m"], c["ndcg@10"]))
+                  + f"; fit exponent b = {c['fit']['b']}"]
+    return "\n".join(lines) + "\n"
+
+
+def _machine() -> dict:
+    import os
+    import platform
+
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average": list(os.getloadavg())}
