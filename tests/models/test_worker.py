@@ -468,3 +468,39 @@ def test_stale_rows_stay_stale_since_the_first_failure():
     assert once["stale"] and twice["stale"] and twice["stale_since"] == once["stale_since"]
     assert twice["queries"] == once["queries"] == ["a tennis by fake@v1"]
     assert w.stats()["stale"] == 2
+
+
+# --- best-of-N from the configuration, per registry version --------------------------------------------------------
+
+def test_best_of_n_is_served_for_the_registry_s_current_version_and_after_a_reload(registry, monkeypatch):
+    import models.generators.transformers_backend as tb
+    import models.student as student
+    from models.bestofn import BestOfN
+    from models.worker import generator_from_config
+
+    built = []
+
+    class Sampler(Scripted):
+        """FAKE sampling backend standing in for TransformersGenerator(model_dir, cfg, n, temperature)."""
+
+        def __init__(self, model_dir, cfg, n=1, temperature=0.8):
+            super().__init__(f"fake@{model_dir.name}")
+            self.n = n
+            built.append((model_dir, n, temperature))
+
+    monkeypatch.setattr(tb, "TransformersGenerator", Sampler)
+    monkeypatch.setattr(student, "ensure_student", lambda path: path)
+    gen = config(registry_dir=registry.root, model_name="fake", best_of_n=8, sample_temperature=0.6,
+                 embedder="hash", fallback="")
+    embedder = HashEmbedder(dim=8)
+    generator, watcher = generator_from_config(gen, embedder)
+    assert isinstance(generator, BestOfN) and generator.embedder is embedder
+    assert generator.version == "fake@v1+best-of-8"
+    assert built == [(registry.load_path(registry.get("fake", "v1")), 8, 0.6)]
+    registry.set_current("fake", "v2")
+    watcher.every_s = 0
+    watcher.poll()
+    watcher.wait(10)
+    ready = watcher.poll()
+    assert ready is not None and isinstance(ready[1], BestOfN) and ready[1].version == "fake@v2+best-of-8"
+    assert built[-1] == (registry.load_path(registry.get("fake", "v2")), 8, 0.6)
