@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
-from feast.types import Array, Float32, Int64, String, UnixTimestamp
+from feast.types import Array, Bool, Float32, Int64, String, UnixTimestamp
 
 # A user of the news product; every feature here is per user.
 user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.STRING,
@@ -13,10 +13,12 @@ user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.STRING,
 
 # Offline log of pushed rows (Parquet). The stream pushes to the online store only; the batch source is Feast's
 # required backing for a push source and where a backfill would read from.
+# The event timestamp is `written_at` (when the row was pushed), not `generated_at`: a stale re-push keeps the original
+# `generated_at`, and online stores that skip writes not newer than the stored row (Redis) would otherwise drop it.
 _offline = FileSource(
     name="user_interest_queries_log",
     path=str(Path(__file__).parent / "data" / "user_interest_queries.parquet"),
-    timestamp_field="generated_at",
+    timestamp_field="written_at",
 )
 
 # The generator worker pushes every fresh query list here.
@@ -38,6 +40,11 @@ user_interest_queries = FeatureView(
         Field(name="last_event_at", dtype=UnixTimestamp, description="Event time of the newest signal used."),
         Field(name="freshness_ms", dtype=Int64,
               description="Milliseconds from the regeneration request to the features being written."),
+        Field(name="stale", dtype=Bool,
+              description="True when the latest regeneration's output stayed invalid and these are the previous "
+                          "features, kept (queries, embeddings, version and generated_at unchanged)."),
+        Field(name="stale_since", dtype=UnixTimestamp,
+              description="When the features first became stale (the first failed regeneration); empty when fresh."),
     ],
     source=interest_queries_push,
     online=True,

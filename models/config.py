@@ -9,6 +9,30 @@ from pathlib import Path
 
 from streams.config import _from_env, cache_dir
 
+ON_INVALID = ("stale", "fallback")
+
+
+def parse_weights(text: str) -> dict[str, float] | None:
+    """``"structure=1, diversity=0.5"`` -> ``{"structure": 1.0, "diversity": 0.5}``; None for an empty string.
+    Reward names are checked where the rewards are (models/bestofn.py); here only the shape and the numbers."""
+    if not text.strip():
+        return None
+    weights: dict[str, float] = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        try:
+            if not sep or not name:
+                raise ValueError
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"INTERESTS_GEN_REWARD_WEIGHTS={text!r}: expected name=weight pairs separated by commas, "
+                             f"e.g. 'structure=1,diversity=0.5'") from None
+        if weight < 0 or weight != weight:
+            raise ValueError(f"INTERESTS_GEN_REWARD_WEIGHTS: the weight of {name} must be a number >= 0, not {value!r}")
+        weights[name] = weight
+    return weights
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -18,7 +42,19 @@ class GeneratorConfig:
     max_new_tokens: int = 48  # generation budget per user (five short queries fit in about 40 tokens)
     repetition_penalty: float = 1.0  # >1 pushed the 135M model off-format (9/16 valid at 1.2 vs 16/16 at 1.0)
     retry_temperature: float = 0.8  # an invalid greedy output is retried once with sampling at this temperature
-    fallback: str = "keyphrase"  # used for a user whose output stays invalid ("" = write nothing for them)
+    # --- an output that stays invalid after the retry (models/stale.py) -------------------------------------------
+    # "stale": a user who has features keeps them, re-written marked stale (same queries, embeddings, version and
+    #   generated_at); a user without any gets the fallback's queries (if `fallback` is set) or nothing.
+    # "fallback": every such user gets the fallback's queries (labelled with its version); only a user whose
+    #   fallback output is invalid too keeps their previous features marked stale (or gets nothing).
+    on_invalid: str = "stale"
+    fallback: str = "keyphrase"  # the non-LLM generator of the rule above ("" = none: such users get nothing)
+    # --- best-of-N (models/bestofn.py) -----------------------------------------------------------------------
+    best_of_n: int = 1  # N > 1: sample N query lists per user at sample_temperature and serve the best by the rewards
+    sample_temperature: float = 0.8  # temperature of the best-of-N samples
+    # reward weights of best-of-N, "name=weight,..." over structure, diversity, alignment, grounding; rewards not
+    # named weigh 0; "" = each 1 (alignment needs an article index, which the worker does not have: it is skipped)
+    reward_weights: str = ""
     max_prompt_signals: int = 20  # newest signals shown to the model
     batch_size: int = 16  # B: regeneration requests generated together
     batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill
@@ -36,6 +72,23 @@ class GeneratorConfig:
     max_queue: int = 256  # requests held in memory; polling pauses while the queue is full
     request_timeout_s: float = 60.0  # a request older than this when its batch starts is still served, counted late
     stats_every: int = 10  # log the worker's metrics every N batches
+
+    def __post_init__(self):
+        if self.on_invalid not in ON_INVALID:
+            raise ValueError(f"on_invalid must be one of {', '.join(ON_INVALID)} (INTERESTS_GEN_ON_INVALID), "
+                             f"not {self.on_invalid!r}")
+        if self.on_invalid == "fallback" and not self.fallback:
+            raise ValueError("on_invalid='fallback' needs a fallback generator (INTERESTS_GEN_FALLBACK=keyphrase)")
+        if self.best_of_n < 1:
+            raise ValueError(f"best_of_n must be >= 1 (INTERESTS_GEN_BEST_OF_N), not {self.best_of_n}")
+        if self.best_of_n > 1 and self.sample_temperature <= 0:
+            raise ValueError("best-of-N samples need INTERESTS_GEN_SAMPLE_TEMPERATURE > 0 "
+                             f"(got {self.sample_temperature})")
+        self.reward_weight_map()  # a malformed INTERESTS_GEN_REWARD_WEIGHTS fails here, at start-up
+
+    def reward_weight_map(self) -> dict[str, float] | None:
+        """``reward_weights`` parsed: ``{"structure": 1.0, ...}``, or None for the default (every reward 1)."""
+        return parse_weights(self.reward_weights)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "GeneratorConfig":

@@ -7,6 +7,9 @@ newest request per user, generates, embeds, pushes to Feast and writes the queri
 
 Delivery: at-least-once. A batch's offsets are committed only after its features are in the online store and on the
 queries topic (or its requests are on the dead-letter topic), so a crash re-generates, which idempotently overwrites.
+A user whose output stays invalid after the sampled retry is settled by ``models/stale.py`` before the commit: their
+previous features are read (one online-store lookup per batch) and written again marked stale, or (no previous
+features) the fallback's queries or nothing are written; nothing invalid is written (``INTERESTS_GEN_ON_INVALID``).
 A request older than ``request_timeout_s`` when its batch starts is still generated, never dropped; it is counted
 as late. A generator that raises gets the batch once more; if it raises again, the batch's requests go to the
 dead-letter topic with reason ``generation_failed`` (original bytes and offsets in the headers) and the offsets are
@@ -32,13 +35,14 @@ from functools import partial
 from typing import Any, Callable
 
 from feature_repo.config import FeatureStoreConfig
-from feature_repo.store import open_store, push_rows
+from feature_repo.store import open_store, push_rows, read_features
 from models.config import GeneratorConfig
 from models.embeddings import Embedder, make_embedder
 from models.generators import QueryGenerator, UserContext, make_generator
-from models.generators.base import Generation
+from models.generators.base import Generation, make_fallback
 from models.privacy import scrub
 from models.registry import CurrentWatcher, ModelVersion, Registry
+from models.stale import ReadPrevious, settle
 from schemas import AvroCodec, DecodeError, default_codec
 from streams.agents import dlq_headers
 from streams.config import StreamsConfig
@@ -51,8 +55,11 @@ LATENCY_WINDOW = 1000  # batches kept for the latency percentiles
 class WorkerStats:
     requests: int = 0  # decoded regeneration requests
     superseded: int = 0  # older requests of a user replaced by a newer one in the same batch
-    generated: int = 0  # feature rows written
-    invalid: int = 0  # users whose output held no valid query (after any fallback): nothing written
+    generated: int = 0  # feature rows of newly generated queries written (the model's or the fallback's)
+    invalid: int = 0  # users the model left without a valid query after its retry (= fallback + stale + unserved)
+    fallback: int = 0  # ... written with the fallback's queries
+    stale: int = 0  # ... whose previous features were written again, marked stale
+    unserved: int = 0  # ... with nothing written (no previous features and no valid fallback)
     late: int = 0  # requests older than request_timeout_s when their batch started (still generated)
     dead_lettered: int = 0  # undecodable requests plus requests of batches whose generation failed twice
     generation_failures: int = 0  # generator calls that raised (each failed batch counts 1 or 2)
@@ -66,6 +73,7 @@ class WorkerStats:
         lat = sorted(self.latencies_ms)
         return {"version": version, "queue": queue, "batches": self.batches, "requests": self.requests,
                 "superseded": self.superseded, "generated": self.generated, "invalid": self.invalid,
+                "fallback": self.fallback, "stale": self.stale, "unserved": self.unserved,
                 "late": self.late, "dead_lettered": self.dead_lettered,
                 "generation_failures": self.generation_failures, "failed_batches": self.failed_batches,
                 "reloads": self.reloads, "answered": dict(self.answered),
@@ -122,6 +130,8 @@ def feature_rows(requests: list[dict], generations, embedder: Embedder, version:
             "generated_at": now,
             "last_event_at": _millis(request["last_event_at"]),
             "freshness_ms": max(now - _millis(request["emitted_at"]), 0),
+            "stale": False,
+            "stale_since": None,
         })
     return rows
 
@@ -131,13 +141,17 @@ class BatchProcessor:
 
     ``push(rows)`` writes the batch's feature rows to the online store in one call; ``producer`` needs only
     ``send(topic, key=, value=, headers=)`` and ``flush()`` (a ``kafka.KafkaProducer`` or a fake). The generator
-    that starts a batch answers all of it: :meth:`swap` takes effect at the next batch.
+    that starts a batch answers all of it: :meth:`swap` takes effect at the next batch. ``read_previous(user_ids)``
+    reads users' current online features (for outputs that stay invalid; None: no store, every user counts as new)
+    and ``fallback`` serves users without features to keep (``models/stale.py``).
     """
 
     def __init__(self, generator: QueryGenerator, embedder: Embedder, push: Callable[[list[dict]], Any], producer,
                  streams: StreamsConfig, gen: GeneratorConfig, codec: AvroCodec | None = None,
-                 stats: WorkerStats | None = None):
+                 stats: WorkerStats | None = None, read_previous: ReadPrevious | None = None,
+                 fallback: QueryGenerator | None = None):
         self.generator, self.embedder, self.push, self.producer = generator, embedder, push, producer
+        self.read_previous, self.fallback = read_previous, fallback
         self.streams, self.gen = streams, gen
         self.codec = codec or default_codec()
         self.stats = stats if stats is not None else WorkerStats()
@@ -175,7 +189,8 @@ class BatchProcessor:
                         self.gen.request_timeout_s)
         rows: list[dict] = []
         if kept:
-            generations, error = self._generate(generator, [to_context(r) for r in kept])
+            contexts = [to_context(r) for r in kept]
+            generations, error = self._generate(generator, contexts)
             if generations is None:
                 self.stats.failed_batches += 1
                 log.error("generation failed twice for a batch of %d requests (%s): dead-lettering them",
@@ -184,22 +199,31 @@ class BatchProcessor:
                     self._dead_letter(source[id(request)], "generation_failed", f"{generator.version}: {error}")
             else:
                 self.stats.answered[generator.version] = self.stats.answered.get(generator.version, 0) + len(kept)
-                self.stats.invalid += sum(1 for g in generations if not g.queries)
-                rows = feature_rows(kept, generations, self.embedder, generator.version)
+                # outputs still invalid: previous features kept (stale), the fallback, or nothing; never invalid ones
+                settled = settle(kept, contexts, generations, generator.version, self.read_previous, self.fallback)
+                rows = feature_rows(kept, settled.generations, self.embedder, generator.version) + settled.stale_rows
                 if rows:
                     self.push(rows)
                 for row in rows:
                     record = {k: v for k, v in row.items() if k != "freshness_ms"}
                     self.producer.send(self.streams.queries_topic, key=row["user_id"].encode(),
                                        value=self.codec.encode("query_features", record))
-                self.stats.generated += len(rows)
+                self._count(settled, generated=len(rows) - len(settled.stale_rows))
         self.producer.flush()
         self.stats.batches += 1
         elapsed = (time.monotonic() - started) * 1000
         self.stats.latencies_ms.append(elapsed)
-        log.info("batch: %d requests (%d superseded, %d late), %d written, %d without queries, %s, %.0f ms",
-                 len(requests), dropped, late, len(rows), len(kept) - len(rows), generator.version, elapsed)
+        log.info("batch: %d requests (%d superseded, %d late), %d written (%d stale), %d without queries, %s, "
+                 "%.0f ms", len(requests), dropped, late, len(rows), sum(1 for r in rows if r.get("stale")),
+                 len(kept) - len(rows), generator.version, elapsed)
         return rows
+
+    def _count(self, settled, generated: int) -> None:
+        self.stats.generated += generated
+        self.stats.invalid += settled.invalid
+        self.stats.fallback += settled.fell_back
+        self.stats.stale += settled.stale
+        self.stats.unserved += settled.unserved
 
     def _generate(self, generator: QueryGenerator, contexts: list[UserContext]
                   ) -> tuple[list[Generation] | None, str]:
@@ -223,11 +247,13 @@ class BatchProcessor:
                            headers=dlq_headers(reason, detail, message.topic, message.partition, message.offset))
 
 
-def generator_from_config(gen: GeneratorConfig) -> tuple[QueryGenerator, CurrentWatcher | None]:
-    """The configured generator and, for the ``smollm2`` backend, a watcher of the registry's current pointer. The
+def generator_from_config(gen: GeneratorConfig, embedder: Embedder | None = None
+                          ) -> tuple[QueryGenerator, CurrentWatcher | None]:
+    """The configured generator (best-of-N when ``gen.best_of_n > 1``, scored with ``embedder``) and, for the
+    ``smollm2`` backend, a watcher of the registry's current pointer that builds each new version the same way. The
     student is converted and registered as ``smollm2-135m-instruct@base`` first when that is the served name."""
     if gen.backend != "smollm2":
-        return make_generator(gen), None
+        return make_generator(gen, embedder), None
     from models.student import MODEL_NAME, ensure_student
 
     registry = Registry(gen.registry_dir)
@@ -238,7 +264,7 @@ def generator_from_config(gen: GeneratorConfig) -> tuple[QueryGenerator, Current
         registry.resolve(gen.model_name)  # raises, saying what to publish or make current
 
     def build(version: ModelVersion) -> QueryGenerator:
-        return make_generator(replace(gen, model_dir=registry.load_path(version)))
+        return make_generator(replace(gen, model_dir=registry.load_path(version)), embedder)
 
     return build(current), CurrentWatcher(registry, gen.model_name, build, current.ref, gen.reload_check_s)
 
@@ -267,19 +293,23 @@ class GeneratorWorker:
     def __init__(self, streams: StreamsConfig, gen: GeneratorConfig, feast: FeatureStoreConfig,
                  generator: QueryGenerator | None = None, embedder: Embedder | None = None,
                  codec: AvroCodec | None = None, *, consumer=None, producer=None,
-                 push: Callable[[list[dict]], Any] | None = None, watcher: CurrentWatcher | None = None):
+                 push: Callable[[list[dict]], Any] | None = None, watcher: CurrentWatcher | None = None,
+                 read_previous: ReadPrevious | None = None, fallback: QueryGenerator | None = None):
         if gen.max_queue < gen.batch_size:
             raise ValueError(f"max_queue ({gen.max_queue}) must hold at least one batch (batch_size "
                              f"{gen.batch_size}): raise INTERESTS_GEN_MAX_QUEUE")
         self.streams, self.gen = streams, gen
         self.codec = codec or default_codec()
         self.watcher = watcher
+        embedder = embedder or make_embedder(gen.embedder)
         if generator is None:
-            generator, self.watcher = generator_from_config(gen)
+            generator, self.watcher = generator_from_config(gen, embedder)
+            fallback = fallback or make_fallback(gen)
         self.store = None
         if push is None:
             self.store = open_store(feast, apply=True)
             push = partial(push_rows, self.store)
+            read_previous = read_previous or partial(read_features, self.store)
         if producer is None:
             from kafka import KafkaProducer
 
@@ -287,8 +317,8 @@ class GeneratorWorker:
         self.producer = producer
         self.consumer = consumer if consumer is not None else self._kafka_consumer()
         self.metrics = WorkerStats()
-        self.processor = BatchProcessor(generator, embedder or make_embedder(gen.embedder), push, producer, streams,
-                                        gen, self.codec, self.metrics)
+        self.processor = BatchProcessor(generator, embedder, push, producer, streams, gen, self.codec, self.metrics,
+                                        read_previous, fallback)
         self.queue: deque[Pending] = deque()
         self._stop = threading.Event()
 
@@ -420,3 +450,5 @@ class GeneratorWorker:
         finally:
             self.producer.close()
             self.generator.close()
+            if self.processor.fallback is not None:
+                self.processor.fallback.close()

@@ -114,3 +114,31 @@ def test_feature_store_from_env_reads_online_store():
 
 def test_feature_store_from_env_ignores_other_variables():
     assert FeatureStoreConfig.from_env({"INTERESTS_ONLINE_STORE": "redis"}).online_store == "sqlite"
+
+
+def test_generator_on_invalid_defaults_to_stale_and_reads_the_environment():
+    assert GeneratorConfig().on_invalid == "stale"
+    assert GeneratorConfig.from_env({"INTERESTS_GEN_ON_INVALID": "fallback"}).on_invalid == "fallback"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"INTERESTS_GEN_ON_INVALID": "retry"}, "INTERESTS_GEN_ON_INVALID"),
+    ({"INTERESTS_GEN_ON_INVALID": "fallback", "INTERESTS_GEN_FALLBACK": ""}, "INTERESTS_GEN_FALLBACK"),
+    ({"INTERESTS_GEN_BEST_OF_N": "0"}, "INTERESTS_GEN_BEST_OF_N"),
+    ({"INTERESTS_GEN_BEST_OF_N": "4", "INTERESTS_GEN_SAMPLE_TEMPERATURE": "0"}, "INTERESTS_GEN_SAMPLE_TEMPERATURE"),
+    ({"INTERESTS_GEN_REWARD_WEIGHTS": "structure"}, "name=weight"),
+    ({"INTERESTS_GEN_REWARD_WEIGHTS": "structure=high"}, "name=weight"),
+    ({"INTERESTS_GEN_REWARD_WEIGHTS": "=1"}, "name=weight"),
+    ({"INTERESTS_GEN_REWARD_WEIGHTS": "diversity=-1"}, ">= 0"),
+])
+def test_generator_config_refuses_bad_serving_settings_naming_the_variable(env, message):
+    with pytest.raises(ValueError, match=message):
+        GeneratorConfig.from_env(env)
+
+
+def test_generator_best_of_n_settings():
+    cfg = GeneratorConfig.from_env({"INTERESTS_GEN_BEST_OF_N": "8", "INTERESTS_GEN_SAMPLE_TEMPERATURE": "1.1",
+                                    "INTERESTS_GEN_REWARD_WEIGHTS": " structure = 2 ,grounding=0.25"})
+    assert cfg.best_of_n == 8 and cfg.sample_temperature == 1.1
+    assert cfg.reward_weight_map() == {"structure": 2.0, "grounding": 0.25}
+    assert GeneratorConfig().best_of_n == 1 and GeneratorConfig().reward_weight_map() is None

@@ -1,8 +1,11 @@
 """CPU throughput of the generators on this machine: users/s and per-user latency (p50, p99) of the transformers
-backend with the real converted student (SmolLM2-135M-Instruct, float32) against batch size and samples per user
-(best-of-N candidates), and of the key-phrase baseline, on fixed synthetic histories (seeded), in one run.
+backend with the real converted student (SmolLM2-135M-Instruct) against batch size and samples per user (best-of-N
+candidates), for one or more weight dtypes (``--dtype``: bfloat16, the served default, and/or float32), and of the
+key-phrase baseline, on fixed synthetic histories (seeded), in one run.
 
-    python -m models.benchmarks.cpu_throughput --out cpu_throughput.json [--users 32] [--budget-s 40]
+    python -m models.benchmarks.cpu_throughput [--out FILE.json] [--dtype bfloat16 float32] [--users 32] [--budget-s 40]
+
+The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
 What is measured: ``generator.generate(batch)`` calls, each on one batch of ``B`` users (prompt building, generation
 of up to ``max_new_tokens`` = 48 new tokens, parsing and the grounding check), one after the other. A user's latency
@@ -33,6 +36,8 @@ from models.generators.base import QueryGenerator, UserContext
 
 BATCH_SIZES = (1, 4, 16)
 SAMPLES = (1, 4)
+DTYPES = ("bfloat16", "float32")
+RESULTS_DIR = Path(__file__).parent / "results"
 DAY_MS = 86_400_000
 NOW_MS = 1_700_000_000_000  # fixed, so the histories (and the prompts) do not depend on the clock
 
@@ -239,7 +244,10 @@ def machine() -> dict:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m models.benchmarks.cpu_throughput", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "cpu_throughput.json",
+                        help="JSON file to write (default: %(default)s)")
+    parser.add_argument("--dtype", nargs="+", choices=DTYPES, default=None,
+                        help="weight dtypes to measure, each in turn (default: the configured INTERESTS_GEN_DTYPE)")
     parser.add_argument("--users", type=int, default=32, help="most users per setting (default 32)")
     parser.add_argument("--budget-s", type=float, default=40.0,
                         help="a setting stops starting new batches after this many seconds (default 40)")
@@ -264,34 +272,41 @@ def run(args: argparse.Namespace, command: str) -> dict:
     from models.student import ensure_student
 
     load_start = os.getloadavg()
-    base_cfg = GeneratorConfig(retry_temperature=0.0, fallback="", torch_threads=args.threads)
-    model_dir = ensure_student(args.model_dir or base_cfg.model_dir)
+    configured = GeneratorConfig.from_env(retry_temperature=0.0, fallback="", torch_threads=args.threads)
+    dtypes = args.dtype or [configured.dtype]
+    model_dir = ensure_student(args.model_dir or configured.model_dir)
     contexts = synthetic_histories(max(args.users, max(args.batch_sizes)) + max(args.batch_sizes), args.seed)
     warmup, contexts = contexts[-max(args.batch_sizes):], contexts[:-max(args.batch_sizes)]
-    started = time.perf_counter()
-    generator = TransformersGenerator(model_dir, base_cfg)
-    load_s = time.perf_counter() - started
-    generator.generate(warmup[:2])  # untimed warm-up
-    rows = []
-    for n in args.samples:
-        for batch_size in args.batch_sizes:
-            generator.cfg = dataclasses.replace(base_cfg, batch_size=batch_size)
-            generator.n, generator.temperature = n, args.temperature
-            torch.manual_seed(args.seed)
-            with _DecodeCounter(generator.model) as counter:
-                result = measure(generator, contexts, batch_size, args.users, args.budget_s)
-            result.update({"backend": "smollm2 (transformers, cpu)", "batch_size": batch_size, "n": n,
-                           "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
-                           "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
-                           "mean_decode_steps": round(counter.tokens / max(counter.sequences, 1), 1),
-                           "mean_prompt_tokens": round(counter.prompt_tokens / max(counter.prompts, 1), 1)})
-            rows.append(result)
-            print(_row(result), flush=True)
-    keyphrase = KeyphraseGenerator(base_cfg.num_queries)
+    rows, models = [], []
+    for dtype in dtypes:
+        base_cfg = dataclasses.replace(configured, dtype=dtype)
+        started = time.perf_counter()
+        generator = TransformersGenerator(model_dir, base_cfg)
+        load_s = time.perf_counter() - started
+        models.append({"dir": str(model_dir), "version": generator.version, "dtype": dtype,
+                       "load_s": round(load_s, 2)})
+        generator.generate(warmup[:2])  # untimed warm-up
+        for n in args.samples:
+            for batch_size in args.batch_sizes:
+                generator.cfg = dataclasses.replace(base_cfg, batch_size=batch_size)
+                generator.n, generator.temperature = n, args.temperature
+                torch.manual_seed(args.seed)
+                with _DecodeCounter(generator.model) as counter:
+                    result = measure(generator, contexts, batch_size, args.users, args.budget_s)
+                result.update({"backend": "smollm2 (transformers, cpu)", "dtype": dtype, "batch_size": batch_size,
+                               "n": n, "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
+                               "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
+                               "mean_decode_steps": round(counter.tokens / max(counter.sequences, 1), 1),
+                               "mean_prompt_tokens": round(counter.prompt_tokens / max(counter.prompts, 1), 1)})
+                rows.append(result)
+                print(_row(result), flush=True)
+        generator.close()
+        del generator
+    keyphrase = KeyphraseGenerator(configured.num_queries)
     everyone = synthetic_histories(max(args.users, 256), args.seed)
     keyphrase.generate(everyone[:4])
     result = measure(keyphrase, everyone, 1, len(everyone), args.budget_s)  # one user a call: per-user latency
-    result.update({"backend": "keyphrase", "batch_size": 1, "n": 1, "decoding": "-"})
+    result.update({"backend": "keyphrase", "dtype": "-", "batch_size": 1, "n": 1, "decoding": "-"})
     rows.append(result)
     print(_row(result), flush=True)
     # other processes on the machine share its cores: the load average says how much
@@ -299,20 +314,19 @@ def run(args: argparse.Namespace, command: str) -> dict:
             "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()]}
     return {"benchmark": "cpu_throughput", "command": command, "machine": host,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "model": {"dir": str(model_dir), "version": generator.version, "dtype": base_cfg.dtype,
-                      "load_s": round(load_s, 2)},
-            "settings": {"max_new_tokens": base_cfg.max_new_tokens, "num_queries": base_cfg.num_queries,
+            "dtypes": dtypes, "models": models,
+            "settings": {"max_new_tokens": configured.max_new_tokens, "num_queries": configured.num_queries,
                          "users_per_setting": args.users, "budget_s": args.budget_s, "seed": args.seed,
                          "retry": "off", "latency": "wall time of the generate() call holding the user"},
             "results": rows}
 
 
-HEADER = (f"{'backend':<28} {'batch':>5} {'n':>2} {'users':>5} {'users/s':>8} {'p50 s':>7} {'p99 s':>7} "
+HEADER = (f"{'backend':<28} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'users/s':>8} {'p50 s':>7} {'p99 s':>7} "
           f"{'valid':>5} {'tok/s':>6}")
 
 
 def _row(r: dict) -> str:
-    return (f"{r['backend']:<28} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
+    return (f"{r['backend']:<28} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
             f"{r['latency_p50_s']:>7.3f} {r['latency_p99_s']:>7.3f} {r['valid_share']:>5.2f} "
             f"{r.get('generated_tokens_per_s', float('nan')):>6.1f}")
 

@@ -37,9 +37,24 @@ class QueryGenerator(ABC):
         pass
 
 
+def fallback_generations(fallback: QueryGenerator, contexts: list[UserContext]) -> list[Generation]:
+    """``fallback``'s output for ``contexts``, passed through the same validator as the model's (nothing unchecked is
+    written) and labelled with the fallback's version; a user it leaves without a valid query gets ``[]``."""
+    from models.parsing import validate
+
+    out = []
+    for context, backup in zip(contexts, fallback.generate(contexts)):
+        queries = validate(backup.queries, [s["text"] for s in context.history])
+        out.append(Generation(queries, backup.raw, "" if queries else (backup.error or "fallback output invalid"),
+                              fallback.version))
+    return out
+
+
 class WithFallback(QueryGenerator):
     """Runs ``primary``; users it leaves without a valid query get ``fallback``'s queries, labelled with the
-    fallback's version, so a user is never left without features by one bad output and no row lies about its maker."""
+    fallback's version, so a user is never left without features by one bad output and no row lies about its maker.
+    This is the ``on_invalid="fallback"`` policy; under ``"stale"`` (the default) the worker decides instead
+    (``models/stale.py``)."""
 
     def __init__(self, primary: QueryGenerator, fallback: QueryGenerator):
         self.primary, self.fallback = primary, fallback
@@ -49,14 +64,10 @@ class WithFallback(QueryGenerator):
         results = self.primary.generate(contexts)
         failed = [i for i, g in enumerate(results) if not g.queries]
         if failed:
-            from models.parsing import validate
-
-            backups = self.fallback.generate([contexts[i] for i in failed])
+            backups = fallback_generations(self.fallback, [contexts[i] for i in failed])
             for i, backup in zip(failed, backups):
-                # the fallback's output passes the same validator as the model's: nothing unchecked is written
-                queries = validate(backup.queries, [s["text"] for s in contexts[i].history])
-                if queries:
-                    results[i] = Generation(queries, results[i].raw, results[i].error, self.fallback.version)
+                if backup.queries:
+                    results[i] = Generation(backup.queries, results[i].raw, results[i].error, backup.version)
         return results
 
     def close(self) -> None:
@@ -64,13 +75,30 @@ class WithFallback(QueryGenerator):
         self.fallback.close()
 
 
-def make_generator(cfg) -> QueryGenerator:
-    """The generator named by ``cfg.backend`` (a :class:`models.config.GeneratorConfig`), with the configured
-    fallback for outputs that stay invalid."""
-    primary = _backend(cfg.backend, cfg)
-    if cfg.fallback and cfg.fallback != cfg.backend:
+def make_generator(cfg, embedder=None) -> QueryGenerator:
+    """The generator named by ``cfg.backend`` (a :class:`models.config.GeneratorConfig`): best-of-N over
+    ``cfg.best_of_n`` samples when that is above 1 (``embedder`` scores them; default ``cfg.embedder``'s), wrapped with
+    the fallback when ``cfg.on_invalid == "fallback"``. Under ``"stale"`` the worker applies :func:`make_fallback`'s
+    generator itself, only to users who have no features to keep."""
+    if cfg.best_of_n > 1:
+        from models.bestofn import make_best_of_n
+
+        primary = make_best_of_n(cfg, cfg.best_of_n, cfg.sample_temperature, embedder,
+                                 weights=cfg.reward_weight_map())
+    else:
+        primary = _backend(cfg.backend, cfg)
+    if cfg.on_invalid == "fallback" and cfg.fallback and cfg.fallback != cfg.backend:
         return WithFallback(primary, _backend(cfg.fallback, cfg))
     return primary
+
+
+def make_fallback(cfg) -> QueryGenerator | None:
+    """The generator for users without features to keep under ``on_invalid="stale"`` (None when ``cfg.fallback``
+    is empty or names the primary backend, or when the policy is ``"fallback"``: :func:`make_generator` wraps it
+    then)."""
+    if cfg.on_invalid != "stale" or not cfg.fallback or cfg.fallback == cfg.backend:
+        return None
+    return _backend(cfg.fallback, cfg)
 
 
 def _backend(name: str, cfg) -> QueryGenerator:

@@ -70,7 +70,7 @@ def last_stats(log_text: str) -> dict:
 
 def quiet_queries(services: Services, log, timeout: float = 60.0) -> list[dict]:
     """The records on the queries topic once the worker is idle: the queue empty and every row it reports
-    written read back, twice in a row two seconds apart."""
+    written (fresh or stale) read back, twice in a row two seconds apart."""
     from kafka import KafkaConsumer
 
     codec = default_codec()
@@ -81,7 +81,8 @@ def quiet_queries(services: Services, log, timeout: float = 60.0) -> list[dict]:
         while settled < 2 and time.monotonic() < deadline:
             records.extend(codec.decode(m.value)[1] for m in consumer)
             stats = last_stats(log.read_text(errors="replace"))
-            settled = settled + 1 if stats["queue"] == 0 and stats["generated"] == len(records) else 0
+            written = stats["generated"] + stats.get("stale", 0)  # fresh rows and stale re-writes
+            settled = settled + 1 if stats["queue"] == 0 and written == len(records) else 0
             time.sleep(2)
     finally:
         consumer.close()
@@ -150,6 +151,10 @@ def test_switching_the_current_version_hot_reloads_without_losing_requests(regis
     assert stats["failed_batches"] == 0 and stats["dead_lettered"] == 0 and stats["queue"] == 0
     assert committed == ends and sum(ends.values()) == stats["requests"]  # every request read, its batch committed
 
+    # outputs that stayed invalid (most, from a random model) got the fallback (new users) or kept their previous
+    # features marked stale (the default INTERESTS_GEN_ON_INVALID=stale); none was left without features
+    assert stats["invalid"] == stats["fallback"] + stats["stale"] + stats["unserved"] and stats["unserved"] == 0
     # each record on the queries topic names a version (or the fallback) that made it; one per written row
-    assert len(records) == stats["generated"] and {r["user_id"] for r in records} == set(found)
+    assert len(records) == stats["generated"] + stats["stale"] and {r["user_id"] for r in records} == set(found)
+    assert sum(1 for r in records if r["stale"]) == stats["stale"]
     assert {r["model_version"] for r in records} <= ALLOWED

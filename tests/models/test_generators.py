@@ -6,7 +6,7 @@ import pytest
 
 from models.config import GeneratorConfig
 from models.generators import make_generator
-from models.generators.base import Generation, QueryGenerator, UserContext, WithFallback
+from models.generators.base import Generation, QueryGenerator, UserContext, WithFallback, make_fallback
 from models.generators.keyphrase import KeyphraseGenerator
 
 
@@ -99,9 +99,93 @@ def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch)
         return made[name]
 
     monkeypatch.setattr(base, "_backend", fake_backend)
-    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase"))
+    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback"))
     assert isinstance(generator, WithFallback)
     assert generator.primary is made["smollm2"] and generator.fallback is made["keyphrase"]
+    assert make_fallback(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback")) is None
+
+
+def test_under_the_stale_policy_the_generator_is_not_wrapped_and_the_worker_gets_the_fallback(monkeypatch):
+    import models.generators.base as base
+
+    monkeypatch.setattr(base, "_backend", lambda name, cfg: Scripted(f"{name}@x", {}))
+    cfg = GeneratorConfig(backend="smollm2", fallback="keyphrase")
+    assert cfg.on_invalid == "stale"  # the default
+    generator = make_generator(cfg)
+    assert not isinstance(generator, WithFallback) and generator.version == "smollm2@x"
+    assert make_fallback(cfg).version == "keyphrase@x"
+    assert make_fallback(GeneratorConfig(backend="smollm2", fallback="")) is None
+    assert make_fallback(GeneratorConfig(backend="keyphrase", fallback="keyphrase")) is None
+
+
+class Sampler(QueryGenerator):
+    """Fake sampling backend: every user gets the scripted candidates (the 2nd is the best: grounded, diverse)."""
+
+    def __init__(self, n):
+        self.n, self.version, self.closed = n, "tiny@v1", False
+
+    def generate(self, contexts):
+        return [Generation(["alpha query"], candidates=[["alpha alpha"], ["alpha query", "beta backup"], ["zzz"]])
+                for _ in contexts]
+
+    def close(self):
+        self.closed = True
+
+
+def test_best_of_n_from_the_config_wraps_the_sampling_backend(monkeypatch):
+    import models.generators.transformers_backend as tb
+    import models.student as student
+    from models.bestofn import BestOfN
+    from models.embeddings import HashEmbedder
+
+    made = []
+
+    def fake_transformers(model_dir, cfg, n=1, temperature=0.8):
+        made.append((model_dir, n, temperature))
+        return Sampler(n)
+
+    monkeypatch.setattr(tb, "TransformersGenerator", fake_transformers)
+    monkeypatch.setattr(student, "ensure_student", lambda path: path)
+    cfg = GeneratorConfig.from_env({"INTERESTS_GEN_BEST_OF_N": "8", "INTERESTS_GEN_SAMPLE_TEMPERATURE": "0.7",
+                                    "INTERESTS_GEN_REWARD_WEIGHTS": "structure=1, diversity=0.5",
+                                    "INTERESTS_GEN_MODEL_DIR": "/models/v3"}, fallback="")
+    embedder = HashEmbedder(dim=16)  # FAKE embedder
+    generator = make_generator(cfg, embedder)
+    assert isinstance(generator, BestOfN) and generator.embedder is embedder
+    assert made == [(cfg.model_dir, 8, 0.7)] and str(cfg.model_dir) == "/models/v3"
+    assert generator.weights == {"structure": 1.0, "diversity": 0.5}
+    assert generator.version == "tiny@v1+best-of-8"
+    [result] = generator.generate(contexts("a"))
+    assert result.queries == ["alpha query", "beta backup"]  # the rewards' pick, not the backend's own
+
+
+def test_best_of_n_with_the_fallback_policy_is_wrapped_too(monkeypatch):
+    import models.generators.transformers_backend as tb
+    import models.student as student
+    from models.bestofn import BestOfN
+    from models.embeddings import HashEmbedder
+
+    monkeypatch.setattr(tb, "TransformersGenerator", lambda model_dir, cfg, n=1, temperature=0.8: Sampler(n))
+    monkeypatch.setattr(student, "ensure_student", lambda path: path)
+    generator = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback"), HashEmbedder(dim=8))
+    assert isinstance(generator, WithFallback) and isinstance(generator.primary, BestOfN)
+    assert generator.version == "tiny@v1+best-of-4"
+
+
+def test_best_of_n_needs_a_sampling_backend():
+    with pytest.raises(ValueError, match="sampling LLM backend"):
+        make_generator(GeneratorConfig(backend="keyphrase", best_of_n=4, fallback=""))
+
+
+def test_best_of_n_rejects_unknown_reward_names(monkeypatch):
+    import models.generators.transformers_backend as tb
+    import models.student as student
+    from models.embeddings import HashEmbedder
+
+    monkeypatch.setattr(tb, "TransformersGenerator", lambda model_dir, cfg, n=1, temperature=0.8: Sampler(n))
+    monkeypatch.setattr(student, "ensure_student", lambda path: path)
+    with pytest.raises(ValueError, match="unknown rewards"):
+        make_generator(GeneratorConfig(best_of_n=2, reward_weights="structur=1"), HashEmbedder(dim=8))
 
 
 def test_fallback_output_passes_the_same_validator():

@@ -309,3 +309,36 @@ def test_benchmark_main_writes_the_report(tiny_dir, tmp_path, capsys):
     assert all(r["users_per_s"] > 0 for r in rows)
     assert rows[1]["mean_prompt_tokens"] == pytest.approx(rows[3]["mean_prompt_tokens"])  # same users, per prompt
     assert "users/s" in capsys.readouterr().out
+
+
+def test_benchmark_measures_each_dtype_and_records_it(tiny_dir, tmp_path, monkeypatch):
+    from models.benchmarks.cpu_throughput import main
+
+    import torch
+
+    monkeypatch.setenv("INTERESTS_GEN_DTYPE", "float32")  # the configured dtype: used only without --dtype
+    out = tmp_path / "cpu.json"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--out", str(out), "--users", "1", "--batch-sizes", "1", "--samples", "1", "--budget-s", "0",
+                     "--threads", "1", "--model-dir", str(tiny_dir), "--dtype", "bfloat16", "float32"]) == 0
+        report = json.loads(out.read_text())
+        assert report["dtypes"] == ["bfloat16", "float32"]
+        assert [m["dtype"] for m in report["models"]] == ["bfloat16", "float32"]
+        assert [(r["backend"].split()[0], r["dtype"]) for r in report["results"]] == [
+            ("smollm2", "bfloat16"), ("smollm2", "float32"), ("keyphrase", "-")]
+        assert "--dtype bfloat16 float32" in report["command"]
+        default = tmp_path / "default.json"
+        assert main(["--out", str(default), "--users", "1", "--batch-sizes", "1", "--samples", "1",
+                     "--budget-s", "0", "--threads", "1", "--model-dir", str(tiny_dir)]) == 0
+        assert json.loads(default.read_text())["dtypes"] == ["float32"]  # INTERESTS_GEN_DTYPE
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_benchmark_rejects_an_unknown_dtype(capsys):
+    from models.benchmarks.cpu_throughput import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--dtype", "int4"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -350,3 +350,157 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(registry):
     registry.set_current("fake", "v2")
     w.step()
     assert [r["model_version"] for r in pushed[0]] == ["fake@v1"] and w.stats()["reloads"] == 0
+
+
+# --- outputs that stay invalid: previous features kept, marked stale --------------------------------------------
+
+class Invalid(QueryGenerator):
+    """FAKE generator whose output stays invalid (no valid query, as after a failed sampled retry) for ``bad``
+    users; the others get one query."""
+
+    def __init__(self, bad, version="fake@v2"):
+        self.bad, self.version = set(bad), version
+
+    def generate(self, contexts):
+        return [Generation([], raw="As an AI I cannot", error="no valid query") if c.user_id in self.bad
+                else Generation([f"{c.user_id} tennis by {self.version}"]) for c in contexts]
+
+
+class Store:
+    """FAKE online store: push writes rows as read_features would return them; read_previous reads them back."""
+
+    def __init__(self, fail_reads=False):
+        import datetime as dt
+
+        self.dt, self.rows, self.reads, self.pushes, self.fail_reads = dt, {}, [], [], fail_reads
+
+    def push(self, rows):
+        self.pushes.append(rows)
+        ts = lambda ms: None if ms is None else self.dt.datetime.fromtimestamp(ms / 1000, tz=self.dt.timezone.utc)
+        for r in rows:
+            self.rows[r["user_id"]] = {**r, "generated_at": ts(r["generated_at"]),
+                                       "last_event_at": ts(r["last_event_at"]), "stale_since": ts(r["stale_since"])}
+
+    def read(self, user_ids):
+        if self.fail_reads:
+            raise ConnectionError("online store unreachable")
+        self.reads.append(list(user_ids))
+        return [self.rows.get(u, {"user_id": u, "queries": None}) for u in user_ids]
+
+
+def stale_worker(consumer, generator, store, fallback=None, gen=None):
+    return GeneratorWorker(STREAMS, gen or config(), FeatureStoreConfig(), generator=generator,
+                           embedder=HashEmbedder(dim=8), consumer=consumer, producer=FakeProducer(),
+                           push=store.push, read_previous=store.read, fallback=fallback)
+
+
+def test_an_invalid_output_keeps_the_previous_features_marked_stale():
+    store = Store()
+    first = processor(Scripted("fake@v1"))[0]
+    first.push = store.push
+    [fresh] = first.process(messages(request("a", 1_000, "a-1")))  # the user's previous features
+    assert fresh["stale"] is False and fresh["stale_since"] is None
+
+    consumer = FakeConsumer(messages(request("a", 2_000, "a-2"), request("b", 2_000, "b-2"), start=10))
+    w = stale_worker(consumer, Invalid({"a"}), store)
+    rows = w.step()
+    assert store.reads == [["a"]]  # one lookup, for the user whose output stayed invalid
+    by_user = {r["user_id"]: r for r in rows}
+    stale = by_user["a"]
+    assert stale["stale"] is True and stale["request_id"] == "a-2"
+    assert stale["queries"] == fresh["queries"] == ["a tennis by fake@v1"]  # nothing of the invalid output
+    assert stale["model_version"] == "fake@v1"  # the version that made the kept queries, not the failing one
+    assert stale["query_embeddings"] == fresh["query_embeddings"]
+    assert stale["generated_at"] == fresh["generated_at"]  # when the kept queries were made
+    assert stale["stale_since"] >= fresh["generated_at"]
+    assert by_user["b"]["stale"] is False and by_user["b"]["model_version"] == "fake@v2"
+    assert store.pushes[-1] == rows  # one push for the batch, stale row included
+    stats = w.stats()
+    assert (stats["invalid"], stats["stale"], stats["fallback"], stats["unserved"]) == (1, 1, 0, 0)
+    assert stats["generated"] == 1 and stats["answered"] == {"fake@v2": 2}
+    records = [CODEC.decode(v)[1] for _, _, v, _ in w.producer.on(STREAMS.queries_topic)]
+    assert {r["user_id"]: r["stale"] for r in records} == {"a": True, "b": False}
+    assert next(r for r in records if r["user_id"] == "a")["model_version"] == "fake@v1"
+    assert consumer.commits == [{(STREAMS.regen_topic, 0): 12}]  # committed once the outcome was written
+
+
+def test_an_invalid_output_of_a_new_user_writes_nothing_and_is_counted():
+    store = Store()
+    consumer = FakeConsumer(messages(request("new")))
+    w = stale_worker(consumer, Invalid({"new"}), store)
+    assert w.step() == []
+    assert store.pushes == [] and not w.producer.on(STREAMS.queries_topic) and not w.producer.on(STREAMS.dlq_topic)
+    stats = w.stats()
+    assert (stats["invalid"], stats["stale"], stats["unserved"], stats["generated"]) == (1, 0, 1, 0)
+    assert consumer.commits == [{(STREAMS.regen_topic, 0): 1}]  # decided (nothing to write): not redelivered
+
+
+def test_a_new_user_gets_the_configured_fallback_instead():
+    from models.generators.keyphrase import KeyphraseGenerator
+
+    store = Store()
+    w = stale_worker(FakeConsumer(messages(request("new", text="Wimbledon final: Alcaraz beats Djokovic"))),
+                     Invalid({"new"}), store, fallback=KeyphraseGenerator(3))
+    [row] = w.step()
+    assert row["model_version"] == KeyphraseGenerator(3).version and row["queries"] and row["stale"] is False
+    assert w.stats()["fallback"] == 1 and w.stats()["invalid"] == 1 and w.stats()["generated"] == 1
+
+
+def test_a_failed_lookup_commits_nothing_so_the_requests_are_redelivered():
+    store = Store(fail_reads=True)
+    consumer = FakeConsumer(messages(request("a"), request("b")))
+    w = stale_worker(consumer, Invalid({"a"}), store)
+    with pytest.raises(ConnectionError):
+        w.step()
+    assert consumer.commits == [] and store.pushes == [] and not w.producer.on(STREAMS.queries_topic)
+    assert w.stats()["generated"] == 0 and w.stats()["invalid"] == 0  # nothing counted for an undecided batch
+
+
+def test_stale_rows_stay_stale_since_the_first_failure():
+    store = Store()
+    first = processor(Scripted("fake@v1"))[0]
+    first.push = store.push
+    first.process(messages(request("a", 1_000)))
+    w = stale_worker(FakeConsumer(messages(request("a", 2_000), request("a", 3_000), partition=0)),
+                     Invalid({"a"}), store, gen=config(batch_size=1))
+    [once] = w.step()
+    [twice] = w.step()
+    assert once["stale"] and twice["stale"] and twice["stale_since"] == once["stale_since"]
+    assert twice["queries"] == once["queries"] == ["a tennis by fake@v1"]
+    assert w.stats()["stale"] == 2
+
+
+# --- best-of-N from the configuration, per registry version --------------------------------------------------------
+
+def test_best_of_n_is_served_for_the_registry_s_current_version_and_after_a_reload(registry, monkeypatch):
+    import models.generators.transformers_backend as tb
+    import models.student as student
+    from models.bestofn import BestOfN
+    from models.worker import generator_from_config
+
+    built = []
+
+    class Sampler(Scripted):
+        """FAKE sampling backend standing in for TransformersGenerator(model_dir, cfg, n, temperature)."""
+
+        def __init__(self, model_dir, cfg, n=1, temperature=0.8):
+            super().__init__(f"fake@{model_dir.name}")
+            self.n = n
+            built.append((model_dir, n, temperature))
+
+    monkeypatch.setattr(tb, "TransformersGenerator", Sampler)
+    monkeypatch.setattr(student, "ensure_student", lambda path: path)
+    gen = config(registry_dir=registry.root, model_name="fake", best_of_n=8, sample_temperature=0.6,
+                 embedder="hash", fallback="")
+    embedder = HashEmbedder(dim=8)
+    generator, watcher = generator_from_config(gen, embedder)
+    assert isinstance(generator, BestOfN) and generator.embedder is embedder
+    assert generator.version == "fake@v1+best-of-8"
+    assert built == [(registry.load_path(registry.get("fake", "v1")), 8, 0.6)]
+    registry.set_current("fake", "v2")
+    watcher.every_s = 0
+    watcher.poll()
+    watcher.wait(10)
+    ready = watcher.poll()
+    assert ready is not None and isinstance(ready[1], BestOfN) and ready[1].version == "fake@v2+best-of-8"
+    assert built[-1] == (registry.load_path(registry.get("fake", "v2")), 8, 0.6)

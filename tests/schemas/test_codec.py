@@ -24,7 +24,7 @@ SAMPLES = {
     "query_features": {
         "user_id": "u1", "request_id": "r1", "queries": ["arsenal news", "premier league table"],
         "query_embeddings": [[0.5, -0.25], [1.0, 0.0]], "interest_vector": [0.25, 0.75],
-        "model_version": "m1", "generated_at": TS, "last_event_at": TS - 5,
+        "model_version": "m1", "generated_at": TS, "last_event_at": TS - 5, "stale": True, "stale_since": TS + 60,
     },
     "regen_request": {
         "request_id": "r1", "user_id": "u1", "reason": "DRIFT", "drift": 0.4, "last_event_at": TS,
@@ -206,3 +206,11 @@ def test_registry_orders_versions_numerically(tmp_path):
     assert registry.latest("ping").version == 10
     with pytest.raises(KeyError, match="unknown schema subject"):
         registry.versions("pong")
+
+
+def test_query_features_v1_records_read_as_fresh(codec):
+    """A v1 writer (before stale rows) is read with the v2 defaults: not stale, no stale_since."""
+    v1 = {k: v for k, v in SAMPLES["query_features"].items() if k not in ("stale", "stale_since")}
+    _, record = codec.decode(codec.encode("query_features", v1, version=1))
+    assert record["stale"] is False and record["stale_since"] is None
+    assert record["queries"] == v1["queries"]
