@@ -303,7 +303,8 @@ def cmd_train(args) -> int:
                          tolerance=args.tolerance)
         print(json.dumps(result.__dict__, indent=1, default=str))
         return 0
-    env = RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed)
+    env = RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed,
+                                coverage_judge=args.coverage_judge)
     if args.action == "grpo":
         from training.grpo import train
 
@@ -424,6 +425,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0 = default; 1 on a busy machine)")
     t.add_argument("--without", default=None, help="grpo/retrain: comma list of rewards to leave out (ablation)")
+    t.add_argument("--coverage-judge", default=None,
+                   help="grpo/distill: a Hugging Face causal LM folder that judges coverage (R_cov) instead of the "
+                        "embedding criterion")
     t.add_argument("--teacher", default=None, help="distill: the teacher's adapter folder")
     t.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="distill: the method")
     t.add_argument("--layers", type=int, default=12, help="distill: layers the student keeps")

@@ -57,8 +57,35 @@ def register_base(model_dir: Path, registry) -> None:
             log.info("registered %s as %s@base in %s", model_dir, MODEL_NAME, registry.root)
         except VersionExists:  # another worker registered it at the same time
             pass
-    if registry.current(MODEL_NAME) is None:
-        registry.set_current(MODEL_NAME, "base")
+    published = register_packaged(registry)
+    current = registry.current(MODEL_NAME)
+    if current is None or (published and current.version == "base"):
+        # a trained student shipped with the code serves out of the box; an operator's explicit choice of another
+        # version (interests model use) stays, and `use base` after this first registration is kept too
+        registry.set_current(MODEL_NAME, published[-1] if published else "base")
+
+
+PACKAGED = Path(__file__).parent / "artifacts"
+
+
+def register_packaged(registry, folder: Path | None = None) -> list[str]:
+    """Publish the trained adapters shipped in ``models/artifacts/<version>/`` (manifest with ``name``, ``version``,
+    ``base`` = ``smollm2-135m-instruct@base``, ``layers``) that the registry lacks; returns the versions published
+    now, oldest first."""
+    from models.registry import VersionExists
+
+    published = []
+    for src in sorted((folder or PACKAGED).glob("*/manifest.json")):
+        meta = json.loads(src.read_text())
+        if meta.get("name") != MODEL_NAME or (registry.root / MODEL_NAME / meta["version"] / MANIFEST).exists():
+            continue
+        try:
+            registry.publish(src.parent, MODEL_NAME, meta["version"])
+            published.append(meta["version"])
+            log.info("registered the packaged %s@%s (%s)", MODEL_NAME, meta["version"], meta.get("description", ""))
+        except VersionExists:
+            pass
+    return published
 
 
 def ensure_student(model_dir: Path, registry=None) -> Path:

@@ -89,14 +89,14 @@ class DistillConfig:
     keep_layers: int = 12  # depth of the student when ``student.layers`` is None (models.pruning.default_layers)
     mode: str = "on-policy"  # "on-policy" (reverse KL on student rollouts) or "sft" (teacher samples)
     seed: int = 0
-    steps: int = 30
-    users_per_step: int = 8
+    steps: int = 12
+    users_per_step: int = 4
     samples_per_user: int = 2
     lr: float = 5e-4
     reward_coef: float = 0.0  # > 0 adds the Dr.GRPO reward advantage term to the on-policy loss
     micro_batch: int = 16
     grad_clip: float = 1.0
-    checkpoint_every: int = 10
+    checkpoint_every: int = 4
     rewards: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in ALL_REWARDS)
 
 

@@ -54,7 +54,7 @@ def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: Distil
     if cfg.mode == "on-policy" and cfg.reward_coef > 0 or cfg.mode == "sft":
         rows_users = [u for u in users for _ in range(cfg.samples_per_user)]
         total, per = composite([p for p in prompts for _ in range(cfg.samples_per_user)], rollout.texts,
-                               env.contexts(rows_users), weights)
+                               env.contexts(rows_users), weights, env.rewards)
         row.update({"reward": float(np.mean(total)), **{f"reward/{k}": float(np.mean(v)) for k, v in per.items()}})
         if cfg.reward_coef > 0 and cfg.mode == "on-policy":
             adv = group_advantages(torch.tensor(total), cfg.samples_per_user)

@@ -37,7 +37,7 @@ def corpus_idf(texts: list[str]) -> dict[str, float]:
 
 class RewardEnv:
     def __init__(self, bench: Benchmark, embedder: Embedder, num_queries: int = 5, seed: int = 0,
-                 click_model: bool = True, coverage_threshold: float = 0.5):
+                 click_model: bool = True, coverage_threshold: float = 0.5, coverage_judge: str | None = None):
         from training.click_model import fit_click_model
 
         self.bench, self.embedder, self.num_queries, self.seed = bench, embedder, num_queries, seed
@@ -46,6 +46,11 @@ class RewardEnv:
         model = fit_click_model(bench, self.train_users(), seed=seed) if click_model else None
         self.scorers = Scorers(corpus_idf(texts), embedder.embed(list(GENERIC_QUERIES)), model, coverage_threshold)
         self._article_row = {a: i for i, a in enumerate(bench.catalogue["article_id"])}
+        self.rewards: dict = {}  # reward overrides by name, passed to training.rewards.composite
+        if coverage_judge:
+            from training.judge import JudgeCoverage
+
+            self.rewards["coverage"] = JudgeCoverage(coverage_judge)
 
     @classmethod
     def from_folder(cls, folder: Path, embedder: Embedder, **kwargs) -> "RewardEnv":

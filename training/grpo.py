@@ -66,7 +66,8 @@ def grpo_step(model, tokenizer, env, users: list[str], cfg: GRPOConfig, weights:
                        max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
     rows_users = [u for u in users for _ in range(cfg.group_size)]
     contexts = env.contexts(rows_users)
-    total, per = composite([p for p in prompts for _ in range(cfg.group_size)], rollout.texts, contexts, weights)
+    total, per = composite([p for p in prompts for _ in range(cfg.group_size)], rollout.texts, contexts, weights,
+                           env.rewards)
     adv = group_advantages(torch.tensor(total), cfg.group_size)
     active = [i for i in range(len(rows_users)) if cfg.beta > 0 or abs(float(adv[i])) > 1e-8]
     normalizer = float(len(rows_users) * pcfg.max_new_tokens)  # constant: Dr.GRPO's unbiased normaliser

@@ -14,7 +14,7 @@ what reaches the feature store:
 - ``align`` (R_align): mean cosine between each query and its top-10 retrieved articles;
 - ``coverage`` (R_cov): share of the user's distinct interests, the clusters of their history's embeddings, that
   some query covers (cosine >= ``coverage_threshold``) -- the measurable default; ``training/judge.py`` offers the
-  paper's LLM-judge variant where a larger model is available;
+  paper's LLM-judge variant where a larger model is available (``RewardEnv(..., coverage_judge=MODEL)``);
 - ``specificity`` (R_spec): content-rich queries: the mean corpus IDF of their words (normalised) and their
   distance from generic news queries;
 - ``diversity`` (R_div): mean pairwise cosine distance of the query embeddings (ILD);
@@ -188,12 +188,15 @@ def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
 
 
 def composite(prompts: list[str], completions: list[str], contexts: list[UserContext],
-              weights: Mapping[str, float]) -> tuple[np.ndarray, dict[str, list[float]]]:
-    """``(total, per_reward)``: the weighted mean of the rewards with a positive weight, in [0, 1] per completion."""
+              weights: Mapping[str, float], rewards: Mapping[str, Reward] | None = None
+              ) -> tuple[np.ndarray, dict[str, list[float]]]:
+    """``(total, per_reward)``: the weighted mean of the rewards with a positive weight, in [0, 1] per completion.
+    ``rewards`` overrides :data:`REWARDS` by name (e.g. the LLM-judged coverage of training/judge.py)."""
     weights = check_weights(weights)
+    table = {**REWARDS, **(rewards or {})}
     if contexts:  # one embedder call for every served query of the batch (the cache is shared)
         contexts[0].rc.prefetch([q for c, ctx in zip(completions, contexts) for q in ctx.served(c)])
-    per = {name: REWARDS[name](prompts, completions, contexts) for name, w in weights.items() if w > 0}
+    per = {name: table[name](prompts, completions, contexts) for name, w in weights.items() if w > 0}
     total_weight = sum(w for w in weights.values() if w > 0)
     total = sum(np.asarray(per[name]) * weights[name] for name in per) / total_weight
     return np.asarray(total, dtype=np.float64), per

@@ -39,7 +39,7 @@ class StudyConfig:
     bench_users: int = 2000
     eval_users: int = 60
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
-    distill: DistillConfig = field(default_factory=lambda: DistillConfig(steps=12, users_per_step=4))
+    distill: DistillConfig = field(default_factory=DistillConfig)
     ablations: tuple[str, ...] = ("coverage",)  # one teacher trained without each of these rewards
     capacity_layers: tuple[int, ...] = (6, 18)  # more on-policy student depths (besides keep_layers and the teacher)
     best_of_n: tuple[int, ...] = (1, 2, 4, 8, 16)

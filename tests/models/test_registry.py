@@ -305,3 +305,25 @@ def test_watcher_survives_an_unreadable_pointer(two_versions):
     w, _ = watcher(two_versions, lambda v: "gen", every_s=0)
     (two_versions.root / "student" / CURRENT).write_text("{not json")
     assert w.poll() is None and w.loaded == "student@v1"
+
+
+def test_packaged_student_is_published_once_and_made_current_over_base(tmp_path):
+    import json as _json
+
+    from models.student import MODEL_NAME, register_packaged
+
+    packaged = tmp_path / "artifacts" / "distilled-v1"
+    packaged.mkdir(parents=True)
+    (packaged / "adapter_config.json").write_text(_json.dumps({"base_model_name_or_path": "x"}))
+    (packaged / "manifest.json").write_text(_json.dumps({"name": MODEL_NAME, "version": "distilled-v1",
+                                                          "base": f"{MODEL_NAME}@base", "layers": [0, 1]}))
+    other = tmp_path / "artifacts" / "other-model"
+    other.mkdir()
+    (other / "adapter_config.json").write_text("{}")
+    (other / "manifest.json").write_text(_json.dumps({"name": "someone-else", "version": "v1", "base": "b"}))
+    registry = Registry(tmp_path / "registry")
+    assert register_packaged(registry, tmp_path / "artifacts") == ["distilled-v1"]
+    version = registry.get(MODEL_NAME, "distilled-v1")
+    assert version.is_adapter and version.manifest["layers"] == [0, 1]
+    assert register_packaged(registry, tmp_path / "artifacts") == []  # published once
+    assert "someone-else" not in registry.names()

@@ -87,3 +87,17 @@ def test_env_hands_out_training_users_only(env):
     assert env.train_users() == [f"u{i}" for i in range(6)]
     assert env.scorers.click_model is not None
     assert env.scorers.click_model.report["clicks"] == 12
+
+
+def test_judge_scores_parse_and_a_judge_model_plugs_in_as_coverage(env, tiny_base):
+    from training.judge import JudgeCoverage, parse_score
+    from training.rewards import composite
+
+    assert parse_score("8") == 0.8 and parse_score("Score: 10/10") == 1.0 and parse_score("none") == 0.0
+    judge = JudgeCoverage(str(tiny_base), dtype="float32")  # a tiny random model: any answer, parsed into [0, 1]
+    contexts = ctx(env, "u0", 2)
+    scores = judge(["", ""], [GOOD, "nonsense"], contexts)
+    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
+    assert "<activity>" in judge.prompt(contexts[0], GOOD)
+    total, per = composite(["", ""], [GOOD, "nonsense"], contexts, {"coverage": 1.0}, {"coverage": judge})
+    assert per["coverage"] == scores
