@@ -13,7 +13,7 @@
   interests noise train SIM_DIR                      the behaviour-cleaning classifier (precision/recall report)
   interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
   interests benchmark [--seed S]                     the whole benchmark table from scratch
-  interests train grpo | distill | study | retrain   Dr.GRPO teacher, distilled student, the study, retraining job
+  interests train grpo|distill|study|retrain|package  Dr.GRPO teacher, distilled student, study, retraining, shipping
 
 Configuration comes from the environment (INTERESTS_*, INTERESTS_GEN_*, INTERESTS_FEAST_*); see the README.
 """
@@ -281,6 +281,16 @@ def cmd_train(args) -> int:
     from training.env import RewardEnv
 
     work = Path(args.work) if args.work else cache_dir() / "train"
+    if args.action == "package":
+        from models.student import MODEL_NAME, PACKAGED
+        from training.runs import package_adapter
+
+        if not (args.adapter and args.version):
+            raise SystemExit("package needs --adapter FOLDER --version V")
+        dest = Path(args.out) if args.out else PACKAGED / args.version
+        print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version,
+                              f"{MODEL_NAME}@base"))
+        return 0
     if args.action == "study":
         from training.study import RESULTS, StudyConfig, run
 
@@ -417,7 +427,9 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_benchmark)
 
     t = sub.add_parser("train", help="training: Dr.GRPO teacher, distilled student, the study, the retraining job")
-    t.add_argument("action", choices=["grpo", "distill", "study", "retrain"])
+    t.add_argument("action", choices=["grpo", "distill", "study", "retrain", "package"])
+    t.add_argument("--adapter", default=None, help="package: a trained adapter folder (a run's adapter/)")
+    t.add_argument("--version", default=None, help="package: the version it ships as (models/artifacts/VERSION)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data", default=None, help="a benchmark folder (default: the simulated one for --seed)")
     t.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")

@@ -164,3 +164,24 @@ def train_loop(out_dir: Path, config, model, optimizer, steps: int, step_fn, rng
     rows = runlog.rows()
     plot_log(rows, out_dir / "curves.png")
     return rows
+
+
+PACKAGE_FILES = ("adapter_config.json", "adapter_model.safetensors", "README.md")
+
+
+def package_adapter(adapter: Path, dest: Path, name: str, version: str, base_ref: str, extra: dict | None = None
+                    ) -> Path:
+    """Copy a trained adapter into ``dest`` (e.g. ``models/artifacts/<version>``) for shipping: the adapter weights,
+    config and model card (not the tokenizer: the registry takes the base's) and a manifest naming the registry
+    ``name``/``version``, the base as a registry reference, the kept layers and the prompt settings."""
+    adapter, dest = Path(adapter), Path(dest)
+    manifest = json.loads((adapter / "manifest.json").read_text())
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for file in PACKAGE_FILES:
+        if (adapter / file).exists():
+            shutil.copyfile(adapter / file, dest / file)
+    manifest.update({"name": name, "version": version, "base": base_ref, "adapter": ".",
+                     "training_run": manifest.get("training_run"), **(extra or {})})
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return dest

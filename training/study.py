@@ -191,22 +191,26 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
     total_layers = P.load_model(base, pcfg.dtype).config.num_hidden_layers
     runs = work / "runs"
 
-    def teacher(tag: str, drop: str | None) -> Path:
+    missing: list[str] = []
+
+    def teacher(tag: str, drop: str | None) -> Path | None:
         folder = runs / tag
         if (folder / "adapter" / "manifest.json").exists():
             return folder / "adapter"
         if "train" not in stages:
-            raise FileNotFoundError(f"{folder} has no trained adapter: run the train stage first")
+            missing.append(tag)  # evaluated once trained (a later run of the eval stage)
+            return None
         gcfg = grpo_cfg if drop is None else grpo.with_rewards(
             grpo_cfg, {k: v for k, v in grpo_cfg.weights.items() if k != drop})
         return grpo.train(gcfg, env, folder)
 
-    def student(tag: str, mode: str, keep: int, teacher_adapter: Path) -> Path:
+    def student(tag: str, mode: str, keep: int, teacher_adapter: Path | None) -> Path | None:
         folder = runs / tag
         if (folder / "adapter" / "manifest.json").exists():
             return folder / "adapter"
-        if "train" not in stages:
-            raise FileNotFoundError(f"{folder} has no trained adapter: run the train stage first")
+        if "train" not in stages or teacher_adapter is None:
+            missing.append(tag)
+            return None
         spcfg = replace(cfg.distill.student, torch_threads=cfg.torch_threads, dtype=pcfg.dtype,
                         max_prompt_signals=pcfg.max_prompt_signals, num_queries=pcfg.num_queries)
         dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed)
@@ -214,21 +218,24 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
 
     prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
     keep = cfg.distill.keep_layers
-    models: dict[str, tuple[Path | None, list[int] | None]] = {"base prompt-only": (None, None)}
+    pruned = default_layers(total_layers, keep)
     teacher_adapter = teacher("teacher", None)
-    models["teacher (Dr.GRPO)"] = (teacher_adapter, None)
-    models[f"student on-policy ({keep} layers)"] = (student("student-on-policy", "on-policy", keep, teacher_adapter),
-                                                   default_layers(total_layers, keep))
-    models[f"student SFT ({keep} layers)"] = (student("student-sft", "sft", keep, teacher_adapter),
-                                             default_layers(total_layers, keep))
-    models[f"student undistilled ({keep} layers)"] = (None, default_layers(total_layers, keep))
+    candidates: list[tuple[str, Path | None, list[int] | None, bool]] = [  # name, adapter, layers, needs adapter
+        ("base prompt-only", None, None, False),
+        ("teacher (Dr.GRPO)", teacher_adapter, None, True),
+        (f"student on-policy ({keep} layers)", student("student-on-policy", "on-policy", keep, teacher_adapter),
+         pruned, True),
+        (f"student SFT ({keep} layers)", student("student-sft", "sft", keep, teacher_adapter), pruned, True),
+        (f"student undistilled ({keep} layers)", None, pruned, False),
+    ]
     for drop in cfg.ablations:
-        models[f"teacher without {drop}"] = (teacher(f"teacher-no-{drop}", drop), None)
+        candidates.append((f"teacher without {drop}", teacher(f"teacher-no-{drop}", drop), None, True))
     for depth in cfg.capacity_layers:
-        models[f"student on-policy ({depth} layers)"] = (
-            student(f"student-on-policy-L{depth}", "on-policy", depth, teacher_adapter),
-            default_layers(total_layers, depth))
-    results: dict = {"config": asdict(cfg), "rows": [], "machine": _machine()}
+        candidates.append((f"student on-policy ({depth} layers)",
+                           student(f"student-on-policy-L{depth}", "on-policy", depth, teacher_adapter),
+                           default_layers(total_layers, depth), True))
+    models = {name: (adapter, layers) for name, adapter, layers, needs in candidates if adapter or not needs}
+    results: dict = {"config": asdict(cfg), "rows": [], "machine": _machine(), "not_trained": missing}
     if "eval" in stages or "scaling" in stages:
         users = bench.eval_users("test", cfg.eval_users, seed=cfg.seed)
         gen_cfg = gen_config(cfg.torch_threads, pcfg)
@@ -241,7 +248,7 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
             results["rows"].append(evaluate_folder(bench, name, folders[name], embedder, users, work, gen_cfg,
                                                    cfg.seed))
         results["eval_users"] = len(users)
-        if "scaling" in stages:
+        if "scaling" in stages and "teacher (Dr.GRPO)" in folders:
             bon_users = users[: cfg.best_of_n_users]
             results["best_of_n"] = best_of_n_curve(bench, env, folders["teacher (Dr.GRPO)"], bon_users,
                                                    cfg.best_of_n, gen_cfg, embedder, work, cfg.seed)

@@ -144,3 +144,14 @@ def test_retrain_publishes_only_when_not_worse(env, train_bench, tiny_base, tmp_
     assert manifest["base"] == "tiny@base"
     # the published adapter loads (merged onto its base) for the generator worker
     assert (registry.load_path(registry.current("tiny")) / "config.json").exists()
+
+
+def test_package_adapter_ships_weights_and_a_serving_manifest(env, tiny_base, tmp_path):
+    from training.runs import package_adapter
+
+    adapter = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "run")
+    dest = package_adapter(adapter, tmp_path / "artifacts" / "v1", "tiny", "v1", "tiny@base")
+    assert sorted(p.name for p in dest.iterdir()) == ["README.md", "adapter_config.json",
+                                                      "adapter_model.safetensors", "manifest.json"]
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["name"] == "tiny" and manifest["base"] == "tiny@base" and manifest["prompt"]["num_queries"] == 5
