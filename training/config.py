@@ -89,7 +89,7 @@ class DistillConfig:
     keep_layers: int = 12  # depth of the student when ``student.layers`` is None (models.pruning.default_layers)
     mode: str = "on-policy"  # "on-policy" (reverse KL on student rollouts) or "sft" (teacher samples)
     seed: int = 0
-    steps: int = 12
+    steps: int = 8
     users_per_step: int = 4
     samples_per_user: int = 2
     lr: float = 5e-4
