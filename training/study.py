@@ -88,6 +88,29 @@ def evaluate_folder(bench: Benchmark, name: str, folder: Path | None, embedder, 
     return row
 
 
+def measure_speed(name: str, folder: Path, bench: Benchmark, users: list[str], gen_cfg, work: Path,
+                  batch: int = 16) -> dict:
+    """Pure generation speed: one greedy batch of ``batch`` users, 40-token budget, no parsing or retry (the
+    evaluation's ms/user includes the sampled retry of invalid outputs, which a broken model pays more often).
+    Cached in ``work/eval/speed-<name>.json``; all models are timed back to back in one pass."""
+    from models.generators.base import UserContext
+    from models.generators.transformers_backend import TransformersGenerator
+
+    out = work / "eval" / f"speed-{name}.json"
+    if out.exists():
+        return json.loads(out.read_text())
+    generator = TransformersGenerator(folder, gen_cfg)
+    prompts = generator.prompts([UserContext(u, bench.histories[u]) for u in users[:batch]])
+    generator.complete(prompts[:2])  # warm-up
+    started = time.perf_counter()
+    generator.complete(prompts)
+    seconds = time.perf_counter() - started
+    row = {"users": len(prompts), "seconds": seconds, "users_per_s": len(prompts) / seconds,
+           "layers": generator.model.config.num_hidden_layers, "load_average": list(__import__("os").getloadavg())}
+    out.write_text(json.dumps(row))
+    return row
+
+
 def count_params(generator) -> int | None:
     model = getattr(generator, "model", None)
     return int(sum(p.numel() for p in model.parameters())) if model is not None else None
@@ -248,6 +271,10 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
             results["rows"].append(evaluate_folder(bench, name, folders[name], embedder, users, work, gen_cfg,
                                                    cfg.seed))
         results["eval_users"] = len(users)
+        speeds = {name: measure_speed(name, folder, bench, users, gen_cfg, work) for name, folder in folders.items()}
+        for row in results["rows"]:
+            if row["name"] in speeds:
+                row["speed"] = speeds[row["name"]]
         if "scaling" in stages and "teacher (Dr.GRPO)" in folders:
             bon_users = users[: cfg.best_of_n_users]
             results["best_of_n"] = best_of_n_curve(bench, env, folders["teacher (Dr.GRPO)"], bon_users,
@@ -282,7 +309,9 @@ def targets(rows: list[dict]) -> dict:
     def ndcg(r):
         return r["summary"]["ndcg@10"][0] if r else None
 
-    def ms(r):
+    def ms(r):  # pure generation time per user where measured (measure_speed), else the evaluation's
+        if r and r.get("speed"):
+            return 1000.0 / r["speed"]["users_per_s"]
         return r["summary"]["gen_ms"][0] if r else None
 
     base, teacher = _row(rows, "base prompt-only"), _row(rows, "teacher (Dr.GRPO)")
@@ -301,13 +330,15 @@ def targets(rows: list[dict]) -> dict:
 def markdown(results: dict) -> str:
     cols = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild")
     lines = [f"Test users: {results.get('eval_users')} (seed {results['config']['seed']}); mean [95% bootstrap CI].",
-             "", "| model | " + " | ".join(cols) + " | CPU users/s | ms/user |",
+             "CPU users/s: one greedy batch of 16 users, no retry (training/study.py measure_speed); ms/user: the "
+             "evaluation's generation time including the sampled retry of invalid outputs.", "",
+             "| model | " + " | ".join(cols) + " | CPU users/s | ms/user |",
              "|---|" + "---|" * (len(cols) + 2)]
     for row in results["rows"]:
         s = row["summary"]
         cells = [f"{s[c][0]:.3f} [{s[c][1]:.3f}, {s[c][2]:.3f}]" if s[c][0] is not None else "-" for c in cols]
         ms = s["gen_ms"][0] or 0.0
-        speed = f"{1000 / ms:.2f}" if ms > 0.5 else "-"
+        speed = f"{row['speed']['users_per_s']:.2f}" if row.get("speed") else f"{1000 / ms:.2f}" if ms > 0.5 else "-"
         lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {speed} | {ms:.0f} |")
     lines += ["", "Targets: " + json.dumps({k: round(v, 3) if isinstance(v, float) else v
                                            for k, v in results.get("targets", {}).items()})]
