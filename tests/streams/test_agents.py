@@ -61,9 +61,9 @@ async def test_track_builds_history_and_requests_generation_on_cold_start(parts)
         third = social(user="carol")
         await agent.put(codec.encode("social_event", third), key=b"carol")
         await agent.put(codec.encode("social_event", third), key=b"carol")  # a redelivered duplicate
-    hist = parts.histories[b"carol"]
+    hist = parts.users[b"carol"]["history"]
     assert [len(hist[d]) for d in ("click", "search", "social", "browse")] == [1, 1, 1, 0]
-    assert parts.interests[b"carol"]["events"] == 3
+    assert parts.users[b"carol"]["interest"]["events"] == 3
     assert len(sent) == 1
     subject, request = codec.decode(sent[0]["value"])
     assert subject == "regen_request" and request["user_id"] == "carol" and request["reason"] == "COLD_START"
@@ -119,7 +119,7 @@ async def test_noise_filter_keeps_flagged_signals_out_of_history(tmp_path):
     async with parts.track.test_context() as agent:
         await agent.put(codec.encode("social_event", social(user="eve", text="Win a free iPhone now")), key=b"eve")
         await agent.put(codec.encode("click_event", click(user="eve")), key=b"eve")
-    hist = parts.histories[b"eve"]
+    hist = parts.users[b"eve"]["history"]
     assert hist["social"] == [] and len(hist["click"]) == 1
     assert parts.noise_filtered[b"social"] == 1 and spam.calls == [1, 1]
-    assert parts.interests[b"eve"]["events"] == 1
+    assert parts.users[b"eve"]["interest"]["events"] == 1
