@@ -93,11 +93,12 @@ def _millis(value) -> int:
 
 def _text(record: dict, name: str, limits: Limits, required: bool = True) -> str | None:
     value = record.get(name)
-    if value is None or not str(value).strip():
+    # blank once control characters are gone counts as missing ("\x00" alone is not a query)
+    value = "" if value is None else _CONTROL.sub(" ", str(value)).strip()
+    if not value:
         if required:
             raise InvalidEvent("missing_field", f"{name} is empty")
         return None
-    value = _CONTROL.sub(" ", str(value)).strip()
     if len(value) > limits.max_text_chars:
         raise InvalidEvent("oversized_text", f"{name} has {len(value)} characters (limit {limits.max_text_chars})")
     return value
