@@ -58,6 +58,31 @@ def _new_offset(self, tp):
     return _upstream_new_offset(self, tp)
 
 
+async def redeliver(consumer, stuck_since: dict, now: float, after_s: float) -> list:
+    """One turn of guard 3; returns the partitions sought back. ``stuck_since`` (partition -> when its gap was
+    first seen) carries over between turns."""
+    assigned = consumer.assignment()
+    unknown = [tp for tp in assigned if consumer._acked.get(tp) and consumer._committed_offset.get(tp) is None]
+    if unknown:
+        for tp, first in (await consumer.earliest_offsets(*unknown)).items():
+            if consumer._committed_offset.get(tp) is None:
+                consumer._committed_offset[tp] = first
+    sought = []
+    for tp in list(assigned):
+        committed = head_gap(consumer, tp)
+        if committed is None:
+            stuck_since.pop(tp, None)
+            continue
+        since = stuck_since.setdefault(tp, now)
+        if now - since >= after_s:
+            log.warning("%s:%s: offset %s was never processed (acknowledgements resumed at %s); reading the "
+                        "partition again from it", tp.topic, tp.partition, committed, min(consumer._acked[tp]))
+            stuck_since.pop(tp, None)
+            await consumer.seek(tp, committed)
+            sought.append(tp)
+    return sought
+
+
 def install(app, after_s: float = 10.0, every_s: float = 2.0) -> None:
     """Apply guards 1 and 2 (process-wide, idempotent) and add guard 3 as a timer of ``app``."""
     Consumer._add_gap = _add_gap
@@ -66,22 +91,4 @@ def install(app, after_s: float = 10.0, every_s: float = 2.0) -> None:
 
     @app.timer(every_s, name="redeliver-dropped")
     async def redeliver_dropped() -> None:
-        consumer = app.consumer
-        now = time.monotonic()
-        assigned = consumer.assignment()
-        unknown = [tp for tp in assigned if consumer._acked.get(tp) and consumer._committed_offset.get(tp) is None]
-        if unknown:
-            for tp, first in (await consumer.earliest_offsets(*unknown)).items():
-                if consumer._committed_offset.get(tp) is None:
-                    consumer._committed_offset[tp] = first
-        for tp in list(assigned):
-            committed = head_gap(consumer, tp)
-            if committed is None:
-                stuck_since.pop(tp, None)
-                continue
-            since = stuck_since.setdefault(tp, now)
-            if now - since >= after_s:
-                log.warning("%s:%s: offset %s was never processed (acknowledgements resumed at %s); reading the "
-                            "partition again from it", tp.topic, tp.partition, committed, min(consumer._acked[tp]))
-                stuck_since.pop(tp, None)
-                await consumer.seek(tp, committed)
+        await redeliver(app.consumer, stuck_since, time.monotonic(), after_s)
