@@ -265,3 +265,16 @@ def generator_stats(services: Services) -> dict:
 
 def log_count(services: Services, name: str, text: str) -> int:
     return (services.state_dir / f"{name}.log").read_text(errors="replace").count(text)
+
+
+def report_counts(name: str, counts: dict) -> None:
+    """Print what a fault or flood test measured and, with ``INTERESTS_FAULT_REPORT=FILE``, merge it into that JSON
+    file (the README's reliability numbers come from it)."""
+    import os
+
+    print(f"\n{name}: {json.dumps(counts)}")
+    path = os.environ.get("INTERESTS_FAULT_REPORT")
+    if path:
+        report = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+        report[name] = counts
+        Path(path).write_text(json.dumps(report, indent=2) + "\n")

@@ -9,13 +9,12 @@ restarted mid-stream, the online store locked), and then requires, once the pipe
   record computed from the events by the pure logic, each event applied once (duplicates harmless);
 * every user has features in Feast; nothing is dead-lettered; no worker died except the one killed.
 
-The counts each test measured are printed (``pytest -s``) and, with ``INTERESTS_FAULT_REPORT=FILE``, written as JSON.
+The counts each test measured are printed (``pytest -s``) and, with ``INTERESTS_FAULT_REPORT=FILE``, written as JSON
+(``report_counts``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import pytest
@@ -23,19 +22,9 @@ import pytest
 from streams.demo import wait_for_features
 from tests.integration.conftest import (GENERATOR, STREAM, Replayer, StoreLock, assert_records_match, by_user,
                                         end_offsets, expected_records, generator_stats, lag, log_count, read_table,
-                                        read_topic, sample_copies, store_of, wait_settled, wait_until)
+                                        read_topic, report_counts, sample_copies, store_of, wait_settled, wait_until)
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
-COUNTS: dict[str, dict] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report():
-    yield
-    print("\nfault test counts:\n" + json.dumps(COUNTS, indent=2))
-    if os.environ.get("INTERESTS_FAULT_REPORT"):
-        with open(os.environ["INTERESTS_FAULT_REPORT"], "w") as handle:
-            json.dump(COUNTS, handle, indent=2)
 
 
 def total(offsets: dict[int, int]) -> int:
@@ -96,8 +85,8 @@ def test_stream_worker_killed_mid_replay_loses_nothing_and_duplicates_are_harmle
     assert sent.total == len(rows) and not sent.skipped
     counts = settle_and_check(stack, rows, store, before)
     redelivered = log_count(stack, STREAM, "was never processed") - before["redeliveries"]
-    COUNTS["stream_worker_kill_9"] = {"events_forwarded_before_kill": killed_at,
-                                      "partitions_redelivered_by_the_faust_guard": redelivered, **counts}
+    report_counts("stream_worker_kill_9", {"events_forwarded_before_kill": killed_at,
+                                           "partitions_redelivered_by_the_faust_guard": redelivered, **counts})
     assert counts["forwarded_by_ingest"] >= len(rows)
 
 
@@ -119,7 +108,7 @@ def test_generator_killed_mid_batch_then_restarted_gives_every_user_features(sta
         lock.release()
     stack.start_worker(GENERATOR, "generate", "worker")
     counts = settle_and_check(stack, rows, store, before)
-    COUNTS["generator_worker_kill_9"] = {"requests_uncommitted_at_kill": in_flight, **counts}
+    report_counts("generator_worker_kill_9", {"requests_uncommitted_at_kill": in_flight, **counts})
 
 
 def test_online_store_unavailable_for_a_while_is_retried_without_losing_requests(stack, tmp_path):
@@ -143,8 +132,8 @@ def test_online_store_unavailable_for_a_while_is_retried_without_losing_requests
     counts = settle_and_check(stack, rows, store, before)
     stats = generator_stats(stack)
     assert stats["write_failures"] >= 2
-    COUNTS["online_store_unavailable"] = {"store_down_s": round(down_s, 1), "requests_uncommitted": uncommitted,
-                                          "failed_write_attempts": stats["write_failures"], **counts}
+    report_counts("online_store_unavailable", {"store_down_s": round(down_s, 1), "requests_uncommitted": uncommitted,
+                                               "failed_write_attempts": stats["write_failures"], **counts})
 
 
 def test_broker_stopped_and_restarted_mid_stream_loses_nothing(stack, tmp_path):
@@ -163,4 +152,4 @@ def test_broker_stopped_and_restarted_mid_stream_loses_nothing(stack, tmp_path):
     assert sent.total == len(rows) and not sent.skipped
     stack.check_alive()  # both workers rode it out
     counts = settle_and_check(stack, rows, store, before)
-    COUNTS["broker_stop_restart"] = {"broker_down_s": round(down_s, 1), **counts}
+    report_counts("broker_stop_restart", {"broker_down_s": round(down_s, 1), **counts})

@@ -21,7 +21,7 @@ from schemas import default_codec
 from schemas.codec import HEADER_LEN, MAGIC
 from streams.demo import wait_for_features
 from tests.integration.conftest import (assert_records_match, by_user, expected_records, read_table, read_topic,
-                                        sample_copies, store_of, wait_settled)
+                                        report_counts, sample_copies, store_of, wait_settled)
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 BAD_EVENTS = 10_400
@@ -141,6 +141,6 @@ def test_ten_thousand_malformed_events_are_dead_lettered_and_good_ones_processed
     assert not any(u.startswith("bad-") for u in records), "a bad event reached a history"
     found = wait_for_features(store, users, timeout=180, services=stack)
     assert sorted(found) == users, f"no features for {sorted(set(users) - set(found))}"
-    print(f"\nflood: {len(expected)} bad events in {len(by_kind)} kinds and {len(good)} good events for {len(users)} "
-          f"users; dead-lettered {len(dead)} ({dict(sorted(reasons.items()))}); {len(found)} users with features; "
-          f"{time.monotonic() - started:.0f} s")
+    report_counts("flood", {"bad_events": len(expected), "kinds": len(by_kind), "good_events": len(good),
+                            "users": len(users), "dead_lettered": len(dead), "by_reason": dict(sorted(reasons.items())),
+                            "users_with_features": len(found), "seconds": round(time.monotonic() - started)})
