@@ -125,3 +125,19 @@ def test_worker_stopping_while_the_store_is_down_commits_nothing():
 
     w._stop.wait = stop_while_waiting
     assert w.step() == [] and consumer.commits == []
+
+
+def test_features_deleted_in_a_batch_are_not_kept_stale_for_an_invalid_output_after_the_deletion():
+    from tests.models.test_worker import Invalid, Scripted, Store, processor
+
+    store = Store()
+    first = processor(Scripted("fake@v1"))[0]
+    first.push = store.push
+    first.process(messages(request("a", 1_000, "a-1")))  # the user has features
+    proc = processor(Invalid({"a"}))[0]
+    proc.push, proc.read_previous, proc.delete = store.push, store.read, lambda users: [store.rows.pop(u, None)
+                                                                                        for u in users]
+    # the deletion, then a newer request whose output stays invalid: nothing of the deleted features comes back
+    rows = proc.process([deletion("a"), *messages(request("a", 3_000, "a-3"), start=200)])
+    assert rows == [] and "a" not in store.rows
+    assert proc.stats.deleted == 1 and proc.stats.stale == 0
