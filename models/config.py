@@ -63,6 +63,7 @@ class GeneratorConfig:
     # float32 here); "float32" for CPUs without them (models/benchmarks/cpu_throughput.py measures both)
     dtype: str = "bfloat16"
     group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
+    session_timeout_s: float = 45.0  # a worker silent this long (killed) loses its partitions to the others
     embedder: str = "minilm"  # query embeddings: "minilm" or "hash" (tests only)
     # --- model registry and hot reload (models/registry.py) -----------------------------------------------------
     registry_dir: Path = field(default_factory=lambda: cache_dir() / "registry")  # versioned models + current pointers

@@ -2,14 +2,23 @@
 
 Run with ``interests generate worker``. One thread polls Kafka into a bounded in-memory queue (at most ``max_queue``
 requests: it polls no more than the room left) and cuts it into micro-batches of up to ``batch_size`` requests, or
-whatever waited ``batch_wait_ms``. A :class:`BatchProcessor` (no Kafka in it, so it is tested with fakes) keeps the
-newest request per user, generates, embeds, pushes to Feast and writes the queries topic.
+whatever waited ``batch_wait_ms``. A :class:`models.batch.BatchProcessor` (no Kafka in it, so it is tested with
+fakes) keeps the newest request per user, generates, embeds, pushes to Feast and writes the queries topic.
 
 Delivery: at-least-once. A batch's offsets are committed only after its features are in the online store and on the
 queries topic (or its requests are on the dead-letter topic), so a crash re-generates, which idempotently overwrites.
+When a write fails (the store locked or down, the broker away), the worker keeps the generated batch and writes it
+again with backoff (``models/sink.py``) until it succeeds; it neither crashes nor commits meanwhile.
 A user whose output stays invalid after the sampled retry is settled by ``models/stale.py`` before the commit: their
 previous features are read (one online-store lookup per batch) and written again marked stale, or (no previous
 features) the fallback's queries or nothing are written; nothing invalid is written (``INTERESTS_GEN_ON_INVALID``).
+
+Deletions: the stream sends ``feature_deletion`` records on the request topic, keyed by user, after every request it
+emitted for that user before the deletion. Partition order is the deletion watermark: a request read before the
+deletion is answered and then deleted, one in the same batch before it is dropped (``cancelled``), one after it is
+newer than the deletion and answered (a deleted user has no previous features to keep stale). Deletions are written
+before the batch's rows.
+
 A request older than ``request_timeout_s`` when its batch starts is still generated, never dropped; it is counted
 as late. A generator that raises gets the batch once more; if it raises again, the batch's requests go to the
 dead-letter topic with reason ``generation_failed`` (original bytes and offsets in the headers) and the offsets are
@@ -30,221 +39,24 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable
 
 from feature_repo.config import FeatureStoreConfig
-from feature_repo.store import open_store, push_rows, read_features
+from feature_repo.store import delete_users, open_store, push_rows, read_features
+from models.batch import BatchProcessor, WorkerStats
 from models.config import GeneratorConfig
 from models.embeddings import Embedder, make_embedder
-from models.generators import QueryGenerator, UserContext, make_generator
-from models.generators.base import Generation, make_fallback
-from models.privacy import scrub
+from models.generators import QueryGenerator, make_generator
+from models.generators.base import make_fallback
 from models.registry import CurrentWatcher, ModelVersion, Registry
-from models.stale import ReadPrevious, settle
-from schemas import AvroCodec, DecodeError, default_codec
-from streams.agents import dlq_headers
+from models.sink import SinkError
+from models.stale import ReadPrevious
+from schemas import AvroCodec, default_codec
 from streams.config import StreamsConfig
 
 log = logging.getLogger(__name__)
-LATENCY_WINDOW = 1000  # batches kept for the latency percentiles
-
-
-@dataclass
-class WorkerStats:
-    requests: int = 0  # decoded regeneration requests
-    superseded: int = 0  # older requests of a user replaced by a newer one in the same batch
-    generated: int = 0  # feature rows of newly generated queries written (the model's or the fallback's)
-    invalid: int = 0  # users the model left without a valid query after its retry (= fallback + stale + unserved)
-    fallback: int = 0  # ... written with the fallback's queries
-    stale: int = 0  # ... whose previous features were written again, marked stale
-    unserved: int = 0  # ... with nothing written (no previous features and no valid fallback)
-    late: int = 0  # requests older than request_timeout_s when their batch started (still generated)
-    dead_lettered: int = 0  # undecodable requests plus requests of batches whose generation failed twice
-    generation_failures: int = 0  # generator calls that raised (each failed batch counts 1 or 2)
-    failed_batches: int = 0  # batches dead-lettered after the retry
-    reloads: int = 0  # hot swaps to a new model version
-    batches: int = 0
-    answered: dict = field(default_factory=dict)  # model version -> requests it generated for (rows or invalid)
-    latencies_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
-
-    def as_dict(self, queue: int = 0, version: str = "") -> dict:
-        lat = sorted(self.latencies_ms)
-        return {"version": version, "queue": queue, "batches": self.batches, "requests": self.requests,
-                "superseded": self.superseded, "generated": self.generated, "invalid": self.invalid,
-                "fallback": self.fallback, "stale": self.stale, "unserved": self.unserved,
-                "late": self.late, "dead_lettered": self.dead_lettered,
-                "generation_failures": self.generation_failures, "failed_batches": self.failed_batches,
-                "reloads": self.reloads, "answered": dict(self.answered),
-                "batch_ms_p50": round(percentile(lat, 50), 1), "batch_ms_p99": round(percentile(lat, 99), 1)}
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (0 for none)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(int(-(-q * len(sorted_values) // 100)), 1)  # ceil(q/100 * n), at least 1
-    return float(sorted_values[min(rank, len(sorted_values)) - 1])
-
-
-def latest_per_user(requests: list[dict]) -> tuple[list[dict], int]:
-    """Keep the newest request of each user (by emit time, then arrival order). Returns (kept, dropped count)."""
-    newest: dict[str, dict] = {}
-    for request in requests:
-        current = newest.get(request["user_id"])
-        if current is None or request["emitted_at"] >= current["emitted_at"]:
-            newest[request["user_id"]] = request
-    return list(newest.values()), len(requests) - len(newest)
-
-
-def _millis(value) -> int:
-    return int(value.timestamp() * 1000) if hasattr(value, "timestamp") else int(value)
-
-
-def to_context(request: dict) -> UserContext:
-    history = [
-        {**s, "domain": str(s["domain"]).lower(), "text": scrub(s["text"]), "ts": _millis(s["ts"])}
-        for s in request["history"]
-    ]
-    return UserContext(request["user_id"], history, list(request["interest_vector"]))
-
-
-def feature_rows(requests: list[dict], generations, embedder: Embedder, version: str) -> list[dict]:
-    """Valid generations -> query-feature records (queries scrubbed again, embedded in one call)."""
-    keep = [(r, [scrub(q) for q in g.queries], g.version or version) for r, g in zip(requests, generations)
-            if g.queries]
-    flat = [q for _, queries, _ in keep for q in queries]
-    vectors = embedder.embed(flat) if flat else []
-    rows, offset, now = [], 0, int(time.time() * 1000)
-    for request, queries, made_by in keep:
-        embeddings = [[float(x) for x in v] for v in vectors[offset:offset + len(queries)]]
-        offset += len(queries)
-        rows.append({
-            "user_id": request["user_id"],
-            "request_id": request["request_id"],
-            "queries": queries,
-            "query_embeddings": embeddings,
-            "interest_vector": [float(x) for x in request["interest_vector"]],
-            "model_version": made_by,
-            "generated_at": now,
-            "last_event_at": _millis(request["last_event_at"]),
-            "freshness_ms": max(now - _millis(request["emitted_at"]), 0),
-            "stale": False,
-            "stale_since": None,
-        })
-    return rows
-
-
-class BatchProcessor:
-    """One micro-batch from messages to written features, with no Kafka consumer in it (tested with fakes).
-
-    ``push(rows)`` writes the batch's feature rows to the online store in one call; ``producer`` needs only
-    ``send(topic, key=, value=, headers=)`` and ``flush()`` (a ``kafka.KafkaProducer`` or a fake). The generator
-    that starts a batch answers all of it: :meth:`swap` takes effect at the next batch. ``read_previous(user_ids)``
-    reads users' current online features (for outputs that stay invalid; None: no store, every user counts as new)
-    and ``fallback`` serves users without features to keep (``models/stale.py``).
-    """
-
-    def __init__(self, generator: QueryGenerator, embedder: Embedder, push: Callable[[list[dict]], Any], producer,
-                 streams: StreamsConfig, gen: GeneratorConfig, codec: AvroCodec | None = None,
-                 stats: WorkerStats | None = None, read_previous: ReadPrevious | None = None,
-                 fallback: QueryGenerator | None = None):
-        self.generator, self.embedder, self.push, self.producer = generator, embedder, push, producer
-        self.read_previous, self.fallback = read_previous, fallback
-        self.streams, self.gen = streams, gen
-        self.codec = codec or default_codec()
-        self.stats = stats if stats is not None else WorkerStats()
-
-    def swap(self, generator: QueryGenerator) -> QueryGenerator:
-        """Serve ``generator`` from the next batch on; returns the one it replaces."""
-        old, self.generator = self.generator, generator
-        return old
-
-    def process(self, messages: list) -> list[dict]:
-        """Process one batch of Kafka messages (``key``, ``value``, ``topic``, ``partition``, ``offset``); returns
-        the feature rows written. Raises only if the store or the producer fails (then nothing may be committed)."""
-        started = time.monotonic()
-        generator = self.generator  # one version answers the whole batch, even if a swap is pending
-        requests, source = [], {}
-        for message in messages:
-            try:
-                subject, record = self.codec.decode(message.value)
-                if subject != "regen_request":
-                    raise DecodeError("wrong_subject", f"{subject} on the regeneration topic")
-            except DecodeError as exc:
-                log.warning("dead-lettered a regeneration request: %s", exc)
-                self._dead_letter(message, exc.reason, str(exc))
-                continue
-            requests.append(record)
-            source[id(record)] = message
-        self.stats.requests += len(requests)
-        kept, dropped = latest_per_user(requests)
-        self.stats.superseded += dropped
-        now_ms = time.time() * 1000
-        late = sum(1 for r in kept if now_ms - _millis(r["emitted_at"]) > self.gen.request_timeout_s * 1000)
-        if late:
-            self.stats.late += late
-            log.warning("%d of %d requests older than %.0f s at batch start", late, len(kept),
-                        self.gen.request_timeout_s)
-        rows: list[dict] = []
-        if kept:
-            contexts = [to_context(r) for r in kept]
-            generations, error = self._generate(generator, contexts)
-            if generations is None:
-                self.stats.failed_batches += 1
-                log.error("generation failed twice for a batch of %d requests (%s): dead-lettering them",
-                          len(kept), error)
-                for request in kept:
-                    self._dead_letter(source[id(request)], "generation_failed", f"{generator.version}: {error}")
-            else:
-                self.stats.answered[generator.version] = self.stats.answered.get(generator.version, 0) + len(kept)
-                # outputs still invalid: previous features kept (stale), the fallback, or nothing; never invalid ones
-                settled = settle(kept, contexts, generations, generator.version, self.read_previous, self.fallback)
-                rows = feature_rows(kept, settled.generations, self.embedder, generator.version) + settled.stale_rows
-                if rows:
-                    self.push(rows)
-                for row in rows:
-                    record = {k: v for k, v in row.items() if k != "freshness_ms"}
-                    self.producer.send(self.streams.queries_topic, key=row["user_id"].encode(),
-                                       value=self.codec.encode("query_features", record))
-                self._count(settled, generated=len(rows) - len(settled.stale_rows))
-        self.producer.flush()
-        self.stats.batches += 1
-        elapsed = (time.monotonic() - started) * 1000
-        self.stats.latencies_ms.append(elapsed)
-        log.info("batch: %d requests (%d superseded, %d late), %d written (%d stale), %d without queries, %s, "
-                 "%.0f ms", len(requests), dropped, late, len(rows), sum(1 for r in rows if r.get("stale")),
-                 len(kept) - len(rows), generator.version, elapsed)
-        return rows
-
-    def _count(self, settled, generated: int) -> None:
-        self.stats.generated += generated
-        self.stats.invalid += settled.invalid
-        self.stats.fallback += settled.fell_back
-        self.stats.stale += settled.stale
-        self.stats.unserved += settled.unserved
-
-    def _generate(self, generator: QueryGenerator, contexts: list[UserContext]
-                  ) -> tuple[list[Generation] | None, str]:
-        """The generator's output, asking twice if it raises; (None, the error) when both attempts raise."""
-        error = ""
-        for attempt in (1, 2):
-            try:
-                generations = generator.generate(contexts)
-                if len(generations) != len(contexts):
-                    raise ValueError(f"{len(generations)} generations for {len(contexts)} users")
-                return generations, ""
-            except Exception as exc:  # any failure of the model: retried once, then dead-lettered, never lost
-                self.stats.generation_failures += 1
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning("generation attempt %d of 2 with %s failed: %s", attempt, generator.version, error)
-        return None, error
-
-    def _dead_letter(self, message, reason: str, detail: str) -> None:
-        self.stats.dead_lettered += 1
-        self.producer.send(self.streams.dlq_topic, key=message.key, value=message.value,
-                           headers=dlq_headers(reason, detail, message.topic, message.partition, message.offset))
 
 
 def generator_from_config(gen: GeneratorConfig, embedder: Embedder | None = None
@@ -286,15 +98,17 @@ class Pending:
 class GeneratorWorker:
     """Polls requests into a bounded queue, processes micro-batches, commits each batch, hot-swaps versions.
 
-    ``consumer``, ``producer`` and ``push`` default to Kafka and the configured Feast store; tests pass fakes.
-    Requests still queued when the worker stops (or loses their partition) are not committed: Kafka redelivers them.
+    ``consumer``, ``producer``, ``push`` and ``delete`` default to Kafka and the configured Feast store; tests pass
+    fakes. Requests still queued when the worker stops (or loses their partition) are not committed: Kafka
+    redelivers them.
     """
 
     def __init__(self, streams: StreamsConfig, gen: GeneratorConfig, feast: FeatureStoreConfig,
                  generator: QueryGenerator | None = None, embedder: Embedder | None = None,
                  codec: AvroCodec | None = None, *, consumer=None, producer=None,
                  push: Callable[[list[dict]], Any] | None = None, watcher: CurrentWatcher | None = None,
-                 read_previous: ReadPrevious | None = None, fallback: QueryGenerator | None = None):
+                 read_previous: ReadPrevious | None = None, fallback: QueryGenerator | None = None,
+                 delete: Callable[[list[str]], Any] | None = None):
         if gen.max_queue < gen.batch_size:
             raise ValueError(f"max_queue ({gen.max_queue}) must hold at least one batch (batch_size "
                              f"{gen.batch_size}): raise INTERESTS_GEN_MAX_QUEUE")
@@ -310,6 +124,7 @@ class GeneratorWorker:
             self.store = open_store(feast, apply=True)
             push = partial(push_rows, self.store)
             read_previous = read_previous or partial(read_features, self.store)
+            delete = delete or partial(delete_users, self.store)
         if producer is None:
             from kafka import KafkaProducer
 
@@ -318,9 +133,11 @@ class GeneratorWorker:
         self.consumer = consumer if consumer is not None else self._kafka_consumer()
         self.metrics = WorkerStats()
         self.processor = BatchProcessor(generator, embedder, push, producer, streams, gen, self.codec, self.metrics,
-                                        read_previous, fallback)
+                                        read_previous, fallback, delete)
         self.queue: deque[Pending] = deque()
         self._stop = threading.Event()
+        self._own_consumer = consumer is None
+        self._unassigned_since: float | None = None
 
     @property
     def generator(self) -> QueryGenerator:
@@ -344,10 +161,23 @@ class GeneratorWorker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.gen.max_queue,
+            session_timeout_ms=int(self.gen.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(min(3.0, self.gen.session_timeout_s / 3) * 1000),
             # generation of one batch may take a while on CPU; the heartbeat thread keeps the membership alive
             max_poll_interval_ms=600_000,
         )
         consumer.subscribe([self.streams.regen_topic], listener=DropRevoked())
+        # Fetch the topic's metadata after subscribing and before the first poll joins the group. kafka-python 3.0.12
+        # otherwise joins with an empty metadata snapshot, rejoins as soon as the metadata arrives, and when a poll
+        # times out inside that second join it never applies its assignment nor re-enables heartbeats: the worker
+        # then sits in the group with no partitions until the broker evicts it, and never rejoins.
+        deadline = time.monotonic() + 60
+        while self.streams.regen_topic not in consumer.topics():
+            if time.monotonic() > deadline:
+                consumer.close()
+                raise RuntimeError(f"topic {self.streams.regen_topic} not found on {self.streams.bootstrap_servers}: "
+                                   "create it with `interests kafka topics`")
+            time.sleep(0.5)
         return consumer
 
     def stop(self, *_args) -> None:
@@ -378,7 +208,12 @@ class GeneratorWorker:
         batch = self._next_batch()
         if not batch:
             return []
-        rows = self.processor.process([p.message for p in batch])
+        try:
+            rows = self.processor.process([p.message for p in batch], should_stop=self._stop.is_set,
+                                          wait=self._stop.wait)
+        except SinkError as exc:  # stopping while the batch could not be written: it is not committed
+            log.warning("stopping with a batch of %d unwritten (%s): left for redelivery", len(batch), exc)
+            return []
         self._commit(batch)
         if self.metrics.batches % max(self.gen.stats_every, 1) == 0:
             log.info("worker stats: %s", json.dumps(self.stats()))
@@ -422,6 +257,24 @@ class GeneratorWorker:
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=room)
         now = time.monotonic()
         self.queue.extend(Pending(m, now) for records in polled.values() for m in records)
+        if self._own_consumer:
+            self._check_membership(now)
+
+    def _check_membership(self, now: float) -> None:
+        """Rebuild the consumer when it has held no partition for three session timeouts: the way out of the
+        kafka-python state described in :meth:`_kafka_consumer`. (With more workers than partitions, an idle worker
+        rejoins that often: harmless.)"""
+        if self.consumer.assignment():
+            self._unassigned_since = None
+        elif self._unassigned_since is None:
+            self._unassigned_since = now
+        elif now - self._unassigned_since > 3 * self.gen.session_timeout_s:
+            log.warning("no partition assigned for %.0f s: leaving and rejoining the group",
+                        now - self._unassigned_since)
+            self.queue.clear()
+            self.consumer.close()
+            self.consumer = self._kafka_consumer()
+            self._unassigned_since = None
 
     def _next_batch(self) -> list[Pending]:
         if not self.queue or self._stop.is_set():  # once stopping, queued requests are left for redelivery
@@ -433,7 +286,7 @@ class GeneratorWorker:
         return [self.queue.popleft() for _ in range(min(self.gen.batch_size, len(self.queue)))]
 
     def _commit(self, batch: list[Pending]) -> None:
-        from kafka.errors import CommitFailedError
+        from kafka.errors import CommitFailedError, KafkaError
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
         offsets = {TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
@@ -442,6 +295,8 @@ class GeneratorWorker:
             self.consumer.commit(offsets)
         except CommitFailedError as exc:  # the group rebalanced meanwhile: the new owner redoes the batch
             log.warning("commit failed after a rebalance (%s): the batch will be generated again", exc)
+        except KafkaError as exc:  # the broker went away: the batch is written, a redelivery rewrites it (harmless)
+            log.warning("commit failed (%s): the batch may be generated again", exc)
 
     def close(self) -> None:
         log.info("worker stats: %s", json.dumps(self.stats()))

@@ -1,11 +1,14 @@
 """The Faust agents of the stream worker.
 
-``ingest``: raw events of every domain -> decode and validate -> good ones re-keyed by user onto the by-user topic
-(the repartition step, so every user's events meet in one partition and one table partition), bad ones to the
-dead-letter topic with the reason in the headers.
+``ingest``: raw events of every domain and privacy records (consent choices, deletion requests) -> decode and
+validate -> good ones re-keyed by user onto the by-user topic (the repartition step, so every user's events and
+privacy records meet, in order, in one partition and one table partition), bad ones to the dead-letter topic with
+the reason in the headers.
 
-``track``: the by-user topic in micro-batches -> one embedding call per batch -> per-user windowed history and
-interest vector (changelog-backed tables) -> drift decision -> a regeneration request carrying the history snapshot.
+``track``: the by-user topic in micro-batches -> one embedding call per batch -> each user's record (history window,
+interest vector, consent, deletion watermark; one changelog-backed table, ``streams/user_state.py``) updated in
+arrival order (``streams/tracking.py``) -> feature deletions and regeneration requests to the generator, delivered
+before the records are written, so a crash can repeat a request but never lose one.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import faust
 
 from models.embeddings import Embedder
 from schemas import AvroCodec, default_codec
-from streams import drift, history
+from streams import drift, history, tracking, user_state
 from streams.config import StreamsConfig
-from streams.events import InvalidEvent, Limits, Signal, decode_signal
+from streams.events import InvalidEvent, Limits, decode_inbound
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,8 @@ class StreamParts:
     by_user: faust.TopicT
     dlq: faust.TopicT
     regen: faust.TopicT
-    histories: faust.Table
-    interests: faust.Table
+    users: faust.Table  # user id -> record (streams/user_state.py)
+    outcomes: faust.Table  # what happened to each signal and privacy record, counted (tracking.BatchResult)
     dead_letters: faust.Table
     noise_filtered: faust.Table
     ingest: faust.types.AgentT
@@ -73,6 +76,18 @@ def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict
     }
 
 
+def deletion_record(user_id: str, reason: str, deleted_before: int) -> dict:
+    return {"request_id": uuid.uuid4().hex, "user_id": user_id, "reason": reason,
+            "deleted_before": int(deleted_before), "emitted_at": int(time.time() * 1000)}
+
+
+async def delivered(pending: list) -> None:
+    """Wait until the broker has acknowledged every send in ``pending`` (what ``topic.send`` returned)."""
+    waiting = [p for p in pending if p is not None and hasattr(p, "__await__")]
+    if waiting:
+        await asyncio.gather(*waiting)
+
+
 def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
              noise_filter=None) -> StreamParts:
     """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``training.noise.NoiseFilter`` or anything
@@ -80,9 +95,9 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     codec = codec or default_codec()
     limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
-    weights = cfg.domain_weights
+    rules = user_state.Rules.from_config(cfg)
 
-    sources = app.topic(*cfg.event_topics.values(), key_type=bytes, value_type=bytes)
+    sources = app.topic(*cfg.event_topics.values(), cfg.privacy_topic, key_type=bytes, value_type=bytes)
     by_user = app.topic(cfg.by_user_topic, key_type=bytes, value_type=bytes, partitions=cfg.event_partitions)
     dlq = app.topic(cfg.dlq_topic, key_type=bytes, value_type=bytes, partitions=1)
     regen = app.topic(cfg.regen_topic, key_type=bytes, value_type=bytes, partitions=cfg.regen_partitions)
@@ -91,8 +106,8 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     # chosen by the same murmur2 partitioner that placed the user on the by-user topic, so table and source
     # partitions line up even though `track` handles a batch of events from several partitions at once.
     table_args = dict(partitions=cfg.event_partitions, key_type=bytes, use_partitioner=True)
-    histories = app.Table("histories", **table_args)
-    interests = app.Table("interests", **table_args)
+    users = app.Table("users", **table_args)
+    outcomes = app.Table("outcomes", default=int, **table_args)
     dead_letters = app.Table("dead-letters", default=int, **table_args)
     noise_filtered = app.Table("noise-filtered", default=int, **table_args)  # per domain
 
@@ -107,64 +122,68 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     async def ingest(stream):
         async for event in stream.events():
             try:
-                signal = decode_signal(codec, event.value, limits)
+                item = decode_inbound(codec, event.value, limits)
             except InvalidEvent as exc:
                 await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
                 yield ("dead_letter", exc.reason)
                 continue
-            await by_user.send(key=signal.user_id.encode(), value=event.value)
-            yield ("forwarded", signal.user_id)
+            await by_user.send(key=item.user_id.encode(), value=event.value)
+            yield ("forwarded", item.user_id)
+
+    def load(user_id: str) -> dict | None:
+        return users.get(user_id.encode())
 
     @app.agent(by_user, name="track")
     async def track(stream):
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
-            signals: list[Signal] = []
-            seen: set[tuple[str, str]] = set()
+            items = []
             for event in events:
                 try:
-                    signal = decode_signal(codec, event.value, limits)
+                    items.append(decode_inbound(codec, event.value, limits))
                 except InvalidEvent as exc:  # only reachable if a producer writes to the by-user topic directly
                     await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
-                    continue
-                hist = histories.get(signal.user_id.encode())
-                if (hist and history.contains(hist, signal.domain, signal.event_id)) or (
-                        signal.user_id, signal.event_id) in seen:
-                    continue  # a redelivered duplicate: already reflected in the history and the vector
-                seen.add((signal.user_id, signal.event_id))
-                signals.append(signal)
-            if not signals:
-                yield 0
-                continue
-            # one model call per batch, off the event loop so heartbeats and fetches go on
-            vectors = await loop.run_in_executor(None, embedder.embed, [s.text for s in signals])
-            if noise_filter is not None:
-                flags = noise_filter.predict([s.as_dict() for s in signals], vectors)
-                for signal in (s for s, noisy in zip(signals, flags) if noisy):
-                    noise_filtered[signal.domain.encode()] += 1
-                    log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
-                vectors = [v for v, noisy in zip(vectors, flags) if not noisy]
-                signals = [s for s, noisy in zip(signals, flags) if not noisy]
-            touched: dict[str, tuple[dict, dict]] = {}
-            for signal, vector in zip(signals, vectors):
-                hist, state = touched.get(signal.user_id) or (
-                    histories.get(signal.user_id.encode()) or history.empty_history(),
-                    interests.get(signal.user_id.encode()) or drift.new_state(),
-                )
-                history.add_signal(hist, signal.as_dict(), cfg.history_max_items, cfg.history_max_age_s)
-                drift.update_vector(state, vector, signal.ts, weights[signal.domain], cfg.half_life_s)
-                touched[signal.user_id] = (hist, state)
-            for user_id, (hist, state) in touched.items():
-                decision = drift.decide(state, policy)
+            todo = tracking.candidates(items, load, rules)
+            vectors = {}
+            if todo:
+                # one model call per batch, off the event loop so heartbeats and fetches go on
+                embedded = await loop.run_in_executor(None, embedder.embed, [s.text for s in todo])
+                flags = [False] * len(todo)
+                if noise_filter is not None:
+                    flags = noise_filter.predict([s.as_dict() for s in todo], embedded)
+                    for signal in (s for s, noisy in zip(todo, flags) if noisy):
+                        noise_filtered[signal.domain.encode()] += 1
+                        log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
+                vectors = {s: v for s, v, noisy in zip(todo, embedded, flags) if not noisy}
+            result = tracking.apply_batch(items, load, vectors, rules)
+            for user_id in result.revoked:  # consent withdrawn: the vector again from what the user still allows
+                kept = user_state.kept_signals(result.users[user_id])
+                embedded = await loop.run_in_executor(None, embedder.embed, [s["text"] for s in kept]) if kept else []
+                user_state.rebuild_interest(result.users[user_id], embedded, rules)
+            tracking.settle_revocations(result)
+            # feature deletions first, then requests (same topic, keyed by user: the generator sees them in this
+            # order); both acknowledged by the broker before the records are written
+            pending = []
+            for user_id, reason, before in result.deletions:
+                record = deletion_record(user_id, reason, before)
+                pending.append(await regen.send(key=user_id.encode(), value=codec.encode("feature_deletion", record)))
+                log.info("feature deletion sent for %s (%s)", user_id, reason)
+            await delivered(pending)
+            pending = []
+            for user_id, user in result.users.items():
+                decision = tracking.decide(user, policy, user_id in result.revoked)
                 if decision.regenerate:
-                    record = regen_record(user_id, decision, state, hist, cfg.snapshot_items)
-                    await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record))
-                    drift.mark_generated(state)
+                    record = regen_record(user_id, decision, user["interest"], user["history"], cfg.snapshot_items)
+                    pending.append(await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record)))
+                    drift.mark_generated(user["interest"])
                     log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason,
                              decision.drift)
-                histories[user_id.encode()] = hist
-                interests[user_id.encode()] = state
-            yield len(signals)
+            await delivered(pending)
+            for user_id, user in result.users.items():
+                users[user_id.encode()] = user
+            for outcome, count in result.outcomes.items():
+                outcomes[outcome.encode()] += count
+            yield result.outcomes["added"]
 
-    return StreamParts(app, sources, by_user, dlq, regen, histories, interests, dead_letters, noise_filtered, ingest,
+    return StreamParts(app, sources, by_user, dlq, regen, users, outcomes, dead_letters, noise_filtered, ingest,
                        track)

@@ -1,4 +1,5 @@
-"""The Faust application object, and nothing else: agents, topics and tables are attached in ``streams.agents``."""
+"""The Faust application object, and nothing else: agents, topics and tables are attached in ``streams.agents``;
+``streams.faust_fixes`` guards its delivery."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from pathlib import Path
 
 import faust
 
+from streams import faust_fixes
 from streams.config import StreamsConfig
 
 
 def make_app(cfg: StreamsConfig, broker: str | None = None) -> faust.App:
     """A Faust app on the configured broker. Tables live in memory and are rebuilt from their changelog topics on
     restart (no RocksDB needed). ``broker`` overrides the configured one."""
-    return faust.App(
+    app = faust.App(
         cfg.app_id,
         broker=broker or f"kafka://{cfg.bootstrap_servers}",
         store="memory://",
@@ -30,4 +32,9 @@ def make_app(cfg: StreamsConfig, broker: str | None = None) -> faust.App:
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
+        # a killed worker's partitions move to a live one (or to its restarted self) after this long
+        broker_session_timeout=cfg.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, cfg.session_timeout_s / 3),
     )
+    faust_fixes.install(app)  # at-least-once across partition hand-overs (see the module)
+    return app

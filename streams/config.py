@@ -28,10 +28,13 @@ class StreamsConfig:
     event_partitions: int = 4  # partitions of the raw event topics and of the by-user repartition topic
     regen_partitions: int = 4  # partitions of the regeneration-request topic (scale generator workers up to it)
     app_id: str = "interests-stream"  # Faust app id: consumer group and prefix of changelog topics
+    session_timeout_s: float = 60.0  # a worker silent this long (killed) loses its partitions to the others
     # --- validation ---------------------------------------------------------------------------------------------
     max_text_chars: int = 2000  # longer titles/queries/posts are dead-lettered as oversized
     max_future_skew_s: int = 24 * 3600  # events stamped further in the future than this are rejected
     min_event_time_ms: int = 946_684_800_000  # 2000-01-01: older timestamps are rejected as out of range
+    # --- privacy (streams/consent.py) ------------------------------------------------------------------------------
+    consent_default: str = "granted"  # domains without an explicit choice: "granted" (opt-out) or "denied" (opt-in)
     # --- history (per user, per domain, event-time window) -------------------------------------------------------
     history_max_items: int = 20  # newest N signals kept per domain
     history_max_age_s: int = 14 * 24 * 3600  # signals older than this (vs the user's newest event) are dropped
@@ -70,6 +73,11 @@ class StreamsConfig:
         return self.topic("events.dlq")
 
     @property
+    def privacy_topic(self) -> str:
+        """Consent choices and deletion requests, keyed by user (re-keyed onto the by-user topic like events)."""
+        return self.topic("privacy")
+
+    @property
     def regen_topic(self) -> str:
         return self.topic("regen-requests")
 
@@ -80,6 +88,7 @@ class StreamsConfig:
     def topic_partitions(self) -> dict[str, int]:
         """Every topic the project creates explicitly, with its partition count."""
         topics = {t: self.event_partitions for t in self.event_topics.values()}
+        topics[self.privacy_topic] = self.event_partitions
         topics[self.by_user_topic] = self.event_partitions
         topics[self.dlq_topic] = 1
         topics[self.regen_topic] = self.regen_partitions

@@ -90,6 +90,12 @@ class Services:
                 if time.monotonic() > deadline:
                     raise
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one worker (no clean shutdown, nothing flushed or committed) and reap it."""
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait()
+
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
             if proc.poll() is not None:

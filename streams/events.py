@@ -1,4 +1,5 @@
-"""Turns a decoded event of any domain into one validated, normalised signal, or says precisely why not."""
+"""Turns a decoded event of any domain into one validated, normalised signal, and a decoded privacy record (consent
+choice, deletion request) into a validated command, or says precisely why not."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ SUBJECT_DOMAIN = {
     "social_event": "social",
     "browse_event": "browse",
 }
+PRIVACY_SUBJECTS = ("consent_event", "deletion_request")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # ids allow no control character at all (tab/newline included)
 MAX_ID_CHARS = 128
@@ -49,6 +51,29 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class ConsentChange:
+    """A user's consent choice for some domains, made at event time ``ts``."""
+
+    event_id: str
+    user_id: str
+    ts: int
+    domains: tuple[str, ...]  # click | search | social | browse
+    granted: bool
+
+
+@dataclass(frozen=True)
+class DeletionRequest:
+    """A user asks for their history, interest vector and online features to be deleted (made at ``ts``)."""
+
+    event_id: str
+    user_id: str
+    ts: int
+
+
+Inbound = Signal | ConsentChange | DeletionRequest
+
+
+@dataclass(frozen=True)
 class Limits:
     max_text_chars: int = 2000
     max_future_skew_s: int = 24 * 3600
@@ -68,11 +93,12 @@ def _millis(value) -> int:
 
 def _text(record: dict, name: str, limits: Limits, required: bool = True) -> str | None:
     value = record.get(name)
-    if value is None or not str(value).strip():
+    # blank once control characters are gone counts as missing ("\x00" alone is not a query)
+    value = "" if value is None else _CONTROL.sub(" ", str(value)).strip()
+    if not value:
         if required:
             raise InvalidEvent("missing_field", f"{name} is empty")
         return None
-    value = _CONTROL.sub(" ", str(value)).strip()
     if len(value) > limits.max_text_chars:
         raise InvalidEvent("oversized_text", f"{name} has {len(value)} characters (limit {limits.max_text_chars})")
     return value
@@ -96,16 +122,21 @@ def _url_words(url: str) -> str:
     return " ".join([parsed.netloc.removeprefix("www."), *words]).strip()
 
 
+def _event_time(record: dict, limits: Limits, now_ms: int | None) -> int:
+    ts = _millis(record.get("ts"))
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if ts < limits.min_event_time_ms or ts > now_ms + limits.max_future_skew_s * 1000:
+        raise InvalidEvent("out_of_range_ts", f"event time {ts} ms is outside the accepted range")
+    return ts
+
+
 def to_signal(subject: str, record: dict, limits: Limits = Limits(), now_ms: int | None = None) -> Signal:
     """Validate a decoded record and normalise it. Raises :class:`InvalidEvent` with a reason."""
     domain = SUBJECT_DOMAIN.get(subject)
     if domain is None:
         raise InvalidEvent("wrong_subject", f"{subject} is not a user event")
     event_id, user_id = _id(record, "event_id"), _id(record, "user_id")
-    ts = _millis(record.get("ts"))
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    if ts < limits.min_event_time_ms or ts > now_ms + limits.max_future_skew_s * 1000:
-        raise InvalidEvent("out_of_range_ts", f"event time {ts} ms is outside the accepted range")
+    ts = _event_time(record, limits, now_ms)
     item_id = platform = None
     if domain == "click":
         text, kind, item_id = _text(record, "title", limits), "click", _id(record, "article_id")
@@ -126,10 +157,38 @@ def to_signal(subject: str, record: dict, limits: Limits = Limits(), now_ms: int
     return Signal(event_id, user_id, domain, kind, text, ts, item_id, platform, dwell)
 
 
-def decode_signal(codec: AvroCodec, data: bytes, limits: Limits = Limits(), now_ms: int | None = None) -> Signal:
-    """Bytes off Kafka -> validated signal. Raises :class:`InvalidEvent` (decode failures included) with a reason."""
+def to_privacy(subject: str, record: dict, limits: Limits = Limits(),
+               now_ms: int | None = None) -> ConsentChange | DeletionRequest:
+    """Validate a decoded consent choice or deletion request. Raises :class:`InvalidEvent` with a reason."""
+    if subject not in PRIVACY_SUBJECTS:
+        raise InvalidEvent("wrong_subject", f"{subject} is not a privacy record")
+    event_id, user_id = _id(record, "event_id"), _id(record, "user_id")
+    ts = _event_time(record, limits, now_ms)
+    if subject == "deletion_request":
+        return DeletionRequest(event_id, user_id, ts)
+    domains = tuple(dict.fromkeys(str(d).lower() for d in record.get("domains") or ()))
+    if not domains:
+        raise InvalidEvent("missing_field", "domains is empty")
+    return ConsentChange(event_id, user_id, ts, domains, bool(record["granted"]))
+
+
+def _decode(codec: AvroCodec, data: bytes) -> tuple[str, dict]:
     try:
-        subject, record = codec.decode(data)
+        return codec.decode(data)
     except DecodeError as exc:
         raise InvalidEvent(exc.reason, str(exc)) from exc
+
+
+def decode_signal(codec: AvroCodec, data: bytes, limits: Limits = Limits(), now_ms: int | None = None) -> Signal:
+    """Bytes off Kafka -> validated signal. Raises :class:`InvalidEvent` (decode failures included) with a reason."""
+    subject, record = _decode(codec, data)
+    return to_signal(subject, record, limits, now_ms)
+
+
+def decode_inbound(codec: AvroCodec, data: bytes, limits: Limits = Limits(), now_ms: int | None = None) -> Inbound:
+    """Bytes off an event or privacy topic -> a validated signal, consent choice or deletion request. Raises
+    :class:`InvalidEvent` (decode failures included) with a reason."""
+    subject, record = _decode(codec, data)
+    if subject in PRIVACY_SUBJECTS:
+        return to_privacy(subject, record, limits, now_ms)
     return to_signal(subject, record, limits, now_ms)

@@ -49,7 +49,8 @@ def test_invalid_number_raises_value_error_naming_the_variable(name, raw):
 
 def test_topic_names_are_prefixed_and_end_in_v1():
     cfg = StreamsConfig(topic_prefix="acme")
-    names = [*cfg.event_topics.values(), cfg.by_user_topic, cfg.dlq_topic, cfg.regen_topic, cfg.queries_topic]
+    names = [*cfg.event_topics.values(), cfg.privacy_topic, cfg.by_user_topic, cfg.dlq_topic, cfg.regen_topic,
+             cfg.queries_topic]
     assert len(set(names)) == len(names)
     for name in names:
         assert name.startswith("acme.") and name.endswith(".v1")
@@ -59,9 +60,10 @@ def test_topic_names_are_prefixed_and_end_in_v1():
 def test_topic_partitions_lists_every_topic():
     cfg = StreamsConfig(event_partitions=6, regen_partitions=3)
     partitions = cfg.topic_partitions()
-    expected = {*cfg.event_topics.values(), cfg.by_user_topic, cfg.dlq_topic, cfg.regen_topic, cfg.queries_topic}
+    expected = {*cfg.event_topics.values(), cfg.privacy_topic, cfg.by_user_topic, cfg.dlq_topic, cfg.regen_topic,
+                cfg.queries_topic}
     assert set(partitions) == expected
-    assert all(partitions[t] == 6 for t in cfg.event_topics.values())
+    assert all(partitions[t] == 6 for t in [*cfg.event_topics.values(), cfg.privacy_topic])
     assert partitions[cfg.by_user_topic] == 6 and partitions[cfg.dlq_topic] == 1
     assert partitions[cfg.regen_topic] == 3 and partitions[cfg.queries_topic] == 3
 

@@ -13,11 +13,12 @@ from collections import namedtuple
 import pytest
 
 from feature_repo.config import FeatureStoreConfig
+from models.batch import BatchProcessor, percentile
 from models.config import GeneratorConfig
 from models.embeddings import HashEmbedder
 from models.generators.base import Generation, QueryGenerator
 from models.registry import CurrentWatcher, Registry
-from models.worker import BatchProcessor, GeneratorWorker, next_offsets, percentile
+from models.worker import GeneratorWorker, next_offsets
 from schemas import default_codec
 from streams.config import StreamsConfig
 

@@ -10,7 +10,7 @@ import pytest
 
 from models.embeddings import HashEmbedder
 from models.generators.base import Generation
-from models.worker import feature_rows, latest_per_user, to_context
+from models.batch import feature_rows, latest_per_user, to_context
 
 UTC = dt.timezone.utc
 

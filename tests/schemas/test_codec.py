@@ -32,8 +32,12 @@ SAMPLES = {
         "history": [{"domain": "CLICK", "kind": "click", "text": "Fed raises rates", "ts": TS,
                      "item_id": "a1", "platform": None}],
     },
+    "consent_event": {"event_id": "c1", "user_id": "u1", "ts": TS, "domains": ["SEARCH", "SOCIAL"], "granted": False},
+    "deletion_request": {"event_id": "d1", "user_id": "u1", "ts": TS},
+    "feature_deletion": {"request_id": "r2", "user_id": "u1", "reason": "DELETION_REQUEST", "deleted_before": TS,
+                         "emitted_at": TS + 10},
 }
-TIMESTAMP_FIELDS = {"ts", "generated_at", "last_event_at", "emitted_at"}
+TIMESTAMP_FIELDS = {"ts", "generated_at", "last_event_at", "emitted_at", "deleted_before"}
 
 
 def _as_written(value):

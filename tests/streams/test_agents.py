@@ -10,7 +10,7 @@ from schemas import default_codec
 from streams.agents import register
 from streams.app import make_app
 from streams.config import StreamsConfig
-from tests.conftest import click, search, social
+from tests.conftest import NOW_MS, click, search, social
 
 
 @pytest.fixture
@@ -61,9 +61,9 @@ async def test_track_builds_history_and_requests_generation_on_cold_start(parts)
         third = social(user="carol")
         await agent.put(codec.encode("social_event", third), key=b"carol")
         await agent.put(codec.encode("social_event", third), key=b"carol")  # a redelivered duplicate
-    hist = parts.histories[b"carol"]
+    hist = parts.users[b"carol"]["history"]
     assert [len(hist[d]) for d in ("click", "search", "social", "browse")] == [1, 1, 1, 0]
-    assert parts.interests[b"carol"]["events"] == 3
+    assert parts.users[b"carol"]["interest"]["events"] == 3
     assert len(sent) == 1
     subject, request = codec.decode(sent[0]["value"])
     assert subject == "regen_request" and request["user_id"] == "carol" and request["reason"] == "COLD_START"
@@ -119,7 +119,44 @@ async def test_noise_filter_keeps_flagged_signals_out_of_history(tmp_path):
     async with parts.track.test_context() as agent:
         await agent.put(codec.encode("social_event", social(user="eve", text="Win a free iPhone now")), key=b"eve")
         await agent.put(codec.encode("click_event", click(user="eve")), key=b"eve")
-    hist = parts.histories[b"eve"]
+    hist = parts.users[b"eve"]["history"]
     assert hist["social"] == [] and len(hist["click"]) == 1
     assert parts.noise_filtered[b"social"] == 1 and spam.calls == [1, 1]
-    assert parts.interests[b"eve"]["events"] == 1
+    assert parts.users[b"eve"]["interest"]["events"] == 1
+
+
+def consent_record(user, domains, granted, ts):
+    return default_codec().encode("consent_event", {"event_id": f"c-{user}-{ts}", "user_id": user, "ts": ts,
+                                                    "domains": domains, "granted": granted})
+
+
+async def test_ingest_forwards_privacy_records_keyed_by_user(parts):
+    codec = default_codec()
+    async with parts.ingest.test_context() as agent:
+        await agent.put(consent_record("fay", ["SEARCH"], False, NOW_MS - 1000), key=b"fay")
+        await agent.put(codec.encode("deletion_request", {"event_id": "d", "user_id": "gus", "ts": NOW_MS}),
+                        key=b"gus")
+    assert [m["key"] for m in parts.sent["by_user"]] == [b"fay", b"gus"]
+
+
+async def test_track_keeps_a_revoked_domain_out_and_a_deletion_reaches_the_generator_first(parts):
+    codec = default_codec()
+    sent = parts.sent["regen"]
+    t = NOW_MS - 3_600_000
+    async with parts.track.test_context() as agent:
+        await agent.put(consent_record("hal", ["SEARCH"], False, t), key=b"hal")
+        for subject, event in [("search_event", search(user="hal", ts=t + 1)),
+                               ("click_event", click(user="hal", ts=t + 2)),
+                               ("click_event", click(user="hal", title="ECB holds rates", ts=t + 3)),
+                               ("social_event", social(user="hal", ts=t + 4))]:
+            await agent.put(codec.encode(subject, event), key=b"hal")
+        assert parts.users[b"hal"]["history"]["search"] == []
+        assert [codec.decode(m["value"])[0] for m in sent] == ["regen_request"]  # cold start on 3 allowed signals
+        await agent.put(codec.encode("deletion_request", {"event_id": "d1", "user_id": "hal", "ts": t + 10}),
+                        key=b"hal")
+    subject, record = codec.decode(sent[-1]["value"])
+    assert subject == "feature_deletion" and record["user_id"] == "hal" and record["reason"] == "DELETION_REQUEST"
+    user = parts.users[b"hal"]
+    assert all(items == [] for items in user["history"].values()) and user["deleted_before"] == t + 10
+    assert user["consent"]["search"]["granted"] is False  # standing instructions survive the deletion
+    assert parts.outcomes[b"no_consent"] == 1 and parts.outcomes[b"deletion"] == 1

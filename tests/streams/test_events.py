@@ -203,3 +203,29 @@ def test_signal_as_dict_has_every_field():
 def test_dwell_time_is_carried_for_clicks_and_views():
     signal = to_signal("click_event", click(ts=TS, dwell_ms=1500), now_ms=NOW_MS)
     assert signal.dwell_ms == 1500
+
+
+@pytest.mark.parametrize("query", ["\x00", "\x07\x1b ", "\x7f\x00\x01"])
+def test_text_made_only_of_control_characters_is_missing(query):  # found by tests/streams/test_events_fuzz.py
+    assert _reason("search_event", search(query=query, ts=TS)) == "missing_field"
+
+
+def test_consent_and_deletion_records_become_privacy_commands(codec):
+    from streams.events import ConsentChange, DeletionRequest, decode_inbound
+
+    choice = {"event_id": "c1", "user_id": " alice ", "ts": TS, "domains": ["SEARCH", "SEARCH", "SOCIAL"],
+              "granted": False}
+    assert decode_inbound(codec, codec.encode("consent_event", choice), now_ms=NOW_MS) == ConsentChange(
+        "c1", "alice", TS, ("search", "social"), False)
+    request = {"event_id": "d1", "user_id": "alice", "ts": TS}
+    assert decode_inbound(codec, codec.encode("deletion_request", request), now_ms=NOW_MS) == DeletionRequest(
+        "d1", "alice", TS)
+
+
+def test_a_consent_choice_for_no_domain_is_missing_a_field(codec):
+    from streams.events import decode_inbound
+
+    choice = {"event_id": "c1", "user_id": "alice", "ts": TS, "domains": [], "granted": True}
+    with pytest.raises(InvalidEvent) as info:
+        decode_inbound(codec, codec.encode("consent_event", choice), now_ms=NOW_MS)
+    assert info.value.reason == "missing_field"
