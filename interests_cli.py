@@ -14,6 +14,9 @@
   interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
   interests benchmark [--seed S]                     the whole benchmark table from scratch
   interests train grpo|distill|study|retrain|package  Dr.GRPO teacher, distilled student, study, retraining, shipping
+  interests bench load [--embedder hash|minilm]      load benchmark of the stream side (throughput, freshness, memory)
+  interests health                                   is the deployment healthy (broker, workers, lag, Feast)?
+  interests features serve [--port P]                the Feast feature server (HTTP) for rankers
 
 Configuration comes from the environment (INTERESTS_*, INTERESTS_GEN_*, INTERESTS_FEAST_*); see the README.
 """
@@ -96,10 +99,10 @@ def cmd_stream(args) -> int:
 def cmd_generate(args) -> int:
     from feature_repo.config import FeatureStoreConfig
     from models.config import GeneratorConfig
-    from models.worker import GeneratorWorker
+    from models.service import run
 
     overrides = {"backend": args.backend} if args.backend else {}
-    GeneratorWorker(_streams_cfg(), GeneratorConfig.from_env(**overrides), FeatureStoreConfig.from_env()).run()
+    run(_streams_cfg(), GeneratorConfig.from_env(**overrides), FeatureStoreConfig.from_env())
     return 0
 
 
@@ -337,6 +340,18 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from streams.benchmarks.load import DEFAULT_OUT, PHASES, LoadConfig, run_benchmark
+
+    lc = LoadConfig(embedder=args.embedder, events=args.events, users=args.users,
+                    rates=tuple(float(r) for r in args.rates.split(",")) if args.rates else (),
+                    step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
+                    regen_rate=args.regen_rate, regen_s=args.regen_s,
+                    phases=tuple(args.phases.split(",")) if args.phases else PHASES)
+    run_benchmark(lc, Path(args.out) if args.out else DEFAULT_OUT)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="interests", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -454,14 +469,35 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--name", default=None, help="retrain: the registry model name (default: the served one)")
     t.add_argument("--tolerance", type=float, default=0.0, help="retrain: publish if NDCG@10 >= current - this")
     t.set_defaults(func=cmd_train)
+
+    bl = sub.add_parser("bench", help="load benchmark of the stream side (streams/benchmarks/load.py)")
+    bl.add_argument("action", choices=["load"])
+    bl.add_argument("--embedder", choices=["hash", "minilm"], default="hash",
+                    help="hash: a hashing stand-in with no model cost; minilm: the real embedding model")
+    bl.add_argument("--events", type=int, default=100_000, help="pre-filled events (throughput and scale phases)")
+    bl.add_argument("--users", type=int, default=2_000, help="user population of the steady-load phases")
+    bl.add_argument("--rates", default=None, help="comma list of events/s (default: fractions of the throughput)")
+    bl.add_argument("--step-s", type=float, default=15.0, help="seconds per rate step")
+    bl.add_argument("--memory-s", type=float, default=120.0)
+    bl.add_argument("--memory-rate", type=float, default=0.0, help="events/s (default: half the sustained rate)")
+    bl.add_argument("--regen-rate", type=float, default=150.0, help="events/s of new users in the regen phase")
+    bl.add_argument("--regen-s", type=float, default=40.0)
+    bl.add_argument("--phases", default=None, help="comma list of throughput,rates,memory,regen,scale (default all)")
+    bl.add_argument("--out", default=None, help="folder for load-<embedder>.json (default streams/benchmarks/results)")
+    bl.set_defaults(func=cmd_bench)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("kafka", "aiokafka", "urllib3", "httpx", "feast", "faust.transport"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    from streams.logs import configure, log_format
+
+    try:
+        fmt = log_format()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure(args.log_level, fmt)  # text lines, or JSON lines with INTERESTS_LOG_FORMAT=json
     return args.func(args)
 
 

@@ -20,9 +20,10 @@ import faust
 
 from models.embeddings import Embedder
 from schemas import AvroCodec, default_codec
-from streams import drift, history
+from streams import drift, history, state as stored_state
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, Limits, Signal, decode_signal
+from streams.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class StreamParts:
     noise_filtered: faust.Table
     ingest: faust.types.AgentT
     track: faust.types.AgentT
+    metrics: StreamMetrics | None = None
 
 
 def dlq_headers(reason: str, detail: str, topic: str | None, partition: int | None, offset: int | None) -> list:
@@ -74,10 +76,12 @@ def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict
 
 
 def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
-             noise_filter=None) -> StreamParts:
+             noise_filter=None, metrics: StreamMetrics | None = None) -> StreamParts:
     """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``training.noise.NoiseFilter`` or anything
-    with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history."""
+    with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history. ``metrics``
+    (the worker's Prometheus metrics) is counted into; without it the counts go to an unserved registry."""
     codec = codec or default_codec()
+    metrics = metrics if metrics is not None else StreamMetrics(process=False)
     limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
     weights = cfg.domain_weights
@@ -102,10 +106,12 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                        headers=dlq_headers(reason, detail, getattr(message, "topic", None),
                                            getattr(message, "partition", None), getattr(message, "offset", None)))
         dead_letters[reason.encode()] += 1
+        metrics.dead_letter(reason)
 
     @app.agent(sources, name="ingest")
     async def ingest(stream):
         async for event in stream.events():
+            metrics.event_in(getattr(event.message, "topic", ""))
             try:
                 signal = decode_signal(codec, event.value, limits)
             except InvalidEvent as exc:
@@ -113,12 +119,14 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 yield ("dead_letter", exc.reason)
                 continue
             await by_user.send(key=signal.user_id.encode(), value=event.value)
+            metrics.forwarded.inc()
             yield ("forwarded", signal.user_id)
 
     @app.agent(by_user, name="track")
     async def track(stream):
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
+            batch_started = time.perf_counter()
             signals: list[Signal] = []
             seen: set[tuple[str, str]] = set()
             for event in events:
@@ -130,6 +138,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 hist = histories.get(signal.user_id.encode())
                 if (hist and history.contains(hist, signal.domain, signal.event_id)) or (
                         signal.user_id, signal.event_id) in seen:
+                    metrics.duplicates.inc()
                     continue  # a redelivered duplicate: already reflected in the history and the vector
                 seen.add((signal.user_id, signal.event_id))
                 signals.append(signal)
@@ -137,11 +146,13 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 yield 0
                 continue
             # one model call per batch, off the event loop so heartbeats and fetches go on
-            vectors = await loop.run_in_executor(None, embedder.embed, [s.text for s in signals])
+            with metrics.embed_seconds.time():
+                vectors = await loop.run_in_executor(None, embedder.embed, [s.text for s in signals])
             if noise_filter is not None:
                 flags = noise_filter.predict([s.as_dict() for s in signals], vectors)
                 for signal in (s for s, noisy in zip(signals, flags) if noisy):
                     noise_filtered[signal.domain.encode()] += 1
+                    metrics.noise_filtered.labels(signal.domain).inc()
                     log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
                 vectors = [v for v, noisy in zip(vectors, flags) if not noisy]
                 signals = [s for s, noisy in zip(signals, flags) if not noisy]
@@ -149,7 +160,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             for signal, vector in zip(signals, vectors):
                 hist, state = touched.get(signal.user_id) or (
                     histories.get(signal.user_id.encode()) or history.empty_history(),
-                    interests.get(signal.user_id.encode()) or drift.new_state(),
+                    stored_state.unpack(interests.get(signal.user_id.encode())) or drift.new_state(),
                 )
                 history.add_signal(hist, signal.as_dict(), cfg.history_max_items, cfg.history_max_age_s)
                 drift.update_vector(state, vector, signal.ts, weights[signal.domain], cfg.half_life_s)
@@ -160,11 +171,14 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                     record = regen_record(user_id, decision, state, hist, cfg.snapshot_items)
                     await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record))
                     drift.mark_generated(state)
+                    metrics.regeneration(decision.reason)
                     log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason,
                              decision.drift)
                 histories[user_id.encode()] = hist
-                interests[user_id.encode()] = state
+                interests[user_id.encode()] = stored_state.pack(state)  # vectors as float32 base64
+            metrics.updated([s.ts for s in signals])
+            metrics.batch_seconds.observe(time.perf_counter() - batch_started)
             yield len(signals)
 
     return StreamParts(app, sources, by_user, dlq, regen, histories, interests, dead_letters, noise_filtered, ingest,
-                       track)
+                       track, metrics)

@@ -53,6 +53,9 @@ class StreamsConfig:
     batch_within_s: float = 0.2  # ... or whatever arrived within this time
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2) or "hash" (a tiny deterministic fake, tests only)
     web_port: int = 6066  # Faust's web server (health and stats); 0 disables it
+    # --- observability (streams/metrics.py) ---------------------------------------------------------------------
+    metrics_port: int = 9108  # Prometheus metrics at http://<metrics_host>:<port>/metrics; 0 disables the endpoint
+    metrics_host: str = "0.0.0.0"  # address the metrics endpoint binds (scraped from other containers)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}.v1"
