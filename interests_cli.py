@@ -155,6 +155,11 @@ def cmd_features(args) -> int:
     from feature_repo.config import FeatureStoreConfig
     from feature_repo.store import open_store, read_features
 
+    if args.action == "serve":
+        from feature_repo.server import serve
+
+        serve(FeatureStoreConfig.from_env(), host=args.host, port=args.port, workers=args.workers)
+        return 0
     store = open_store(FeatureStoreConfig.from_env(), apply=True)
     if args.action == "apply":
         print("applied: user, user_interest_queries_push, user_interest_queries, interest_features_v1")
@@ -340,6 +345,23 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_health(args) -> int:
+    from streams.health import DEFAULT_CHECKS, run_checks
+
+    try:
+        checks = run_checks(tuple(args.only.split(",")) if args.only else DEFAULT_CHECKS,
+                            stream_metrics=args.stream_metrics, generator_metrics=args.generator_metrics,
+                            feature_server=args.feature_server, max_lag=args.max_lag)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks], indent=2))
+    else:
+        print("\n".join(c.line() for c in checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def cmd_bench(args) -> int:
     from streams.benchmarks.load import DEFAULT_OUT, PHASES, LoadConfig, run_benchmark
 
@@ -380,7 +402,7 @@ def parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="the generator worker")
     g.add_argument("action", choices=["worker"])
-    g.add_argument("--backend", choices=["smollm2", "keyphrase"], default=None)
+    g.add_argument("--backend", choices=["smollm2", "vllm", "keyphrase"], default=None)
     g.set_defaults(func=cmd_generate)
 
     m = sub.add_parser("model", help="the student model and the model registry")
@@ -397,8 +419,12 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_model)
 
     f = sub.add_parser("features", help="the Feast feature store")
-    f.add_argument("action", choices=["apply", "get"])
+    f.add_argument("action", choices=["apply", "get", "serve"],
+                   help="apply the definitions; get USER... as a ranker reads them; serve the HTTP feature server")
     f.add_argument("users", nargs="*")
+    f.add_argument("--host", default="127.0.0.1", help="serve: address to bind (0.0.0.0 in a container)")
+    f.add_argument("--port", type=int, default=6566, help="serve: port (Feast's default 6566)")
+    f.add_argument("--workers", type=int, default=1, help="serve: gunicorn worker processes")
     f.set_defaults(func=cmd_features)
 
     d = sub.add_parser("demo", help="run the whole path on the sample events and print what rankers would read")
@@ -469,6 +495,18 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--name", default=None, help="retrain: the registry model name (default: the served one)")
     t.add_argument("--tolerance", type=float, default=0.0, help="retrain: publish if NDCG@10 >= current - this")
     t.set_defaults(func=cmd_train)
+
+    h = sub.add_parser("health", help="check the broker, both workers (groups, lag, metrics) and the Feast store")
+    h.add_argument("--only", default=None, help="comma list of broker, stream-group, generator-group, "
+                                                "stream-metrics, generator-metrics, store, feature-server")
+    h.add_argument("--stream-metrics", default="", help="the stream worker's metrics URL (default: its port on "
+                                                        "127.0.0.1)")
+    h.add_argument("--generator-metrics", default="", help="the generator worker's metrics URL")
+    h.add_argument("--feature-server", default="", help="the feature server's base URL (checked only when given "
+                                                        "or named in --only)")
+    h.add_argument("--max-lag", type=int, default=None, help="fail a consumer group whose lag exceeds this")
+    h.add_argument("--json", action="store_true", help="print the results as JSON")
+    h.set_defaults(func=cmd_health)
 
     bl = sub.add_parser("bench", help="load benchmark of the stream side (streams/benchmarks/load.py)")
     bl.add_argument("action", choices=["load"])

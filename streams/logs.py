@@ -9,11 +9,12 @@ import json
 import logging
 import logging.config
 import os
+import sys
 from datetime import datetime, timezone
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-NOISY = ("kafka", "aiokafka", "urllib3", "httpx", "feast", "faust.transport")  # kept at WARNING or above
+NOISY = ("kafka", "aiokafka", "urllib3", "httpx", "feast", "faust.transport", "faiss")  # kept at WARNING or above
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -58,4 +59,14 @@ def logging_config(level: str = "info", fmt: str = "text") -> dict:
 
 
 def configure(level: str = "info", fmt: str | None = None) -> None:
-    logging.config.dictConfig(logging_config(level, fmt or log_format()))
+    """Configure the process's logging; in JSON mode Python warnings and uncaught exceptions become records too,
+    so nothing but JSON reaches stderr."""
+    fmt = fmt or log_format()
+    logging.config.dictConfig(logging_config(level, fmt))
+    logging.captureWarnings(True)
+    if fmt == "json":
+        sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(kind, value, tb) -> None:
+    logging.getLogger("interests").critical("uncaught %s: %s", kind.__name__, value, exc_info=(kind, value, tb))

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def build(cfg: StreamsConfig, metrics: StreamMetrics | None = None):
+    Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level of its data folder
     app = make_app(cfg)
     embedder = make_embedder(cfg.embedder)
     noise_filter = None
