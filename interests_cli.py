@@ -512,7 +512,7 @@ def parser() -> argparse.ArgumentParser:
     bl.add_argument("action", choices=["load"])
     bl.add_argument("--embedder", choices=["hash", "minilm"], default="hash",
                     help="hash: a hashing stand-in with no model cost; minilm: the real embedding model")
-    bl.add_argument("--events", type=int, default=100_000, help="pre-filled events (throughput and scale phases)")
+    bl.add_argument("--events", type=int, default=50_000, help="pre-filled events (throughput and scale phases)")
     bl.add_argument("--users", type=int, default=2_000, help="user population of the steady-load phases")
     bl.add_argument("--rates", default=None, help="comma list of events/s (default: fractions of the throughput)")
     bl.add_argument("--step-s", type=float, default=15.0, help="seconds per rate step")

@@ -55,7 +55,7 @@ PHASES = ("throughput", "rates", "memory", "regen", "scale")
 @dataclass(frozen=True)
 class LoadConfig:
     embedder: str = "hash"  # "hash" (no model cost) or "minilm" (the real embedding model)
-    events: int = 100_000  # pre-filled events of the throughput and scale phases
+    events: int = 50_000  # pre-filled events of the throughput and scale phases
     users: int = 2_000  # user population of the throughput, rates and memory phases (bounds the state)
     rates: tuple[float, ...] = ()  # fixed rates of the rates phase; empty = fractions of the measured throughput
     step_s: float = 15.0  # seconds per rate step
