@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -370,6 +370,11 @@ def cmd_bench(args) -> int:
                     step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
                     regen_rate=args.regen_rate, regen_s=args.regen_s,
                     phases=tuple(args.phases.split(",")) if args.phases else PHASES)
+    def stop(signum, _frame):  # SIGTERM (and SIGINT where a shell ignored it) unwinds, so the broker and workers stop
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     run_benchmark(lc, Path(args.out) if args.out else DEFAULT_OUT)
     return 0
 

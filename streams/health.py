@@ -131,9 +131,14 @@ def check_metrics(name: str, url: str, expect: str) -> Check:
 
 def check_store(feast_cfg) -> Check:
     try:
+        from feast.errors import FeatureServiceNotFoundException
+
         from feature_repo.store import open_store, read_features
 
-        read_features(open_store(feast_cfg, apply=True), ["__health_probe__"])
+        read_features(open_store(feast_cfg), ["__health_probe__"])  # reads only: a health check changes nothing
+    except FeatureServiceNotFoundException:
+        return Check("store", False, f"no feature definitions in the registry at {feast_cfg.data_dir}: run "
+                                     f"`interests features apply`")
     except Exception as exc:
         return Check("store", False, f"{feast_cfg.online_store} store not readable ({type(exc).__name__}: {exc})")
     where = feast_cfg.redis_connection if feast_cfg.online_store == "redis" else str(feast_cfg.data_dir)

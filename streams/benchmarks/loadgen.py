@@ -89,7 +89,8 @@ class Paced:
 
     def join(self) -> "Paced":
         assert self._thread is not None
-        self._thread.join()
+        while self._thread.is_alive():  # in short waits, so a signal reaches the main thread promptly
+            self._thread.join(0.5)
         if self.error is not None:
             raise self.error
         return self
