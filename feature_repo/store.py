@@ -77,9 +77,10 @@ def to_frame(rows: list[dict], written_at: datetime | None = None) -> pd.DataFra
     )
 
 
-def online_rows(rows: list[dict]) -> list[tuple]:
+def online_rows(rows: list[dict], written_at: datetime | None = None) -> list[tuple]:
     """Query-feature records -> the ``(entity key, {feature: Value}, event time, created time)`` tuples an online
-    store writes, built directly for this view's known types.
+    store writes, built directly for this view's known types; the event time is ``written_at`` (default now), as in
+    :func:`to_frame`.
 
     Why not ``store.push``: Feast infers the type of every float of a nested list (``Array(Array(Float32))``) one
     call at a time, about 14,000 calls per user here, which was three quarters of a generator batch on CPU (load
@@ -87,9 +88,12 @@ def online_rows(rows: list[dict]) -> list[tuple]:
     """
     from feast.protos.feast.types.EntityKey_pb2 import EntityKey
     from feast.protos.feast.types.Value_pb2 import FloatList, RepeatedValue, StringList, Value
+    from feast.type_map import NULL_TIMESTAMP_INT_VALUE
 
+    event_time = (written_at or datetime.now(tz=timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     out = []
     for r in rows:
+        since = r.get("stale_since")
         key = EntityKey(join_keys=["user_id"], entity_values=[Value(string_val=r["user_id"])])
         values = {
             "queries": Value(string_list_val=StringList(val=list(r["queries"]))),
@@ -100,9 +104,11 @@ def online_rows(rows: list[dict]) -> list[tuple]:
             "generated_at": Value(unix_timestamp_val=int(r["generated_at"]) // 1000),
             "last_event_at": Value(unix_timestamp_val=int(r["last_event_at"]) // 1000),
             "freshness_ms": Value(int64_val=int(r.get("freshness_ms", 0))),
+            "stale": Value(bool_val=bool(r.get("stale", False))),
+            "stale_since": Value(unix_timestamp_val=int(since) // 1000 if since is not None
+                                 else int(NULL_TIMESTAMP_INT_VALUE)),
         }
-        out.append((key, {name: values[name] for name in FEATURES}, _ts(r["generated_at"]).replace(tzinfo=None),
-                    None))
+        out.append((key, {name: values[name] for name in FEATURES}, event_time, None))
     return out
 
 

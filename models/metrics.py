@@ -25,8 +25,11 @@ PREFIX = "interests_generator"
 COUNTERS = {
     "requests": "Regeneration requests decoded.",
     "superseded": "Older requests of a user replaced by a newer one in the same batch.",
-    "generated": "Regenerations done: feature rows written to the online store.",
-    "invalid": "Users whose output held no valid query after any fallback (nothing written).",
+    "generated": "Regenerations done: feature rows of newly generated queries written (the model's or fallback's).",
+    "invalid": "Users the model left without a valid query after its retry (= fallback + stale + unserved).",
+    "fallback": "... of them written with the fallback's queries.",
+    "stale": "... of them whose previous features were written again, marked stale.",
+    "unserved": "... of them with nothing written (no previous features, no valid fallback).",
     "late": "Requests older than the request timeout when their batch started (still generated).",
     "dead_lettered": "Requests sent to the dead-letter topic (undecodable, or their batch failed twice).",
     "generation_failures": "Generator calls that raised.",

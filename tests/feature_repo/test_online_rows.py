@@ -5,6 +5,7 @@ the view's declared type and loses nothing (the embeddings are float32 numbers).
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -16,15 +17,20 @@ from feature_repo.store import online_rows, open_store, push_rows, push_rows_thr
 from tests.feature_repo.rows import feature_row
 
 
+WRITTEN_AT = datetime(2026, 11, 25, 12, 0, 0, 123000, tzinfo=timezone.utc)
+
+
 def feast_rows(rows):
-    table = pa.Table.from_pandas(to_frame(rows))
+    table = pa.Table.from_pandas(to_frame(rows, written_at=WRITTEN_AT))
     return _convert_arrow_to_proto(table, definitions.user_interest_queries, {"user_id": definitions.user.value_type})
 
 
 def test_online_rows_match_feasts_own_conversion():
     rows = [feature_row("alice", ["arsenal title race", "saka injury news"], seed=1),
-            feature_row("bob", ["ecb interest rates"], seed=2)]
-    for (key, values, ts, created), (f_key, f_values, f_ts, f_created) in zip(online_rows(rows), feast_rows(rows)):
+            {**feature_row("bob", ["ecb interest rates"], seed=2), "stale": True, "stale_since": 1_795_000_000_500}]
+    ours_all, theirs_all = online_rows(rows, written_at=WRITTEN_AT), feast_rows(rows)
+    assert len(ours_all) == len(theirs_all) == 2
+    for (key, values, ts, created), (f_key, f_values, f_ts, f_created) in zip(ours_all, theirs_all):
         assert key == f_key and created == f_created
         assert ts == f_ts
         assert set(values) == set(f_values)
@@ -53,6 +59,7 @@ def test_direct_write_reads_back_like_a_feast_push_and_is_faster(tmp_path):
     for a, b in zip(read_features(fast, users), read_features(slow, users)):
         assert a["queries"] == b["queries"] and a["model_version"] == b["model_version"]
         assert a["generated_at"] == b["generated_at"] and a["freshness_ms"] == b["freshness_ms"]
+        assert a["stale"] == b["stale"] is False and a["stale_since"] == b["stale_since"]
         np.testing.assert_array_equal(np.float32(a["query_embeddings"]), np.float32(b["query_embeddings"]))
         np.testing.assert_array_equal(np.float32(a["interest_vector"]), np.float32(b["interest_vector"]))
     assert direct < through_feast, (direct, through_feast)

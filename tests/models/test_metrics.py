@@ -85,3 +85,23 @@ def test_a_push_that_fails_observes_nothing_and_raises():
     else:
         raise AssertionError("the push error was swallowed")
     assert scrape.buckets(samples(metrics), "interests_generator_feature_freshness_seconds")[-1][1] == 0
+
+
+def test_the_service_wires_an_observed_push_and_the_stale_policys_reader(monkeypatch, tmp_path):
+    from models import service
+
+    made = {}
+
+    class Recorder:
+        def __init__(self, streams, gen, feast, **kwargs):
+            made.update(kwargs)
+
+        def stats(self):
+            return {}
+
+    monkeypatch.setattr(service, "GeneratorWorker", Recorder)
+    worker, metrics = service.build(STREAMS, config(), FeatureStoreConfig(data_dir=tmp_path / "feast"),
+                                    GeneratorMetrics(process=False))
+    assert made["push"].__name__ == "push_and_observe"
+    assert made["read_previous"].func.__name__ == "read_features"  # previous features for the stale policy
+    assert worker.store is not None
