@@ -140,21 +140,29 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
     user, system = cpu_after.user - cpu_before.user, cpu_after.system - cpu_before.system
     cpu = user + system
     window = throughput_window(series, lc.events)
-    return {"prefill": filled, **window, "worker_cpu_s": round(cpu, 1), "worker_cpu_user_s": round(user, 1),
+    return {"prefill": filled, **window, "worker_cpu_share": round(cpu / max(window["seconds"], 1e-9), 2),
+            "worker_cpu_s": round(cpu, 1), "worker_cpu_user_s": round(user, 1),
             "worker_cpu_system_s": round(system, 1),
             "updates_per_cpu_s": round(lc.events / cpu) if cpu else None,
             "rss_mb": round(worker.memory_info().rss / 2**20, 1)}, worker
 
 
-def phase_rates(run: Run, lc: LoadConfig, base_rate: float) -> list[dict]:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def phase_rates(run: Run, lc: LoadConfig, base_rate: float, worker: psutil.Process) -> list[dict]:
     rates = lc.rates or tuple(round(base_rate * f, -2) or 100.0 for f in (0.25, 0.5, 0.75, 1.0, 1.25))
     maker, steps = EventMaker(run.cfg, prefix="rate"), []
     offset = 0
     for rate in rates:
         before_samples, before = run.stream_samples(), run.updates()
+        cpu_before, started = cpu_seconds(worker), time.monotonic()
         paced = Paced(run.cfg, maker, rate, lc.step_s, users_cycle(lc.users), offset=offset).start().join()
         offset += paced.sent
         at_end = run.updates() - before
+        cpu_share = (cpu_seconds(worker) - cpu_before) / max(time.monotonic() - started, 1e-9)
         drained = run.wait_updates(before + paced.sent, lc.timeout_s)  # the step's tail, so its freshness counts
         after_samples = run.stream_samples()
         hist = scrape.delta(_merged_buckets(after_samples, STREAM_FRESHNESS),
@@ -163,6 +171,7 @@ def phase_rates(run: Run, lc: LoadConfig, base_rate: float) -> list[dict]:
             "rate": rate, "sent": paced.sent, "achieved_send_rate": round(paced.achieved),
             "updated_by_step_end": int(at_end), "backlog_at_step_end": int(paced.sent - at_end),
             "drain_s": round(drained[-1][0] - drained[0][0], 2),
+            "worker_cpu_share": round(cpu_share, 2),  # cores the worker got during the step (1.0 = one full core)
             "freshness_p50_s": _round(scrape.quantile(0.5, hist)),
             "freshness_p99_s": _round(scrape.quantile(0.99, hist)),
             **sustained(rate, paced.sent, paced.achieved, at_end),
@@ -244,7 +253,7 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None) -> dict:
             print(f"  {result['throughput']}", flush=True)
             if "rates" in lc.phases:
                 print("rates:", flush=True)
-                result["rates"] = phase_rates(run, lc, base_rate)
+                result["rates"] = phase_rates(run, lc, base_rate, worker)
                 held = [s["rate"] for s in result["rates"] if s["sustained"]]
                 result["highest_sustained_rate"] = max(held) if held else None
                 fresh = [s["rate"] for s in result["rates"] if s["sustained"] and (s["freshness_p99_s"] or 9) < 1.0]

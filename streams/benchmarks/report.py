@@ -65,13 +65,14 @@ def print_report(result: dict) -> None:
     if "throughput" in result:
         t = result["throughput"]
         lines.append(f"throughput, 1 worker: {t['steady_rate']} updates/s steady ({t['overall_rate']} overall, "
-                     f"{t['events']} events in {t['seconds']} s); {t['updates_per_cpu_s']} per CPU-second; "
-                     f"RSS {t['rss_mb']} MB")
+                     f"{t['events']} events in {t['seconds']} s); {t['updates_per_cpu_s']} per CPU-second of the "
+                     f"worker, which got {t.get('worker_cpu_share', 0):.2f} of a core; RSS {t['rss_mb']} MB")
     if "rates" in result:
-        lines.append(f"{'rate/s':>8} {'sent/s':>8} {'backlog':>8} {'p50 s':>7} {'p99 s':>7}  sustained")
+        lines.append(f"{'rate/s':>8} {'sent/s':>8} {'backlog':>8} {'p50 s':>7} {'p99 s':>7} {'cpu':>5}  sustained")
         for s in result["rates"]:
             lines.append(f"{s['rate']:>8.0f} {s['achieved_send_rate']:>8} {s['backlog_at_step_end']:>8} "
-                         f"{_num(s['freshness_p50_s']):>7} {_num(s['freshness_p99_s']):>7}  "
+                         f"{_num(s['freshness_p50_s']):>7} {_num(s['freshness_p99_s']):>7} "
+                         f"{s.get('worker_cpu_share', 0):>5.2f}  "
                          f"{'yes' if s['sustained'] else 'no'}{' (producer-limited)' if s['producer_limited'] else ''}")
         lines.append(f"highest sustained rate: {result.get('highest_sustained_rate')} events/s; with p99 < 1 s: "
                      f"{result.get('highest_rate_with_p99_under_1s')}")
