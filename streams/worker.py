@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 def build(cfg: StreamsConfig, metrics: StreamMetrics | None = None):
     Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level of its data folder
     app = make_app(cfg)
+    if cfg.torch_threads and cfg.embedder == "minilm":
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
     embedder = make_embedder(cfg.embedder)
     noise_filter = None
     if cfg.noise_model:

@@ -147,13 +147,20 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
             "rss_mb": round(worker.memory_info().rss / 2**20, 1)}, worker
 
 
+def two_digits(rate: float) -> float:
+    """``rate`` rounded to two significant digits (at least 1): 768 -> 770, 64 -> 64, 16.2 -> 16."""
+    if rate < 1:
+        return 1.0
+    return float(round(rate, 2 - len(str(int(rate)))))
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system
 
 
 def phase_rates(run: Run, lc: LoadConfig, base_rate: float, worker: psutil.Process) -> list[dict]:
-    rates = lc.rates or tuple(round(base_rate * f, -2) or 100.0 for f in (0.25, 0.5, 0.75, 1.0, 1.25))
+    rates = lc.rates or tuple(two_digits(base_rate * f) for f in (0.25, 0.5, 0.75, 1.0, 1.25))
     maker, steps = EventMaker(run.cfg, prefix="rate"), []
     offset = 0
     for rate in rates:
@@ -259,7 +266,7 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None) -> dict:
                 fresh = [s["rate"] for s in result["rates"] if s["sustained"] and (s["freshness_p99_s"] or 9) < 1.0]
                 result["highest_rate_with_p99_under_1s"] = max(fresh) if fresh else None
             if "memory" in lc.phases:
-                rate = lc.memory_rate or round((result.get("highest_sustained_rate") or base_rate) / 2, -1) or 100.0
+                rate = lc.memory_rate or two_digits((result.get("highest_sustained_rate") or base_rate) / 2)
                 print(f"memory: {lc.memory_s:.0f} s at {rate:.0f} events/s", flush=True)
                 result["memory"] = phase_memory(run, lc, worker, rate)
     if "regen" in lc.phases:

@@ -40,3 +40,9 @@ def test_memory_slope_is_per_minute_and_flat_memory_is_zero():
     assert slope_per_minute([(t, 100.0 + t) for t in range(10)]) == pytest.approx(60.0)
     summary = memory_summary([(t, 200.0) for t in range(30)])
     assert summary["slope_mb_per_min"] == 0 and summary["rss_peak_mb"] == 200.0
+
+
+def test_rates_are_rounded_to_two_significant_digits():
+    from streams.benchmarks.load import two_digits
+
+    assert [two_digits(x) for x in (768, 64, 16.2, 1234, 0.2)] == [770, 64, 16, 1200, 1]
