@@ -14,6 +14,9 @@
   interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
   interests benchmark [--seed S]                     the whole benchmark table from scratch
   interests train grpo|distill|study|retrain|package  Dr.GRPO teacher, distilled student, study, retraining, shipping
+  interests bench load [--embedder hash|minilm]      load benchmark of the stream side (throughput, freshness, memory)
+  interests health                                   is the deployment healthy (broker, workers, lag, Feast)?
+  interests features serve [--port P]                the Feast feature server (HTTP) for rankers
 
 Configuration comes from the environment (INTERESTS_*, INTERESTS_GEN_*, INTERESTS_FEAST_*); see the README.
 """
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -96,10 +99,10 @@ def cmd_stream(args) -> int:
 def cmd_generate(args) -> int:
     from feature_repo.config import FeatureStoreConfig
     from models.config import GeneratorConfig
-    from models.worker import GeneratorWorker
+    from models.service import run
 
     overrides = {"backend": args.backend} if args.backend else {}
-    GeneratorWorker(_streams_cfg(), GeneratorConfig.from_env(**overrides), FeatureStoreConfig.from_env()).run()
+    run(_streams_cfg(), GeneratorConfig.from_env(**overrides), FeatureStoreConfig.from_env())
     return 0
 
 
@@ -152,6 +155,11 @@ def cmd_features(args) -> int:
     from feature_repo.config import FeatureStoreConfig
     from feature_repo.store import open_store, read_features
 
+    if args.action == "serve":
+        from feature_repo.server import serve
+
+        serve(FeatureStoreConfig.from_env(), host=args.host, port=args.port, workers=args.workers)
+        return 0
     store = open_store(FeatureStoreConfig.from_env(), apply=True)
     if args.action == "apply":
         print("applied: user, user_interest_queries_push, user_interest_queries, interest_features_v1")
@@ -337,6 +345,40 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_health(args) -> int:
+    from streams.health import DEFAULT_CHECKS, run_checks
+
+    try:
+        checks = run_checks(tuple(args.only.split(",")) if args.only else DEFAULT_CHECKS,
+                            stream_metrics=args.stream_metrics, generator_metrics=args.generator_metrics,
+                            feature_server=args.feature_server, max_lag=args.max_lag)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks], indent=2))
+    else:
+        print("\n".join(c.line() for c in checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_bench(args) -> int:
+    from streams.benchmarks.load import DEFAULT_OUT, PHASES, LoadConfig, run_benchmark
+
+    lc = LoadConfig(embedder=args.embedder, events=args.events, users=args.users,
+                    rates=tuple(float(r) for r in args.rates.split(",")) if args.rates else (),
+                    step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
+                    regen_rate=args.regen_rate, regen_s=args.regen_s,
+                    phases=tuple(args.phases.split(",")) if args.phases else PHASES)
+    def stop(signum, _frame):  # SIGTERM (and SIGINT where a shell ignored it) unwinds, so the broker and workers stop
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    run_benchmark(lc, Path(args.out) if args.out else DEFAULT_OUT)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="interests", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -365,7 +407,7 @@ def parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="the generator worker")
     g.add_argument("action", choices=["worker"])
-    g.add_argument("--backend", choices=["smollm2", "keyphrase"], default=None)
+    g.add_argument("--backend", choices=["smollm2", "vllm", "keyphrase"], default=None)
     g.set_defaults(func=cmd_generate)
 
     m = sub.add_parser("model", help="the student model and the model registry")
@@ -382,8 +424,12 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_model)
 
     f = sub.add_parser("features", help="the Feast feature store")
-    f.add_argument("action", choices=["apply", "get"])
+    f.add_argument("action", choices=["apply", "get", "serve"],
+                   help="apply the definitions; get USER... as a ranker reads them; serve the HTTP feature server")
     f.add_argument("users", nargs="*")
+    f.add_argument("--host", default="127.0.0.1", help="serve: address to bind (0.0.0.0 in a container)")
+    f.add_argument("--port", type=int, default=6566, help="serve: port (Feast's default 6566)")
+    f.add_argument("--workers", type=int, default=1, help="serve: gunicorn worker processes")
     f.set_defaults(func=cmd_features)
 
     d = sub.add_parser("demo", help="run the whole path on the sample events and print what rankers would read")
@@ -454,14 +500,47 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--name", default=None, help="retrain: the registry model name (default: the served one)")
     t.add_argument("--tolerance", type=float, default=0.0, help="retrain: publish if NDCG@10 >= current - this")
     t.set_defaults(func=cmd_train)
+
+    h = sub.add_parser("health", help="check the broker, both workers (groups, lag, metrics) and the Feast store")
+    h.add_argument("--only", default=None, help="comma list of broker, stream-group, generator-group, "
+                                                "stream-metrics, generator-metrics, store, feature-server")
+    h.add_argument("--stream-metrics", default="", help="the stream worker's metrics URL (default: its port on "
+                                                        "127.0.0.1)")
+    h.add_argument("--generator-metrics", default="", help="the generator worker's metrics URL")
+    h.add_argument("--feature-server", default="", help="the feature server's base URL (checked only when given "
+                                                        "or named in --only)")
+    h.add_argument("--max-lag", type=int, default=None, help="fail a consumer group whose lag exceeds this")
+    h.add_argument("--json", action="store_true", help="print the results as JSON")
+    h.set_defaults(func=cmd_health)
+
+    bl = sub.add_parser("bench", help="load benchmark of the stream side (streams/benchmarks/load.py)")
+    bl.add_argument("action", choices=["load"])
+    bl.add_argument("--embedder", choices=["hash", "minilm"], default="hash",
+                    help="hash: a hashing stand-in with no model cost; minilm: the real embedding model")
+    bl.add_argument("--events", type=int, default=50_000, help="pre-filled events (throughput and scale phases)")
+    bl.add_argument("--users", type=int, default=2_000, help="user population of the steady-load phases")
+    bl.add_argument("--rates", default=None, help="comma list of events/s (default: fractions of the throughput)")
+    bl.add_argument("--step-s", type=float, default=15.0, help="seconds per rate step")
+    bl.add_argument("--memory-s", type=float, default=120.0)
+    bl.add_argument("--memory-rate", type=float, default=0.0, help="events/s (default: half the sustained rate)")
+    bl.add_argument("--regen-rate", type=float, default=150.0, help="events/s of new users in the regen phase")
+    bl.add_argument("--regen-s", type=float, default=40.0)
+    bl.add_argument("--phases", default=None, help="comma list of throughput,rates,memory,regen,scale (default all)")
+    bl.add_argument("--out", default=None, help="folder for load-<embedder>.json (default streams/benchmarks/results)")
+    bl.set_defaults(func=cmd_bench)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("kafka", "aiokafka", "urllib3", "httpx", "feast", "faust.transport"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    from streams.logs import configure, log_format
+
+    try:
+        fmt = log_format()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure(args.log_level, fmt)  # text lines, or JSON lines with INTERESTS_LOG_FORMAT=json
     return args.func(args)
 
 

@@ -73,6 +73,8 @@ class GeneratorConfig:
     max_queue: int = 256  # requests held in memory; polling pauses while the queue is full
     request_timeout_s: float = 60.0  # a request older than this when its batch starts is still served, counted late
     stats_every: int = 10  # log the worker's metrics every N batches
+    metrics_port: int = 9109  # Prometheus metrics at http://<metrics_host>:<port>/metrics; 0 disables the endpoint
+    metrics_host: str = "0.0.0.0"  # address the metrics endpoint binds
 
     def __post_init__(self):
         if self.on_invalid not in ON_INVALID:

@@ -26,6 +26,7 @@ from schemas import AvroCodec, default_codec
 from streams import drift, history, tracking, user_state
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, Limits, decode_inbound
+from streams.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class StreamParts:
     noise_filtered: faust.Table
     ingest: faust.types.AgentT
     track: faust.types.AgentT
+    metrics: StreamMetrics | None = None
 
 
 def dlq_headers(reason: str, detail: str, topic: str | None, partition: int | None, offset: int | None) -> list:
@@ -89,10 +91,12 @@ async def delivered(pending: list) -> None:
 
 
 def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
-             noise_filter=None) -> StreamParts:
+             noise_filter=None, metrics: StreamMetrics | None = None) -> StreamParts:
     """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``training.noise.NoiseFilter`` or anything
-    with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history."""
+    with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history. ``metrics``
+    (the worker's Prometheus metrics) is counted into; without it the counts go to an unserved registry."""
     codec = codec or default_codec()
+    metrics = metrics if metrics is not None else StreamMetrics(process=False)
     limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
     rules = user_state.Rules.from_config(cfg)
@@ -117,10 +121,12 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                        headers=dlq_headers(reason, detail, getattr(message, "topic", None),
                                            getattr(message, "partition", None), getattr(message, "offset", None)))
         dead_letters[reason.encode()] += 1
+        metrics.dead_letter(reason)
 
     @app.agent(sources, name="ingest")
     async def ingest(stream):
         async for event in stream.events():
+            metrics.event_in(getattr(event.message, "topic", ""))
             try:
                 item = decode_inbound(codec, event.value, limits)
             except InvalidEvent as exc:
@@ -128,6 +134,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 yield ("dead_letter", exc.reason)
                 continue
             await by_user.send(key=item.user_id.encode(), value=event.value)
+            metrics.forwarded.inc()
             yield ("forwarded", item.user_id)
 
     def load(user_id: str) -> dict | None:
@@ -137,6 +144,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     async def track(stream):
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
+            batch_started = time.perf_counter()
             items = []
             for event in events:
                 try:
@@ -147,12 +155,14 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             vectors = {}
             if todo:
                 # one model call per batch, off the event loop so heartbeats and fetches go on
-                embedded = await loop.run_in_executor(None, embedder.embed, [s.text for s in todo])
+                with metrics.embed_seconds.time():
+                    embedded = await loop.run_in_executor(None, embedder.embed, [s.text for s in todo])
                 flags = [False] * len(todo)
                 if noise_filter is not None:
                     flags = noise_filter.predict([s.as_dict() for s in todo], embedded)
                     for signal in (s for s, noisy in zip(todo, flags) if noisy):
                         noise_filtered[signal.domain.encode()] += 1
+                        metrics.noise_filtered.labels(signal.domain).inc()
                         log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
                 vectors = {s: v for s, v, noisy in zip(todo, embedded, flags) if not noisy}
             result = tracking.apply_batch(items, load, vectors, rules)
@@ -176,6 +186,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                     record = regen_record(user_id, decision, user["interest"], user["history"], cfg.snapshot_items)
                     pending.append(await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record)))
                     drift.mark_generated(user["interest"])
+                    metrics.regeneration(decision.reason)
                     log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason,
                              decision.drift)
             await delivered(pending)
@@ -183,7 +194,11 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 users[user_id.encode()] = user
             for outcome, count in result.outcomes.items():
                 outcomes[outcome.encode()] += count
+            if result.outcomes["duplicate"]:
+                metrics.duplicates.inc(result.outcomes["duplicate"])
+            metrics.updated([s.ts for s in vectors])
+            metrics.batch_seconds.observe(time.perf_counter() - batch_started)
             yield result.outcomes["added"]
 
     return StreamParts(app, sources, by_user, dlq, regen, users, outcomes, dead_letters, noise_filtered, ingest,
-                       track)
+                       track, metrics)

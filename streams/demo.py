@@ -39,6 +39,18 @@ def free_port_pair() -> int:
     raise RuntimeError("no two consecutive free ports found")
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports free right now (held open together while picking, so they differ)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 class Services:
     """The broker and the two workers of one run; ``stop`` is safe to call twice."""
 
@@ -47,15 +59,15 @@ class Services:
 
         self.state_dir = state_dir
         port = free_port_pair()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            web_port = s.getsockname()[1]
+        web_port, stream_metrics, generator_metrics = free_ports(3)
         self.env = {
             **os.environ,
             "INTERESTS_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
             "INTERESTS_STATE_DIR": str(state_dir),
             "INTERESTS_FEAST_DATA_DIR": str(state_dir / "feast"),
             "INTERESTS_WEB_PORT": str(web_port),
+            "INTERESTS_METRICS_PORT": str(stream_metrics),
+            "INTERESTS_GEN_METRICS_PORT": str(generator_metrics),
             "INTERESTS_EMBEDDER": embedder,
             "INTERESTS_GEN_EMBEDDER": embedder,
             "INTERESTS_GEN_BACKEND": backend,
@@ -70,11 +82,13 @@ class Services:
         self.broker.start()
         create_topics(self.cfg)
 
-    def start_worker(self, name: str, *args: str) -> None:
+    def start_worker(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
+        """Start ``interests ARGS...`` as a process logging to ``<state>/<name>.log``; ``env`` adds to the run's
+        environment (e.g. a second worker's own ports)."""
         log = open(self.state_dir / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", "interests_cli", *args], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            cwd=Path(__file__).resolve().parent.parent)
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", "interests_cli", *args],
+                                            env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
 
     def wait_ready(self, timeout: float = 180.0) -> None:
         """Both workers have joined their consumer groups (the generator converts the model first, once)."""

@@ -9,12 +9,19 @@ from models.embeddings import make_embedder
 from streams.agents import register
 from streams.app import make_app
 from streams.config import StreamsConfig
+from streams.logs import log_format, logging_config
+from streams.metrics import StreamMetrics, serve
 
 log = logging.getLogger(__name__)
 
 
-def build(cfg: StreamsConfig):
+def build(cfg: StreamsConfig, metrics: StreamMetrics | None = None):
+    Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level of its data folder
     app = make_app(cfg)
+    if cfg.torch_threads and cfg.embedder == "minilm":
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
     embedder = make_embedder(cfg.embedder)
     noise_filter = None
     if cfg.noise_model:
@@ -22,17 +29,22 @@ def build(cfg: StreamsConfig):
 
         noise_filter = NoiseFilter.load(Path(cfg.noise_model), embedder=embedder, threshold=cfg.noise_threshold)
         log.info("noise filter on: %s (threshold %.2f)", cfg.noise_model, cfg.noise_threshold)
-    return register(app, cfg, embedder, noise_filter=noise_filter)
+    return register(app, cfg, embedder, noise_filter=noise_filter, metrics=metrics)
 
 
 def run(cfg: StreamsConfig, loglevel: str = "info") -> None:
     """Blocks until the worker is stopped (SIGTERM or SIGINT)."""
-    parts = build(cfg)
+    metrics = StreamMetrics()
+    parts = build(cfg, metrics)
+    if serve(metrics.registry, cfg.metrics_port, cfg.metrics_host):
+        log.info("metrics on http://%s:%d/metrics", cfg.metrics_host, cfg.metrics_port)
     log.info("stream worker: %s on %s", cfg.app_id, cfg.bootstrap_servers)
     parts.app.main_argv = None
     from faust.worker import Worker
 
-    Worker(parts.app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
+    # our logging configuration, not Faust's own handlers (so INTERESTS_LOG_FORMAT=json holds in the worker too)
+    Worker(parts.app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
+           logging_config=logging_config(loglevel, log_format())).execute_from_commandline()
 
 
 if __name__ == "__main__":

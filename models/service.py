@@ -1,0 +1,36 @@
+"""The generator worker as a service (``interests generate worker``): the Feast store, the Prometheus endpoint and
+the worker, wired together. The worker itself (``models/worker.py``) knows nothing of Prometheus."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from feature_repo.config import FeatureStoreConfig
+from feature_repo.store import open_store, push_rows, read_features
+from models.config import GeneratorConfig
+from models.metrics import GeneratorMetrics
+from models.worker import GeneratorWorker
+from streams.config import StreamsConfig
+
+log = logging.getLogger(__name__)
+
+
+def build(streams: StreamsConfig, gen: GeneratorConfig, feast: FeatureStoreConfig,
+          metrics: GeneratorMetrics | None = None) -> tuple[GeneratorWorker, GeneratorMetrics]:
+    metrics = metrics or GeneratorMetrics()
+    store = open_store(feast, apply=True)
+    # the same store wiring GeneratorWorker makes by itself, with the push observed for the freshness histograms
+    worker = GeneratorWorker(streams, gen, feast, push=metrics.observing(partial(push_rows, store)),
+                             read_previous=partial(read_features, store))
+    worker.store = store
+    metrics.watch(worker.stats)
+    return worker, metrics
+
+
+def run(streams: StreamsConfig, gen: GeneratorConfig, feast: FeatureStoreConfig) -> None:
+    """Blocks until SIGTERM/SIGINT."""
+    worker, metrics = build(streams, gen, feast)
+    if metrics.serve(gen.metrics_port, gen.metrics_host):
+        log.info("metrics on http://%s:%d/metrics", gen.metrics_host, gen.metrics_port)
+    worker.run()

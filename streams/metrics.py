@@ -1,0 +1,90 @@
+"""Prometheus metrics of the Faust stream worker: the definitions, and the HTTP endpoint that serves them.
+
+The agents only call the methods here (``streams/agents.py``); ``interests stream worker`` serves them on
+``INTERESTS_METRICS_PORT`` (default 9108, 0 turns the endpoint off) at ``/metrics``. Each worker process owns one
+:class:`StreamMetrics` with its own registry, so tests build as many as they like without clashing.
+
+Freshness here is stream-side: seconds from an event's own time (its ``ts`` field, event time) to the moment its
+signal is in the user's history and interest vector. It is meaningful when producers stamp events near real time;
+a replay of old events reports their age.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.process_collector import ProcessCollector
+
+log = logging.getLogger(__name__)
+# seconds; fine at the low end (the < 1 s goal) and wide enough for a replay of old events
+FRESHNESS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+                     30.0, 60.0, 300.0, 3600.0, 86400.0)
+BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class StreamMetrics:
+    """Counters, histograms and gauges of one stream worker process (names start with ``interests_stream_``)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, process: bool = True):
+        self.registry = r = registry if registry is not None else CollectorRegistry()
+        if process:
+            ProcessCollector(registry=r)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
+        self.events_in = Counter("interests_stream_events_in", "Raw events read by the ingest agent.", ["topic"],
+                                 registry=r)
+        self.forwarded = Counter("interests_stream_events_forwarded",
+                                 "Valid events re-keyed by user onto the by-user topic.", registry=r)
+        self.dead_lettered = Counter("interests_stream_dead_lettered",
+                                     "Events sent to the dead-letter topic, by reason.", ["reason"], registry=r)
+        self.history_updates = Counter("interests_stream_history_updates",
+                                       "Signals added to a user's history and interest vector.", registry=r)
+        self.duplicates = Counter("interests_stream_duplicates", "Redelivered events ignored by event id.",
+                                  registry=r)
+        self.noise_filtered = Counter("interests_stream_noise_filtered",
+                                      "Signals dropped by the noise classifier, by domain.", ["domain"], registry=r)
+        self.regen_requested = Counter("interests_stream_regenerations_requested",
+                                       "Regeneration requests sent to the generator, by reason.", ["reason"],
+                                       registry=r)
+        self.batch_seconds = Histogram("interests_stream_batch_seconds",
+                                       "Time the track agent spends on one micro-batch.", buckets=BATCH_BUCKETS,
+                                       registry=r)
+        self.embed_seconds = Histogram("interests_stream_embed_seconds", "Time of one batched embedding call.",
+                                       buckets=BATCH_BUCKETS, registry=r)
+        self.freshness = Histogram("interests_stream_update_freshness_seconds",
+                                   "Event time to the signal being in the user's history (stream-side freshness).",
+                                   buckets=FRESHNESS_BUCKETS, registry=r)
+        self.last_update = Gauge("interests_stream_last_update_timestamp_seconds",
+                                 "Wall-clock time of the last history update (0 before the first).", registry=r)
+
+    # --- what the agents call -----------------------------------------------------------------------------------
+    def event_in(self, topic: str) -> None:
+        self.events_in.labels(topic or "?").inc()
+
+    def dead_letter(self, reason: str) -> None:
+        self.dead_lettered.labels(reason).inc()
+
+    def updated(self, event_times_ms: list[int], now: float | None = None) -> None:
+        """Signals (their event times, epoch ms) are now in their users' histories."""
+        now = time.time() if now is None else now
+        for ts in event_times_ms:
+            self.freshness.observe(max(now - ts / 1000.0, 0.0))
+        self.history_updates.inc(len(event_times_ms))
+        self.last_update.set(now)
+
+    def regeneration(self, reason: str) -> None:
+        self.regen_requested.labels(reason).inc()
+
+
+def serve(registry: CollectorRegistry, port: int, host: str = "0.0.0.0"):
+    """Serve ``registry`` at ``http://host:port/metrics`` from a daemon thread; returns the server, or None when
+    ``port`` is 0 or cannot be bound (logged as an error: the worker goes on without an endpoint, and
+    ``interests health`` reports it missing)."""
+    if not port:
+        return None
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        log.error("metrics endpoint not started on %s:%d (%s): set another port", host, port, exc)
+        return None
+    return server
