@@ -7,7 +7,7 @@ import logging
 from functools import partial
 
 from feature_repo.config import FeatureStoreConfig
-from feature_repo.store import open_store, push_rows, read_features
+from feature_repo.store import delete_users, open_store, push_rows, read_features
 from models.config import GeneratorConfig
 from models.metrics import GeneratorMetrics
 from models.worker import GeneratorWorker
@@ -22,7 +22,7 @@ def build(streams: StreamsConfig, gen: GeneratorConfig, feast: FeatureStoreConfi
     store = open_store(feast, apply=True)
     # the same store wiring GeneratorWorker makes by itself, with the push observed for the freshness histograms
     worker = GeneratorWorker(streams, gen, feast, push=metrics.observing(partial(push_rows, store)),
-                             read_previous=partial(read_features, store))
+                             read_previous=partial(read_features, store), delete=partial(delete_users, store))
     worker.store = store
     metrics.watch(worker.stats)
     return worker, metrics

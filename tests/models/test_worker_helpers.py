@@ -127,3 +127,25 @@ def test_feature_rows_with_no_valid_generation_do_not_call_the_embedder():
             raise AssertionError("embed called")
 
     assert feature_rows([request()], [Generation([])], Exploding(dim=8), "v") == []
+
+
+def test_the_service_wires_every_store_path_into_the_worker(monkeypatch, tmp_path):
+    """The service builds the worker with push, read and delete paths on its store (a worker without a delete
+    path can never settle a batch holding a feature deletion)."""
+    import models.service as service
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, *args, **kwargs):
+            seen.update(kwargs)
+            self.stats = lambda: {}
+
+    monkeypatch.setattr(service, "GeneratorWorker", Recorder)
+    monkeypatch.setattr(service, "open_store", lambda feast, apply=True: object())
+    from feature_repo.config import FeatureStoreConfig
+    from models.config import GeneratorConfig
+    from streams.config import StreamsConfig
+
+    service.build(StreamsConfig(), GeneratorConfig(), FeatureStoreConfig(data_dir=tmp_path))
+    assert {"push", "read_previous", "delete"} <= set(seen) and all(seen[k] is not None for k in seen)
