@@ -171,7 +171,8 @@ class Broker:
         if not (self.data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
-                [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
+                # "--cluster-id=ID", not "-t ID": a random base64 id starting with "-" (1 in 64) was read as an option
+                [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props)],
                 capture_output=True, text=True,
             )
             if fmt.returncode != 0:
