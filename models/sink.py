@@ -47,10 +47,12 @@ class Sink:
 
     def write(self, writes: Writes) -> None:
         """Write everything or raise :class:`SinkError` saying what failed."""
+        if writes.deletions and self.delete is None:
+            # a wiring mistake, not an outage: retrying would stall the partition silently, so fail loudly
+            raise RuntimeError("feature deletions requested but this worker was given no delete path "
+                               "(GeneratorWorker(delete=...))")
         try:
             if writes.deletions:
-                if self.delete is None:
-                    raise SinkError("feature deletions requested but this worker has no delete path")
                 self.delete(writes.deletions)
             if writes.rows:
                 self.push(writes.rows)

@@ -87,7 +87,7 @@ def test_a_push_that_fails_observes_nothing_and_raises():
     assert scrape.buckets(samples(metrics), "interests_generator_feature_freshness_seconds")[-1][1] == 0
 
 
-def test_the_service_wires_an_observed_push_and_the_stale_policys_reader(monkeypatch, tmp_path):
+def test_the_service_wires_an_observed_push_the_stale_policys_reader_and_the_delete_path(monkeypatch, tmp_path):
     from models import service
 
     made = {}
@@ -104,4 +104,5 @@ def test_the_service_wires_an_observed_push_and_the_stale_policys_reader(monkeyp
                                     GeneratorMetrics(process=False))
     assert made["push"].__name__ == "push_and_observe"
     assert made["read_previous"].func.__name__ == "read_features"  # previous features for the stale policy
+    assert made["delete"].func.__name__ == "delete_users"  # feature deletions (a deletion request, a revocation)
     assert worker.store is not None

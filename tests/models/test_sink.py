@@ -141,3 +141,8 @@ def test_features_deleted_in_a_batch_are_not_kept_stale_for_an_invalid_output_af
     rows = proc.process([deletion("a"), *messages(request("a", 3_000, "a-3"), start=200)])
     assert rows == [] and "a" not in store.rows
     assert proc.stats.deleted == 1 and proc.stats.stale == 0
+
+
+def test_a_worker_without_a_delete_path_fails_loudly_instead_of_retrying_forever():
+    with pytest.raises(RuntimeError, match="no delete path"):
+        Sink(Flaky(), None, FakeProducer()).write(Writes(deletions=["a"]))
