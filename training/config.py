@@ -57,6 +57,7 @@ class PolicyConfig:
     temperature: float = 0.8  # sampling temperature of rollouts; log-probabilities use the same temperature
     top_p: float = 0.9  # nucleus sampling of rollouts (a 135M model's full-vocabulary tail is mostly junk)
     torch_threads: int = 0  # 0 = torch's default; 1 is much faster on a machine whose cores are busy
+    device: str = "auto"  # "auto" (cuda when a GPU is visible, else cpu), "cpu", "cuda", "cuda:1", ...
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class GRPOConfig:
     micro_batch: int = 16  # rows per forward/backward pass
     grad_clip: float = 1.0
     checkpoint_every: int = 4
+    time_budget_s: float = 0.0  # > 0: stop after the step that passes this many seconds (checkpoint and adapter kept)
     rewards: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in ALL_REWARDS)  # (name, weight)
 
     @property
@@ -97,6 +99,7 @@ class DistillConfig:
     micro_batch: int = 16
     grad_clip: float = 1.0
     checkpoint_every: int = 4
+    time_budget_s: float = 0.0  # > 0: stop after the step that passes this many seconds (checkpoint and adapter kept)
     rewards: tuple[tuple[str, float], ...] = tuple((name, 1.0) for name in ALL_REWARDS)
 
 

@@ -31,9 +31,9 @@ def student_layers(cfg: DistillConfig, total: int) -> list[int]:
     return list(cfg.student.layers) if cfg.student.layers else default_layers(total, cfg.keep_layers)
 
 
-def load_teacher(base: Path, adapter: Path | None, dtype: str):
+def load_teacher(base: Path, adapter: Path | None, dtype: str, device: str = "cpu"):
     """The teacher for scoring or sampling: the base with its adapter merged, frozen."""
-    teacher = P.load_model(Path(base), dtype, adapter=adapter, trainable=False)
+    teacher = P.load_model(Path(base), dtype, adapter=adapter, trainable=False, device=device)
     teacher.eval()
     for param in teacher.parameters():
         param.requires_grad_(False)
@@ -42,8 +42,7 @@ def load_teacher(base: Path, adapter: Path | None, dtype: str):
 
 def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: DistillConfig, weights: dict) -> dict:
     pcfg = cfg.student
-    prompts = P.build_prompts(tokenizer, [env.bench.histories[u] for u in users], pcfg.num_queries,
-                              pcfg.max_prompt_signals)
+    prompts = P.build_prompts(tokenizer, [env.history(u) for u in users], pcfg.num_queries, pcfg.max_prompt_signals)
     sampler = student if cfg.mode == "on-policy" else teacher
     rollout = P.sample(sampler, tokenizer, prompts, n=cfg.samples_per_user, temperature=pcfg.temperature,
                        max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
@@ -51,13 +50,13 @@ def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: Distil
     normalizer = float(rows_total * pcfg.max_new_tokens)
     adv = None
     row = {}
-    if cfg.mode == "on-policy" and cfg.reward_coef > 0 or cfg.mode == "sft":
+    if env.can_score:  # the rewards: the optional reward term, and the run log (a HistoryEnv has none)
         rows_users = [u for u in users for _ in range(cfg.samples_per_user)]
         total, per = composite([p for p in prompts for _ in range(cfg.samples_per_user)], rollout.texts,
                                env.contexts(rows_users), weights, env.rewards)
         row.update({"reward": float(np.mean(total)), **{f"reward/{k}": float(np.mean(v)) for k, v in per.items()}})
         if cfg.reward_coef > 0 and cfg.mode == "on-policy":
-            adv = group_advantages(torch.tensor(total), cfg.samples_per_user)
+            adv = group_advantages(torch.tensor(total), cfg.samples_per_user).to(rollout.input_ids.device)
     stats = {"loss": 0.0, "kl": 0.0, "entropy": 0.0}
     for start in range(0, rows_total, cfg.micro_batch):
         rows = slice(start, start + cfg.micro_batch)
@@ -89,6 +88,8 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
     if cfg.mode not in MODES:
         raise ValueError(f"unknown distillation mode {cfg.mode!r}; choose from {', '.join(MODES)}")
     weights = check_weights(dict(cfg.rewards))
+    if cfg.reward_coef > 0 and cfg.mode == "on-policy" and not env.can_score:
+        raise ValueError("reward_coef > 0 needs the rewards: give a benchmark (RewardEnv), not histories alone")
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     pcfg = cfg.student
@@ -96,10 +97,10 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
         torch.set_num_threads(pcfg.torch_threads)
     base = Path(pcfg.model)
     tokenizer = P.load_tokenizer(base)
-    teacher = load_teacher(teacher_base or base, teacher_adapter, pcfg.dtype)
+    teacher = load_teacher(teacher_base or base, teacher_adapter, pcfg.dtype, pcfg.device)
     total_layers = teacher.config.num_hidden_layers
     layers = student_layers(cfg, total_layers)
-    student = P.add_lora(P.load_model(base, pcfg.dtype, layers), pcfg.lora_rank, pcfg.lora_alpha,
+    student = P.add_lora(P.load_model(base, pcfg.dtype, layers, device=pcfg.device), pcfg.lora_rank, pcfg.lora_alpha,
                          pcfg.lora_top_layers)
     student.train()
     optimizer = torch.optim.AdamW(P.trainable_parameters(student), lr=cfg.lr, weight_decay=0.0)
@@ -113,7 +114,7 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
         return row
 
     rows = train_loop(out_dir, cfg, student, optimizer, cfg.steps, step, rng, cfg.checkpoint_every, resume,
-                      desc=f"distill {cfg.mode}")
+                      desc=f"distill {cfg.mode}", time_budget_s=cfg.time_budget_s)
     metrics = {"steps": len(rows), "final_kl_last5": float(np.mean([r.get("kl", 0.0) for r in rows[-5:]]))}
     manifest = {"base": str(base), "layers": layers, "adapter": ".", "training_run": str(out_dir),
                 "teacher": str(teacher_adapter) if teacher_adapter else str(teacher_base or base), "metrics": metrics,

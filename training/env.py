@@ -36,6 +36,8 @@ def corpus_idf(texts: list[str]) -> dict[str, float]:
 
 
 class RewardEnv:
+    can_score = True  # builds reward contexts (training/histories.py's HistoryEnv does not)
+
     def __init__(self, bench: Benchmark, embedder: Embedder, num_queries: int = 5, seed: int = 0,
                  click_model: bool = True, coverage_threshold: float = 0.5, coverage_judge: str | None = None):
         from training.click_model import fit_click_model
@@ -59,6 +61,10 @@ class RewardEnv:
     def train_users(self) -> list[str]:
         """Training-split users with a history and at least one held-out next click, sorted."""
         return self.bench.eval_users("train")
+
+    def history(self, user: str) -> list[dict]:
+        """The user's signals, newest first, as the serving prompt reads them."""
+        return self.bench.histories[user]
 
     def contexts(self, users: list[str]) -> list[UserContext]:
         """One :class:`UserContext` per user (repeats allowed); one embedder call for all the histories."""

@@ -43,7 +43,8 @@ def setup_policy(pcfg, adapter: Path | None = None):
     if pcfg.torch_threads:
         torch.set_num_threads(pcfg.torch_threads)
     tokenizer = P.load_tokenizer(Path(pcfg.model))
-    model = P.load_model(Path(pcfg.model), pcfg.dtype, list(pcfg.layers) if pcfg.layers else None)
+    model = P.load_model(Path(pcfg.model), pcfg.dtype, list(pcfg.layers) if pcfg.layers else None,
+                         device=pcfg.device)
     if adapter is not None:
         from peft import PeftModel
 
@@ -60,20 +61,19 @@ def setup_policy(pcfg, adapter: Path | None = None):
 def grpo_step(model, tokenizer, env, users: list[str], cfg: GRPOConfig, weights: dict) -> dict:
     """One Dr.GRPO update (gradients accumulated over micro-batches; the caller steps the optimizer)."""
     pcfg = cfg.policy
-    prompts = P.build_prompts(tokenizer, [env.bench.histories[u] for u in users], pcfg.num_queries,
-                              pcfg.max_prompt_signals)
+    prompts = P.build_prompts(tokenizer, [env.history(u) for u in users], pcfg.num_queries, pcfg.max_prompt_signals)
     rollout = P.sample(model, tokenizer, prompts, n=cfg.group_size, temperature=pcfg.temperature,
                        max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
     rows_users = [u for u in users for _ in range(cfg.group_size)]
     contexts = env.contexts(rows_users)
     total, per = composite([p for p in prompts for _ in range(cfg.group_size)], rollout.texts, contexts, weights,
                            env.rewards)
-    adv = group_advantages(torch.tensor(total), cfg.group_size)
+    adv = group_advantages(torch.tensor(total), cfg.group_size).to(rollout.input_ids.device)
     active = [i for i in range(len(rows_users)) if cfg.beta > 0 or abs(float(adv[i])) > 1e-8]
     normalizer = float(len(rows_users) * pcfg.max_new_tokens)  # constant: Dr.GRPO's unbiased normaliser
     stats = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_fraction": 0.0}
     for start in range(0, len(active), cfg.micro_batch):
-        rows = torch.tensor(active[start:start + cfg.micro_batch])
+        rows = torch.tensor(active[start:start + cfg.micro_batch], device=rollout.input_ids.device)
         sub = P.Rollout(rollout.input_ids[rows], rollout.attention_mask[rows], rollout.prompt_len,
                         rollout.completion_mask[rows], [rollout.texts[i] for i in rows.tolist()], 1)
         logits = P.completion_logits(model, sub)
@@ -117,7 +117,7 @@ def train(cfg: GRPOConfig, env, out_dir: Path, resume: bool = True, init_adapter
         return row
 
     rows = train_loop(out_dir, cfg, model, optimizer, cfg.steps, step, rng, cfg.checkpoint_every, resume,
-                      desc="dr-grpo")
+                      desc="dr-grpo", time_budget_s=cfg.time_budget_s)
     last = rows[-5:]
     metrics = {"final_reward_mean_last5": float(np.mean([r["reward"] for r in last])) if last else None,
                "steps": len(rows)}

@@ -44,9 +44,9 @@ def dr_grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.T
     """
     if normalizer <= 0:
         raise ValueError("normalizer must be positive")
-    mask = mask.to(logp.dtype)
+    mask = mask.to(logp)  # the dtype and device of logp
     ratio = torch.exp(logp - old_logp)
-    adv = advantages.to(logp.dtype)[:, None]
+    adv = advantages.to(logp)[:, None]
     unclipped = ratio * adv
     clipped = torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv
     per_token = torch.minimum(unclipped, clipped)
@@ -66,11 +66,11 @@ def reverse_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, mask:
     log_s = F.log_softmax(student_logits.float(), dim=-1)
     log_t = F.log_softmax(teacher_logits.float(), dim=-1)
     kl = (log_s.exp() * (log_s - log_t)).sum(dim=-1)
-    return kl * mask.to(kl.dtype)
+    return kl * mask.to(kl)
 
 
 def sft_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean token cross-entropy of ``targets`` ``[N, T]`` under ``logits`` ``[N, T, V]`` over the masked tokens."""
-    logp = F.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-    mask = mask.to(logp.dtype)
+    logp = F.log_softmax(logits.float(), dim=-1).gather(-1, targets.to(logits.device)[..., None]).squeeze(-1)
+    mask = mask.to(logp)
     return -(logp * mask).sum() / mask.sum().clamp(min=1)

@@ -32,13 +32,23 @@ def load_tokenizer(path: Path):
     return tokenizer
 
 
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto``: the first CUDA GPU when one is visible, else the CPU; any other name as torch reads it, checked."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA GPU here (use --device cpu or auto)")
+    return device
+
+
 def load_model(path: Path, dtype: str = "bfloat16", layers: list[int] | None = None, adapter: Path | None = None,
-               trainable: bool = False):
-    """A causal LM from a Hugging Face folder, pruned to ``layers`` when given, with the PEFT ``adapter`` loaded
-    (trainable or merged for inference)."""
+               trainable: bool = False, device: str = "cpu"):
+    """A causal LM from a Hugging Face folder on ``device``, pruned to ``layers`` when given, with the PEFT
+    ``adapter`` loaded (trainable or merged for inference)."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(resolve_device(device))
     if layers is not None and len(layers) != model.config.num_hidden_layers:
         prune_layers(model, list(layers))
     if adapter is not None:
@@ -107,7 +117,7 @@ def sample(model, tokenizer, prompts: list[str], n: int = 1, temperature: float 
     """``n`` completions per prompt (greedy when ``temperature`` is 0, which needs ``n == 1``)."""
     if temperature <= 0 and n > 1:
         raise ValueError("n > 1 completions per prompt need a temperature > 0")
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     options = ({"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
                if temperature > 0 else {"do_sample": False})
     was_training = model.training
@@ -118,7 +128,7 @@ def sample(model, tokenizer, prompts: list[str], n: int = 1, temperature: float 
     prompt_len = enc["input_ids"].shape[1]
     completion = out[:, prompt_len:]
     if completion.shape[1] == 0:
-        completion = torch.full((out.shape[0], 1), tokenizer.eos_token_id, dtype=out.dtype)
+        completion = torch.full((out.shape[0], 1), tokenizer.eos_token_id, dtype=out.dtype, device=out.device)
         out = torch.cat([out, completion], dim=1)
     mask = completion_mask(completion, {tokenizer.eos_token_id, tokenizer.pad_token_id})
     prompt_mask = enc["attention_mask"].repeat_interleave(n, dim=0)
@@ -126,7 +136,7 @@ def sample(model, tokenizer, prompts: list[str], n: int = 1, temperature: float 
     return Rollout(out.clone(), torch.cat([prompt_mask, mask], dim=1), prompt_len, mask, texts, n)
 
 
-def rollout_from_texts(tokenizer, prompts: list[str], completions: list[str], n: int) -> Rollout:
+def rollout_from_texts(tokenizer, prompts: list[str], completions: list[str], n: int) -> Rollout:  # on the CPU
     """A :class:`Rollout` for given completion texts (``n`` per prompt, prompt by prompt): teacher samples for SFT."""
     end = tokenizer.eos_token or ""
     enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -146,7 +156,7 @@ def rollout_from_texts(tokenizer, prompts: list[str], completions: list[str], n:
 def completion_logits(model, rollout: Rollout, rows: slice | None = None) -> torch.Tensor:
     """Logits ``[N, T, V]`` predicting each completion token (computed only at those positions)."""
     rows = rows or slice(None)
-    ids, mask = rollout.input_ids[rows], rollout.attention_mask[rows]
+    ids, mask = rollout.input_ids[rows].to(model.device), rollout.attention_mask[rows].to(model.device)
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # as generate() numbers left-padded rows
     width = ids.shape[1] - rollout.prompt_len
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=width + 1).logits
@@ -156,14 +166,14 @@ def completion_logits(model, rollout: Rollout, rows: slice | None = None) -> tor
 def token_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Log-probabilities ``[N, T]`` of ``tokens`` under ``logits / temperature``."""
     scaled = logits.float() / (temperature if temperature > 0 else 1.0)
-    return F.log_softmax(scaled, dim=-1).gather(-1, tokens[..., None]).squeeze(-1)
+    return F.log_softmax(scaled, dim=-1).gather(-1, tokens.to(logits.device)[..., None]).squeeze(-1)
 
 
 def entropy(logits: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean per-token entropy (nats) over the masked positions."""
     logp = F.log_softmax(logits.float(), dim=-1)
     ent = -(logp.exp() * logp).sum(-1)
-    mask = mask.to(ent.dtype)
+    mask = mask.to(ent)
     return float((ent * mask).sum() / mask.sum().clamp(min=1))
 
 

@@ -134,10 +134,13 @@ def plot_log(rows: list[dict], path: Path, keys: list[str] | None = None) -> Pat
 
 
 def train_loop(out_dir: Path, config, model, optimizer, steps: int, step_fn, rng: np.random.Generator,
-               checkpoint_every: int, resume: bool = True, desc: str = "train") -> list[dict]:
+               checkpoint_every: int, resume: bool = True, desc: str = "train", time_budget_s: float = 0.0
+               ) -> list[dict]:
     """Run ``step_fn(step) -> dict`` for steps ``1..steps`` with a progress bar, a JSON line per step, and a
     checkpoint every ``checkpoint_every`` steps and at the end. With ``resume``, continues from the newest
-    checkpoint in ``out_dir``. Returns the run log's rows."""
+    checkpoint in ``out_dir``. With ``time_budget_s > 0``, stops early after the first step that ends past that many
+    seconds of this call, with a checkpoint of that step (a later call with more steps resumes there). Returns the
+    run log's rows."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -153,14 +156,21 @@ def train_loop(out_dir: Path, config, model, optimizer, steps: int, step_fn, rng
     elif runlog.path.exists():
         runlog.path.unlink()
     bar = tqdm(range(start + 1, steps + 1), desc=desc, unit="step", initial=start, total=steps)
+    began = time.perf_counter()
     for step in bar:
         started = time.perf_counter()
         row = step_fn(step)
         row = {"step": step, **row, "seconds": round(time.perf_counter() - started, 2)}
         runlog.write(row)
         bar.set_postfix({k: round(v, 3) for k, v in row.items() if k in ("reward", "kl", "loss")})
-        if step % checkpoint_every == 0 or step == steps:
+        over = time_budget_s > 0 and time.perf_counter() - began >= time_budget_s
+        if step % checkpoint_every == 0 or step == steps or over:
             save_checkpoint(out_dir, step, model, optimizer, rng)
+        if over and step < steps:
+            log.warning("%s: time budget of %.0f s spent after step %d of %d; stopping (resumable)", desc,
+                        time_budget_s, step, steps)
+            bar.close()
+            break
     rows = runlog.rows()
     plot_log(rows, out_dir / "curves.png")
     return rows
