@@ -24,6 +24,7 @@ import faust
 from models.embeddings import Embedder
 from schemas import AvroCodec, default_codec
 from streams import drift, history, tracking, user_state
+from streams import state as stored_state
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, Limits, decode_inbound
 from streams.metrics import StreamMetrics
@@ -138,7 +139,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             yield ("forwarded", item.user_id)
 
     def load(user_id: str) -> dict | None:
-        return users.get(user_id.encode())
+        return stored_state.unpack_user(users.get(user_id.encode()))
 
     @app.agent(by_user, name="track")
     async def track(stream):
@@ -191,7 +192,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                              decision.drift)
             await delivered(pending)
             for user_id, user in result.users.items():
-                users[user_id.encode()] = user
+                users[user_id.encode()] = stored_state.pack_user(user)  # vectors as float32 base64 (state.py)
             for outcome, count in result.outcomes.items():
                 outcomes[outcome.encode()] += count
             if result.outcomes["duplicate"]:

@@ -1,4 +1,5 @@
-"""How a user's interest state is stored in its changelog-backed table: the two 384-float vectors as base64 of
+"""How a user's interest state is stored in the changelog-backed ``users`` table (inside each user's record,
+``streams/user_state.py``): the two 384-float vectors as base64 of
 little-endian float32 (about 2 KB each) instead of JSON number lists (about 8 KB each, and the slowest part of
 serialising the state). Every table write is also a changelog record, so this is the volume the worker sends per
 event. The vectors are float32 in memory already (``streams/drift.py``), so packing loses nothing.
@@ -37,3 +38,15 @@ def unpack(stored: dict | None) -> dict | None:
     if stored is None:
         return None
     return {**stored, **{k: unpack_vector(stored.get(k)) for k in VECTORS}}
+
+
+def pack_user(user: dict) -> dict:
+    """The table form of a user record: its interest state packed, everything else as it is."""
+    return {**user, "interest": pack(user["interest"])}
+
+
+def unpack_user(stored: dict | None) -> dict | None:
+    """The user record of a table value (None stays None); records written before packing read unchanged."""
+    if stored is None:
+        return None
+    return {**stored, "interest": unpack(stored.get("interest"))}

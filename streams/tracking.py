@@ -7,7 +7,6 @@ the signals of that user that came before and after it on the by-user topic.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -56,7 +55,7 @@ def apply_batch(items: list[Inbound], load: Loader, vectors: dict, rules: Rules)
     def record(user_id: str) -> dict:
         if user_id not in result.users:
             stored = load(user_id)
-            result.users[user_id] = copy.deepcopy(stored) if stored is not None else user_state.new_user()
+            result.users[user_id] = user_state.copy_user(stored) if stored is not None else user_state.new_user()
         return result.users[user_id]
 
     for item in items:

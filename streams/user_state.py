@@ -16,6 +16,7 @@ of it, never counts twice.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from streams import consent, drift, history
@@ -40,6 +41,19 @@ class Rules:
 
 def new_user() -> dict:
     return {"history": history.empty_history(), "interest": drift.new_state(), "consent": {}, "deleted_before": None}
+
+
+def copy_user(user: dict) -> dict:
+    """A copy that the functions here may change without touching ``user``: the same as ``copy.deepcopy`` for this
+    shape, several times faster (the tracking agent copies every touched record once per batch, and the generic
+    deep copy was a quarter of the worker's samples in the load benchmark's profile)."""
+    out = {key: copy.deepcopy(value) for key, value in user.items()
+           if key not in ("history", "interest", "consent")}  # anything added later is still copied safely
+    out["history"] = {domain: [dict(item) for item in items] for domain, items in user["history"].items()}
+    out["interest"] = {key: list(value) if isinstance(value, list) else value
+                       for key, value in user["interest"].items()}
+    out["consent"] = {domain: dict(choice) for domain, choice in user["consent"].items()}
+    return out
 
 
 def admission(user: dict, signal: Signal, rules: Rules) -> str | None:

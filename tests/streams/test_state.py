@@ -25,3 +25,15 @@ def test_unpack_reads_states_written_before_packing_and_none():
     assert state.unpack(legacy) == legacy
     assert state.unpack(None) is None
     assert state.unpack(state.pack(drift.new_state())) == drift.new_state()
+
+
+def test_a_user_record_packs_only_its_interest_state():
+    from streams import user_state
+
+    user = user_state.new_user()
+    drift.update_vector(user["interest"], np.ones(384, dtype=np.float32) / np.sqrt(384), 1_700_000_000_000, 1.0, 3600)
+    user["history"]["click"].append({"event_id": "e1", "ts": 1_700_000_000_000, "text": "t"})
+    packed = state.pack_user(user)
+    assert isinstance(packed["interest"]["vector"], str) and packed["history"] == user["history"]
+    assert state.unpack_user(json.loads(json.dumps(packed))) == user
+    assert state.unpack_user(user) == user and state.unpack_user(None) is None  # unpacked records read as they are
