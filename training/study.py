@@ -41,7 +41,7 @@ class StudyConfig:
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     ablations: tuple[str, ...] = ("coverage",)  # one teacher trained without each of these rewards
-    capacity_layers: tuple[int, ...] = (6, 18)  # more on-policy student depths (besides keep_layers and the teacher)
+    capacity_layers: tuple[int, ...] = (8, 16, 20)  # more on-policy student depths (besides keep_layers and the teacher)
     best_of_n: tuple[int, ...] = (1, 2, 4, 8, 16)
     best_of_n_users: int = 16
     torch_threads: int = 1
