@@ -365,7 +365,8 @@ def cmd_train(args) -> int:
                                        ("samples_per_user", args.samples_per_user),
                                        ("checkpoint_every", args.checkpoint_every)) if v})
     out = Path(args.out) if args.out else work / f"student-{args.mode}-L{args.layers}"
-    print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart))
+    print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart,
+                  init_adapter=Path(args.init_adapter) if args.init_adapter else None))
     return 0
 
 
@@ -514,6 +515,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--teacher", default=None, help="distill: the teacher's adapter folder")
     t.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="distill: the method")
     t.add_argument("--layers", type=int, default=12, help="distill: layers the student keeps")
+    t.add_argument("--init-adapter", default=None,
+                   help="distill: start from this trained student adapter (same --layers), e.g. on-policy after SFT")
     t.add_argument("--histories", default=None,
                    help="distill: train on the histories file of `export-histories` instead of the benchmark (no "
                         "rewards needed: a machine with a GPU but without the benchmark)")

@@ -9,6 +9,7 @@ cross-entropy. The third control, no distillation, is the pruned model as is (no
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -82,9 +83,10 @@ def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: Distil
 
 
 def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, resume: bool = True,
-          teacher_base: Path | None = None) -> Path:
+          teacher_base: Path | None = None, init_adapter: Path | None = None) -> Path:
     """Distil the teacher (``teacher_base`` + ``teacher_adapter``) into the pruned student; returns the student's
-    adapter folder (``out_dir/adapter``), whose manifest names the base and the kept layers."""
+    adapter folder (``out_dir/adapter``), whose manifest names the base and the kept layers. ``init_adapter``: start
+    from a trained student's adapter (same layers) instead of a fresh LoRA, e.g. on-policy after SFT."""
     if cfg.mode not in MODES:
         raise ValueError(f"unknown distillation mode {cfg.mode!r}; choose from {', '.join(MODES)}")
     weights = check_weights(dict(cfg.rewards))
@@ -100,8 +102,16 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
     teacher = load_teacher(teacher_base or base, teacher_adapter, pcfg.dtype, pcfg.device)
     total_layers = teacher.config.num_hidden_layers
     layers = student_layers(cfg, total_layers)
-    student = P.add_lora(P.load_model(base, pcfg.dtype, layers, device=pcfg.device), pcfg.lora_rank, pcfg.lora_alpha,
-                         pcfg.lora_top_layers)
+    if init_adapter is not None:
+        init_layers = json.loads((Path(init_adapter) / "manifest.json").read_text()).get("layers")
+        if init_layers is not None and list(init_layers) != layers:
+            raise ValueError(f"the initial adapter {init_adapter} was trained on layers {init_layers}, not {layers}: "
+                             "give the same --layers")
+        student = P.float_trainable(P.load_model(base, pcfg.dtype, layers, adapter=Path(init_adapter),
+                                                 trainable=True, device=pcfg.device))
+    else:
+        student = P.add_lora(P.load_model(base, pcfg.dtype, layers, device=pcfg.device), pcfg.lora_rank,
+                             pcfg.lora_alpha, pcfg.lora_top_layers)
     student.train()
     optimizer = torch.optim.AdamW(P.trainable_parameters(student), lr=cfg.lr, weight_decay=0.0)
     batches = user_batches(env.train_users(), cfg.users_per_step, rng)
@@ -118,6 +128,7 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
     metrics = {"steps": len(rows), "final_kl_last5": float(np.mean([r.get("kl", 0.0) for r in rows[-5:]]))}
     manifest = {"base": str(base), "layers": layers, "adapter": ".", "training_run": str(out_dir),
                 "teacher": str(teacher_adapter) if teacher_adapter else str(teacher_base or base), "metrics": metrics,
+                "init_adapter": str(init_adapter) if init_adapter else None,
                 "description": f"SmolLM2-135M-Instruct depth-pruned to {len(layers)} of {total_layers} layers, "
                                f"distilled from the Dr.GRPO teacher ({cfg.mode}).",
                 "prompt": {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}}

@@ -48,10 +48,7 @@ def setup_policy(pcfg, adapter: Path | None = None):
     if adapter is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter, is_trainable=True)
-        for param in model.parameters():
-            if param.requires_grad:
-                param.data = param.data.float()
+        model = P.float_trainable(PeftModel.from_pretrained(model, adapter, is_trainable=True))
     else:
         model = P.add_lora(model, pcfg.lora_rank, pcfg.lora_alpha, pcfg.lora_top_layers)
     model.train()

@@ -70,11 +70,16 @@ def add_lora(model, rank: int = 16, alpha: int = 32, top_layers: int = 0, dropou
     layers = list(range(total - top_layers, total)) if 0 < top_layers < total else None
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS,
                         layers_to_transform=layers, task_type="CAUSAL_LM")
-    peft_model = get_peft_model(model, config)
-    for param in peft_model.parameters():
+    return float_trainable(get_peft_model(model, config))
+
+
+def float_trainable(model):
+    """Keep the trainable (adapter) weights in float32 whatever the base's dtype: AdamW on bfloat16 weights loses
+    small updates. Returns ``model``."""
+    for param in model.parameters():
         if param.requires_grad:
             param.data = param.data.float()
-    return peft_model
+    return model
 
 
 @dataclass

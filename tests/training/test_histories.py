@@ -79,3 +79,21 @@ def test_device_choice(monkeypatch):
     assert P.resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         P.resolve_device("cuda")
+
+
+def test_on_policy_continues_from_an_sft_student(env, tiny_base, tmp_path):
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    student = replace(policy(tiny_base), lora_top_layers=0)
+    cfg = replace(DistillConfig(), student=student, keep_layers=2, mode="sft", steps=1, users_per_step=2,
+                  samples_per_user=2, checkpoint_every=1)
+    sft = distill.train(cfg, env, teacher, tmp_path / "sft")
+    on = distill.train(replace(cfg, mode="on-policy"), env, teacher, tmp_path / "on", init_adapter=sft)
+    manifest = json.loads((on / "manifest.json").read_text())
+    assert manifest["init_adapter"] == str(sft) and manifest["layers"] == [0, 3]
+    from safetensors.torch import load_file
+
+    start, end = load_file(sft / "adapter_model.safetensors"), load_file(on / "adapter_model.safetensors")
+    assert start.keys() == end.keys()  # the same adapter, trained further
+    assert any(not torch.equal(start[k], end[k]) for k in start)
+    with pytest.raises(ValueError, match="same --layers"):
+        distill.train(replace(cfg, mode="on-policy", keep_layers=3), env, teacher, tmp_path / "bad", init_adapter=sft)
