@@ -227,28 +227,33 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
             grpo_cfg, {k: v for k, v in grpo_cfg.weights.items() if k != drop})
         return grpo.train(gcfg, env, folder)
 
-    def student(tag: str, mode: str, keep: int, teacher_adapter: Path | None) -> Path | None:
+    def student(tag: str, mode: str, keep: int, teacher_adapter: Path | None, init: Path | None = None,
+                needs_init: bool = False) -> Path | None:
         folder = runs / tag
         if (folder / "adapter" / "manifest.json").exists():
             return folder / "adapter"
-        if "train" not in stages or teacher_adapter is None:
+        if "train" not in stages or teacher_adapter is None or (needs_init and init is None):
             missing.append(tag)
             return None
         spcfg = replace(cfg.distill.student, torch_threads=cfg.torch_threads, dtype=pcfg.dtype,
                         max_prompt_signals=pcfg.max_prompt_signals, num_queries=pcfg.num_queries)
         dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed)
-        return distill.train(dcfg, env, teacher_adapter, folder)
+        return distill.train(dcfg, env, teacher_adapter, folder, init_adapter=init)
 
     prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
     keep = cfg.distill.keep_layers
     pruned = default_layers(total_layers, keep)
     teacher_adapter = teacher("teacher", None)
+    sft_adapter = student("student-sft", "sft", keep, teacher_adapter)
     candidates: list[tuple[str, Path | None, list[int] | None, bool]] = [  # name, adapter, layers, needs adapter
         ("base prompt-only", None, None, False),
         ("teacher (Dr.GRPO)", teacher_adapter, None, True),
         (f"student on-policy ({keep} layers)", student("student-on-policy", "on-policy", keep, teacher_adapter),
          pruned, True),
-        (f"student SFT ({keep} layers)", student("student-sft", "sft", keep, teacher_adapter), pruned, True),
+        (f"student SFT ({keep} layers)", sft_adapter, pruned, True),
+        (f"student SFT then on-policy ({keep} layers)",
+         student("student-sft-on-policy", "on-policy", keep, teacher_adapter, init=sft_adapter, needs_init=True),
+         pruned, True),
         (f"student undistilled ({keep} layers)", None, pruned, False),
     ]
     for drop in cfg.ablations:
@@ -324,6 +329,13 @@ def targets(rows: list[dict]) -> dict:
         out["student_vs_teacher_latency"] = ms(on) / ms(teacher) if ms(teacher) else None
     if on and sft:
         out["on_policy_minus_sft_ndcg10"] = ndcg(on) - ndcg(sft)
+    both = _row(rows, "student SFT then on-policy")
+    for key, row in (("sft", sft), ("sft_then_on_policy", both)):
+        if row and teacher and ndcg(teacher):
+            out[f"{key}_vs_teacher_ndcg10"] = ndcg(row) / ndcg(teacher)
+            out[f"{key}_vs_teacher_latency"] = ms(row) / ms(teacher) if ms(teacher) else None
+    if both and sft:
+        out["sft_then_on_policy_minus_sft_ndcg10"] = ndcg(both) - ndcg(sft)
     return out
 
 

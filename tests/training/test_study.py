@@ -28,6 +28,14 @@ def test_targets_are_ratios_of_the_measured_rows():
     assert out["student_vs_teacher_ndcg10"] == pytest.approx(0.8)
     assert out["student_vs_teacher_latency"] == pytest.approx(0.4)
     assert out["on_policy_minus_sft_ndcg10"] == pytest.approx(0.01)
+    assert out["sft_vs_teacher_ndcg10"] == pytest.approx(0.11 / 0.15)
+    assert "sft_then_on_policy_vs_teacher_ndcg10" not in out
+    rows.append(row("student SFT then on-policy (12 layers)", 0.135, 300))
+    out = targets(rows)
+    assert out["sft_then_on_policy_vs_teacher_ndcg10"] == pytest.approx(0.9)
+    assert out["sft_then_on_policy_vs_teacher_latency"] == pytest.approx(0.3)
+    assert out["sft_then_on_policy_minus_sft_ndcg10"] == pytest.approx(0.025)
+    assert out["student_vs_teacher_ndcg10"] == pytest.approx(0.8)  # "student on-policy" is still the pure one
     assert targets([]) == {}
 
 
