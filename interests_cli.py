@@ -13,7 +13,8 @@
   interests noise train SIM_DIR                      the behaviour-cleaning classifier (precision/recall report)
   interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
   interests benchmark [--seed S]                     the whole benchmark table from scratch
-  interests train grpo|distill|study|retrain|package  Dr.GRPO teacher, distilled student, study, retraining, shipping
+  interests train grpo|distill|study|retrain|package|export-histories
+                                                     Dr.GRPO teacher, distilled student, study, retraining, shipping
   interests bench load [--embedder hash|minilm]      load benchmark of the stream side (throughput, freshness, memory)
   interests health                                   is the deployment healthy (broker, workers, lag, Feast)?
   interests features serve [--port P]                the Feast feature server (HTTP) for rankers
