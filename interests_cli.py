@@ -365,6 +365,8 @@ def cmd_train(args) -> int:
                   **{k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("users_per_step", args.users_per_step),
                                        ("samples_per_user", args.samples_per_user),
                                        ("checkpoint_every", args.checkpoint_every)) if v})
+    if args.teacher_temperature is not None:
+        cfg = replace(cfg, teacher_temperature=args.teacher_temperature)
     out = Path(args.out) if args.out else work / f"student-{args.mode}-L{args.layers}"
     print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart,
                   init_adapter=Path(args.init_adapter) if args.init_adapter else None))
@@ -516,6 +518,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--teacher", default=None, help="distill: the teacher's adapter folder")
     t.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="distill: the method")
     t.add_argument("--layers", type=int, default=12, help="distill: layers the student keeps")
+    t.add_argument("--teacher-temperature", type=float, default=None,
+                   help="distill sft: the teacher's sampling temperature (default: the student's; 0 = greedy, "
+                        "generated once per user: sequence-level distillation)")
     t.add_argument("--init-adapter", default=None,
                    help="distill: start from this trained student adapter (same --layers), e.g. on-policy after SFT")
     t.add_argument("--histories", default=None,

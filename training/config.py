@@ -96,6 +96,8 @@ class DistillConfig:
     samples_per_user: int = 2
     lr: float = 5e-4
     reward_coef: float = 0.0  # > 0 adds the Dr.GRPO reward advantage term to the on-policy loss
+    teacher_temperature: float | None = None  # sft: the teacher's sampling temperature (None = the student's);
+    # 0 = its greedy completion, one per prompt, generated once and reused every epoch (sequence-level distillation)
     micro_batch: int = 16
     grad_clip: float = 1.0
     checkpoint_every: int = 4

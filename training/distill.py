@@ -41,23 +41,67 @@ def load_teacher(base: Path, adapter: Path | None, dtype: str, device: str = "cp
     return teacher
 
 
-def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: DistillConfig, weights: dict) -> dict:
+class GreedyTeacher:
+    """The teacher's greedy completion of each user's prompt, generated once and kept (in memory and in a JSON-lines
+    file, so a resumed run reuses them): the targets of sequence-level distillation (SFT with
+    ``teacher_temperature == 0``), which repeat every epoch. A completion cut by the token limit keeps only its
+    complete lines (the student then learns to end after a whole query, not in the middle of one)."""
+
+    def __init__(self, teacher, tokenizer, path: Path | None, max_new_tokens: int):
+        self.teacher, self.tokenizer, self.path, self.max_new_tokens = teacher, tokenizer, path, max_new_tokens
+        self.texts: dict[str, str] = {}
+        if path is not None and Path(path).exists():
+            for line in Path(path).read_text().splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    self.texts[rec["user"]] = rec["text"]
+
+    def __call__(self, users: list[str], prompts: list[str]) -> list[str]:
+        todo = [(u, p) for u, p in zip(users, prompts) if u not in self.texts]
+        if todo:
+            out = P.sample(self.teacher, self.tokenizer, [p for _, p in todo], n=1, temperature=0.0,
+                           max_new_tokens=self.max_new_tokens)
+            ends = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
+            for i, ((user, _), text) in enumerate(zip(todo, out.texts)):
+                tokens = out.completion[i][: int(out.lengths[i])].tolist()
+                self.texts[user] = text if any(t in ends for t in tokens) else complete_lines(text)
+            if self.path is not None:
+                with open(self.path, "a") as fh:
+                    fh.writelines(json.dumps({"user": u, "text": self.texts[u]}) + "\n" for u, _ in todo)
+        return [self.texts[u] for u in users]
+
+
+def complete_lines(text: str) -> str:
+    """``text`` up to its last line break (the whole text when it has none): drops a line cut by the token limit."""
+    head, newline, _ = text.rpartition("\n")
+    return head.rstrip() if newline and head.strip() else text
+
+
+def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: DistillConfig, weights: dict,
+                 greedy: GreedyTeacher | None = None) -> dict:
     pcfg = cfg.student
     prompts = P.build_prompts(tokenizer, [env.history(u) for u in users], pcfg.num_queries, pcfg.max_prompt_signals)
-    sampler = student if cfg.mode == "on-policy" else teacher
-    rollout = P.sample(sampler, tokenizer, prompts, n=cfg.samples_per_user, temperature=pcfg.temperature,
-                       max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
+    n = cfg.samples_per_user
+    if cfg.mode == "sft" and greedy is not None:  # sequence-level: one cached greedy teacher completion per prompt
+        n = 1
+        rollout = P.rollout_from_texts(tokenizer, prompts, greedy(users, prompts), n=1)
+    else:
+        sampler = student if cfg.mode == "on-policy" else teacher
+        temperature = pcfg.temperature if cfg.mode == "on-policy" or cfg.teacher_temperature is None \
+            else cfg.teacher_temperature
+        rollout = P.sample(sampler, tokenizer, prompts, n=n, temperature=temperature,
+                           max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
     rows_total = rollout.input_ids.shape[0]
     normalizer = float(rows_total * pcfg.max_new_tokens)
     adv = None
     row = {}
     if env.can_score:  # the rewards: the optional reward term, and the run log (a HistoryEnv has none)
-        rows_users = [u for u in users for _ in range(cfg.samples_per_user)]
-        total, per = composite([p for p in prompts for _ in range(cfg.samples_per_user)], rollout.texts,
+        rows_users = [u for u in users for _ in range(n)]
+        total, per = composite([p for p in prompts for _ in range(n)], rollout.texts,
                                env.contexts(rows_users), weights, env.rewards)
         row.update({"reward": float(np.mean(total)), **{f"reward/{k}": float(np.mean(v)) for k, v in per.items()}})
         if cfg.reward_coef > 0 and cfg.mode == "on-policy":
-            adv = group_advantages(torch.tensor(total), cfg.samples_per_user).to(rollout.input_ids.device)
+            adv = group_advantages(torch.tensor(total), n).to(rollout.input_ids.device)
     stats = {"loss": 0.0, "kl": 0.0, "entropy": 0.0}
     for start in range(0, rows_total, cfg.micro_batch):
         rows = slice(start, start + cfg.micro_batch)
@@ -116,9 +160,14 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
     optimizer = torch.optim.AdamW(P.trainable_parameters(student), lr=cfg.lr, weight_decay=0.0)
     batches = user_batches(env.train_users(), cfg.users_per_step, rng)
 
+    greedy = None
+    if cfg.mode == "sft" and cfg.teacher_temperature == 0:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        greedy = GreedyTeacher(teacher, tokenizer, Path(out_dir) / "teacher_greedy.jsonl", pcfg.max_new_tokens)
+
     def step(_: int) -> dict:
         optimizer.zero_grad(set_to_none=True)
-        row = distill_step(student, teacher, tokenizer, env, next(batches), cfg, weights)
+        row = distill_step(student, teacher, tokenizer, env, next(batches), cfg, weights, greedy)
         row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(P.trainable_parameters(student), cfg.grad_clip))
         optimizer.step()
         return row

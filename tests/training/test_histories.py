@@ -97,3 +97,22 @@ def test_on_policy_continues_from_an_sft_student(env, tiny_base, tmp_path):
     assert any(not torch.equal(start[k], end[k]) for k in start)
     with pytest.raises(ValueError, match="same --layers"):
         distill.train(replace(cfg, mode="on-policy", keep_layers=3), env, teacher, tmp_path / "bad", init_adapter=sft)
+
+
+def test_sequence_level_sft_caches_one_greedy_teacher_completion_per_user(env, tiny_base, tmp_path):
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    student = replace(policy(tiny_base), lora_top_layers=0)
+    cfg = replace(DistillConfig(), student=student, keep_layers=2, mode="sft", steps=2, users_per_step=2,
+                  samples_per_user=3, checkpoint_every=1, teacher_temperature=0.0)
+    distill.train(cfg, env, teacher, tmp_path / "seq")
+    cache = [json.loads(line) for line in (tmp_path / "seq" / "teacher_greedy.jsonl").read_text().splitlines()]
+    assert len(cache) == len({c["user"] for c in cache}) and 2 <= len(cache) <= 4  # once per user, never again
+    distill.train(replace(cfg, steps=4), env, teacher, tmp_path / "seq")  # resumes; reuses the cached targets
+    again = [json.loads(line) for line in (tmp_path / "seq" / "teacher_greedy.jsonl").read_text().splitlines()]
+    assert again[: len(cache)] == cache and len(again) == len({c["user"] for c in again})
+
+
+def test_complete_lines_drops_a_cut_last_line():
+    assert distill.complete_lines("fed rates\nmortgage ra") == "fed rates"
+    assert distill.complete_lines("one line only") == "one line only"
+    assert distill.complete_lines("a\nb\n") == "a\nb"
