@@ -40,13 +40,14 @@ class VLLMGenerator(QueryGenerator):
 
     ``cfg`` is a :class:`models.config.GeneratorConfig` (or anything with its fields: ``num_queries``,
     ``max_new_tokens``, ``max_prompt_signals``, ``repetition_penalty``, ``retry_temperature``). The vLLM-only knobs
-    are constructor arguments: ``n`` samples per user, their ``temperature`` and ``top_p``, the weights' ``dtype``,
+    are constructor arguments: ``n`` samples per user, their ``temperature`` and ``top_p``, the weights' ``dtype``
+    (None = ``cfg.dtype``, i.e. ``INTERESTS_GEN_DTYPE``, as the transformers backend),
     the share of GPU memory vLLM may take (``gpu_memory_utilization``), ``max_model_len`` (None = the model's),
     ``seed``, and ``llm_kwargs`` passed on to ``vllm.LLM``.
     """
 
     def __init__(self, model_dir: Path, cfg, n: int = 1, temperature: float = 0.8, top_p: float = 0.95,
-                 dtype: str = "auto", gpu_memory_utilization: float = 0.9, max_model_len: int | None = 4096,
+                 dtype: str | None = None, gpu_memory_utilization: float = 0.9, max_model_len: int | None = 4096,
                  seed: int | None = 0, llm_kwargs: dict | None = None):
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
@@ -54,6 +55,7 @@ class VLLMGenerator(QueryGenerator):
             raise ValueError("n > 1 samples need a temperature > 0 (greedy decoding would repeat one output)")
         self.cfg = cfg
         self.n, self.temperature, self.top_p, self.seed = n, temperature, top_p, seed
+        dtype = dtype or getattr(cfg, "dtype", None) or "auto"
         kwargs = {"model": str(model_dir), "dtype": dtype, "gpu_memory_utilization": gpu_memory_utilization}
         if max_model_len:
             kwargs["max_model_len"] = max_model_len

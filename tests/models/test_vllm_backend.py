@@ -131,6 +131,13 @@ def test_engine_gets_the_model_dtype_and_memory_share(backend, tmp_path):
     assert backend.VLLMGenerator(tmp_path / "nomanifest", CFG).version == "nomanifest@unversioned"
 
 
+def test_engine_dtype_follows_the_generator_config(backend, tmp_path):
+    from dataclasses import replace
+
+    assert backend.VLLMGenerator(tmp_path, CFG).llm.kwargs["dtype"] == CFG.dtype == "bfloat16"
+    assert backend.VLLMGenerator(tmp_path, replace(CFG, dtype="float32")).llm.kwargs["dtype"] == "float32"
+
+
 def test_one_generate_call_for_the_whole_batch_greedy(backend, tmp_path):
     generator = backend.VLLMGenerator(tmp_path, CFG)
     results = generator.generate(contexts(5))  # more users than cfg.batch_size: vLLM batches them itself
