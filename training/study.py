@@ -2,7 +2,8 @@
 
 1. the teacher: SmolLM2-135M-Instruct + LoRA trained with Dr.GRPO on all rewards (training/grpo.py);
 2. the reward ablation: the same without ``coverage``;
-3. the students, depth-pruned to ``keep_layers`` layers: on-policy distilled, SFT distilled, and undistilled;
+3. the students, depth-pruned to ``keep_layers`` layers: on-policy distilled, SFT distilled, and undistilled; and
+   the SFT student trained further, on-policy or on the teacher's greedy completions (sequence-level);
 4. capacity: on-policy students of other depths;
 5. evaluation of every model and the baselines on the same benchmark test users (training/evaluate.py), with CPU
    users/s from the same run;
@@ -228,7 +229,7 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
         return grpo.train(gcfg, env, folder)
 
     def student(tag: str, mode: str, keep: int, teacher_adapter: Path | None, init: Path | None = None,
-                needs_init: bool = False) -> Path | None:
+                needs_init: bool = False, teacher_temperature: float | None = None) -> Path | None:
         folder = runs / tag
         if (folder / "adapter" / "manifest.json").exists():
             return folder / "adapter"
@@ -237,7 +238,8 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
             return None
         spcfg = replace(cfg.distill.student, torch_threads=cfg.torch_threads, dtype=pcfg.dtype,
                         max_prompt_signals=pcfg.max_prompt_signals, num_queries=pcfg.num_queries)
-        dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed)
+        dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed,
+                       teacher_temperature=teacher_temperature)
         return distill.train(dcfg, env, teacher_adapter, folder, init_adapter=init)
 
     prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
@@ -254,6 +256,9 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
         (f"student SFT then on-policy ({keep} layers)",
          student("student-sft-on-policy", "on-policy", keep, teacher_adapter, init=sft_adapter, needs_init=True),
          pruned, True),
+        (f"student SFT then greedy-teacher SFT ({keep} layers)",  # sequence-level distillation after SFT
+         student("student-sft-greedy", "sft", keep, teacher_adapter, init=sft_adapter, needs_init=True,
+                 teacher_temperature=0.0), pruned, True),
         (f"student undistilled ({keep} layers)", None, pruned, False),
     ]
     for drop in cfg.ablations:
