@@ -95,6 +95,15 @@ class Pending:
     received: float  # time.monotonic() when it entered the queue
 
 
+def retriable_broker_error(exc: BaseException) -> bool:
+    """A Kafka error that a broker coming back clears (connection refused or lost, coordinator or node not ready,
+    request timed out): kafka-python 3 raises these out of ``poll`` while the broker restarts, and the worker waits
+    them out instead of exiting. Nothing was consumed by a failed poll, so nothing is lost."""
+    from kafka.errors import KafkaError
+
+    return isinstance(exc, KafkaError) and bool(exc.retriable)
+
+
 class GeneratorWorker:
     """Polls requests into a bounded queue, processes micro-batches, commits each batch, hot-swaps versions.
 
@@ -138,6 +147,7 @@ class GeneratorWorker:
         self._stop = threading.Event()
         self._own_consumer = consumer is None
         self._unassigned_since: float | None = None
+        self._poll_failures = 0  # consecutive polls that failed on an unreachable broker
 
     @property
     def generator(self) -> QueryGenerator:
@@ -254,7 +264,18 @@ class GeneratorWorker:
             timeout_ms = 0
         else:
             timeout_ms = max(int((self.queue[0].received + wait_s - time.monotonic()) * 1000), 0)
-        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=room)
+        try:
+            polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=room)
+        except Exception as exc:  # noqa: BLE001 - only a broker that is away is waited out; the rest is raised
+            if not retriable_broker_error(exc):
+                raise
+            self._poll_failures += 1
+            pause = min(5.0, 0.25 * 2 ** min(self._poll_failures, 5))
+            log.warning("poll failed (%s: %s): the broker is unreachable; retrying in %.1f s (failure %d in a row)",
+                        type(exc).__name__, exc, pause, self._poll_failures)
+            self._stop.wait(pause)
+            return
+        self._poll_failures = 0
         now = time.monotonic()
         self.queue.extend(Pending(m, now) for records in polled.values() for m in records)
         if self._own_consumer:

@@ -505,3 +505,36 @@ def test_best_of_n_is_served_for_the_registry_s_current_version_and_after_a_relo
     ready = watcher.poll()
     assert ready is not None and isinstance(ready[1], BestOfN) and ready[1].version == "fake@v2+best-of-8"
     assert built[-1] == (registry.load_path(registry.get("fake", "v2")), 8, 0.6)
+
+
+class FlakyConsumer(FakeConsumer):
+    """Raises ``errors`` out of the first polls (as kafka-python does while the broker restarts), then serves."""
+
+    def __init__(self, pending, errors):
+        super().__init__(pending)
+        self.errors = list(errors)
+
+    def poll(self, timeout_ms=0, max_records=None):
+        if self.errors:
+            raise self.errors.pop(0)
+        return super().poll(timeout_ms, max_records)
+
+
+def test_the_worker_waits_out_a_broker_that_is_away(monkeypatch):
+    from kafka.errors import KafkaConnectionError, NodeNotReadyError
+
+    consumer = FlakyConsumer(messages(request("a", 100), request("b", 50)),
+                             [KafkaConnectionError("111 ECONNREFUSED"), NodeNotReadyError("1")])
+    w, pushed = worker(consumer)
+    monkeypatch.setattr(w._stop, "wait", lambda pause: None)  # no real back-off sleep in a unit test
+    for _ in range(4):
+        w.step()
+    assert sorted(r["user_id"] for batch in pushed for r in batch) == ["a", "b"]  # nothing lost, nothing raised
+    assert w._poll_failures == 0 and consumer.commits
+
+
+def test_a_poll_error_that_is_not_the_broker_being_away_is_raised():
+    consumer = FlakyConsumer([], [ValueError("a bug")])
+    w, _ = worker(consumer)
+    with pytest.raises(ValueError, match="a bug"):
+        w.step()
