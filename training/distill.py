@@ -151,8 +151,8 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
         if init_layers is not None and list(init_layers) != layers:
             raise ValueError(f"the initial adapter {init_adapter} was trained on layers {init_layers}, not {layers}: "
                              "give the same --layers")
-        student = P.float_trainable(P.load_model(base, pcfg.dtype, layers, adapter=Path(init_adapter),
-                                                 trainable=True, device=pcfg.device))
+        student = P.load_model(base, pcfg.dtype, layers, adapter=Path(init_adapter), trainable=True,
+                               device=pcfg.device)
     else:
         student = P.add_lora(P.load_model(base, pcfg.dtype, layers, device=pcfg.device), pcfg.lora_rank,
                              pcfg.lora_alpha, pcfg.lora_top_layers)

@@ -44,12 +44,8 @@ def setup_policy(pcfg, adapter: Path | None = None):
         torch.set_num_threads(pcfg.torch_threads)
     tokenizer = P.load_tokenizer(Path(pcfg.model))
     model = P.load_model(Path(pcfg.model), pcfg.dtype, list(pcfg.layers) if pcfg.layers else None,
-                         device=pcfg.device)
-    if adapter is not None:
-        from peft import PeftModel
-
-        model = P.float_trainable(PeftModel.from_pretrained(model, adapter, is_trainable=True))
-    else:
+                         adapter=adapter, trainable=adapter is not None, device=pcfg.device)
+    if adapter is None:
         model = P.add_lora(model, pcfg.lora_rank, pcfg.lora_alpha, pcfg.lora_top_layers)
     model.train()
     return tokenizer, model

@@ -18,6 +18,11 @@ from pathlib import Path
 FORMAT = "interests-train-histories/1"
 
 
+def _open(path: Path, mode: str):
+    """A text file, gzipped when its name ends in ``.gz``."""
+    return (gzip.open if path.suffix == ".gz" else open)(path, mode, encoding="utf-8")
+
+
 class HistoryEnv:
     """The training users and their histories (newest first), with the interface the trainers read."""
 
@@ -41,8 +46,7 @@ class HistoryEnv:
     @classmethod
     def load(cls, path: Path) -> "HistoryEnv":
         path = Path(path)
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as fh:
+        with _open(path, "rt") as fh:
             doc = json.load(fh)
         if doc.get("format") != FORMAT:
             raise ValueError(f"{path} is not a histories file ({FORMAT}); write one with "
@@ -62,7 +66,6 @@ def export(env, path: Path, max_signals: int | None = None, meta: dict | None = 
                  for u in env.train_users()}
     doc = {"format": FORMAT, "meta": {**(meta or {}), "users": len(histories), "max_signals": max_signals},
            "histories": histories}
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt", encoding="utf-8") as fh:
+    with _open(path, "wt") as fh:
         json.dump(doc, fh)
     return path

@@ -45,7 +45,7 @@ def resolve_device(name: str = "auto") -> torch.device:
 def load_model(path: Path, dtype: str = "bfloat16", layers: list[int] | None = None, adapter: Path | None = None,
                trainable: bool = False, device: str = "cpu"):
     """A causal LM from a Hugging Face folder on ``device``, pruned to ``layers`` when given, with the PEFT
-    ``adapter`` loaded (trainable or merged for inference)."""
+    ``adapter`` loaded: trainable (its weights in float32, :func:`float_trainable`) or merged for inference."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(resolve_device(device))
@@ -55,8 +55,7 @@ def load_model(path: Path, dtype: str = "bfloat16", layers: list[int] | None = N
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter, is_trainable=trainable)
-        if not trainable:
-            model = model.merge_and_unload()
+        model = float_trainable(model) if trainable else model.merge_and_unload()
     model.train(trainable)
     return model
 

@@ -329,16 +329,13 @@ def targets(rows: list[dict]) -> dict:
     out = {}
     if base and teacher and ndcg(base):
         out["teacher_vs_base_ndcg10"] = ndcg(teacher) / ndcg(base)
-    if teacher and on and ndcg(teacher):
-        out["student_vs_teacher_ndcg10"] = ndcg(on) / ndcg(teacher)
-        out["student_vs_teacher_latency"] = ms(on) / ms(teacher) if ms(teacher) else None
-    if on and sft:
-        out["on_policy_minus_sft_ndcg10"] = ndcg(on) - ndcg(sft)
     both = _row(rows, "student SFT then on-policy")
-    for key, row in (("sft", sft), ("sft_then_on_policy", both)):
+    for key, row in (("student", on), ("sft", sft), ("sft_then_on_policy", both)):  # "student": pure on-policy
         if row and teacher and ndcg(teacher):
             out[f"{key}_vs_teacher_ndcg10"] = ndcg(row) / ndcg(teacher)
             out[f"{key}_vs_teacher_latency"] = ms(row) / ms(teacher) if ms(teacher) else None
+    if on and sft:
+        out["on_policy_minus_sft_ndcg10"] = ndcg(on) - ndcg(sft)
     if both and sft:
         out["sft_then_on_policy_minus_sft_ndcg10"] = ndcg(both) - ndcg(sft)
     return out
