@@ -10,6 +10,7 @@ import time
 import pytest
 
 from streams.demo import free_ports
+from tests.feature_repo.procs import stop
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +44,7 @@ def redis_server_addr(tmp_path_factory):
         yield f"127.0.0.1:{port}"
     finally:
         client.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from feature_repo.config import FeatureStoreConfig
 from feature_repo.server import FeatureServerError, healthy, lookup
 from feature_repo.store import open_store, push_rows
 from streams.demo import free_ports
+from tests.feature_repo.procs import stop
 from tests.feature_repo.rows import feature_row
 
 pytestmark = pytest.mark.integration
@@ -36,15 +37,6 @@ def start_server(cfg: FeatureStoreConfig, log: Path):
             pytest.fail(f"the feature server did not come up (exit {proc.poll()}): {log.read_text()[-3000:]}")
         time.sleep(0.5)
     return proc, url
-
-
-def stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -74,7 +66,7 @@ def test_ranker_lookup_over_http_returns_pushed_queries_and_embeddings(store_cfg
         push_rows(open_store(store_cfg), [feature_row("alice", ["new season preview"], seed=9)])
         assert lookup(url, ["alice"])[0]["queries"] == ["new season preview"]  # no restart, no cache in the way
     finally:
-        stop(proc)
+        stop(proc, timeout=40)
 
 
 def test_lookup_against_nothing_says_which_server_did_not_answer():
