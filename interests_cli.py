@@ -196,8 +196,17 @@ def cmd_data(args) -> int:
             print("error: give the folder holding MIND's news.tsv and behaviors.tsv", file=sys.stderr)
             return 2
         mind = load_mind(Path(args.path))
-        summary = write_folder(mind.articles, mind.events, mind.targets, MiniLMEmbedder(), Path(args.out))
+        summary = write_folder(mind.articles, mind.events, mind.targets, MiniLMEmbedder(), Path(args.out or "bench-data"))
         print(json.dumps({**summary, "cutoff": str(mind.cutoff), **mind.stats}, indent=2))
+        return 0
+    if args.action == "vocabulary":
+        from models.vocabulary import VOCABULARY_FILE, build_vocabulary, write_vocabulary
+
+        articles, tweets = load_articles(), load_tweets()
+        texts = [*(articles["title"] + " " + articles["body"].fillna("")), *tweets["text"].astype(str)]
+        words = build_vocabulary(texts, min_count=args.min_count)
+        path = write_vocabulary(words, Path(args.out) if args.out else VOCABULARY_FILE)
+        print(f"{len(words)} words (at least {args.min_count} occurrences in {len(texts)} texts) -> {path}")
         return 0
     if args.action == "fetch":
         articles, tweets = load_articles(refresh=args.refresh), load_tweets(refresh=args.refresh)
@@ -211,8 +220,8 @@ def cmd_data(args) -> int:
     from training.config import SimConfig
     from training.simulate import simulate
 
-    cfg = replace(SimConfig(), seed=args.seed, n_users=args.users)
-    out = Path(args.out)
+    cfg = replace(SimConfig(), seed=args.seed, n_users=args.users, topics=args.topics)
+    out = Path(args.out or "bench-data")
     out.mkdir(parents=True, exist_ok=True)
     meta = simulate(load_articles(), load_tweets(), MiniLMEmbedder(), cfg, out)
     print(json.dumps(meta, indent=2, default=str))
@@ -253,13 +262,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
-    from training.benchmark import RESULTS, run
-    from training.report import table
+    from training.benchmark import RESULTS, markdown, run
 
-    results = run(seed=args.seed, users=args.users, eval_users=args.eval_users,
-                  generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean)
-    print(table(results))
-    print(f"wrote {RESULTS}/benchmark.json, benchmark.md and benchmark.png")
+    out = Path(args.out) if args.out else RESULTS
+    report = run(seed=args.seed, users=args.users, eval_users=args.eval_users, train_users=args.train_users,
+                 generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean,
+                 truths=tuple(args.truths.split(",")), out_dir=out)
+    print(markdown(report))
+    print(f"wrote {out}/benchmark.json, benchmark.md and benchmark.png")
     return 0
 
 
@@ -468,12 +478,17 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     da = sub.add_parser("data", help="benchmark data: real articles and tweets, simulated users")
-    da.add_argument("action", choices=["fetch", "simulate", "mind"])
+    da.add_argument("action", choices=["fetch", "simulate", "mind", "vocabulary"],
+                    help="vocabulary: write the query vocabulary (models/data/vocabulary.txt.gz) from the corpora")
     da.add_argument("path", nargs="?", help="for `mind`: the folder with news.tsv and behaviors.tsv")
     da.add_argument("--refresh", action="store_true", help="rebuild the cached article and tweet tables")
     da.add_argument("--seed", type=int, default=0)
     da.add_argument("--users", type=int, default=2000)
-    da.add_argument("--out", default="bench-data", help="folder for the simulated benchmark")
+    da.add_argument("--topics", choices=["embedding", "lexical"], default="embedding",
+                    help="what the simulated users' topics are clusters of (training/config.py SimConfig.topics)")
+    da.add_argument("--min-count", type=int, default=2, help="vocabulary: occurrences a word needs")
+    da.add_argument("--out", default=None, help="simulate/mind: the benchmark folder (default bench-data); "
+                    "vocabulary: the file (default models/data/vocabulary.txt.gz)")
     da.set_defaults(func=cmd_data)
 
     n = sub.add_parser("noise", help="the behaviour-cleaning classifier")
@@ -483,7 +498,10 @@ def parser() -> argparse.ArgumentParser:
     n.set_defaults(func=cmd_noise)
 
     e = sub.add_parser("eval", help="retrieval metrics of a generator's queries on a benchmark folder")
-    e.add_argument("--generator", required=True, help="centroid, recent-titles, keyphrase, smollm2, a comma list or all")
+    e.add_argument("--generator", required=True,
+                   help="centroid, recent-titles, keyphrase, smollm2 (the untrained base), served (what the "
+                        "generator worker serves: the registry's current version with fill and fallback), a comma "
+                        "list or all")
     e.add_argument("--data", required=True, help="a folder written by `interests data simulate` or the MIND loader")
     e.add_argument("--split", default="test")
     e.add_argument("--users", type=int, default=200, help="evaluate a seeded sample of this many users")
@@ -497,7 +515,15 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--users", type=int, default=2000)
     b.add_argument("--eval-users", type=int, default=200)
-    b.add_argument("--generators", default=None, help="comma list (default: all baselines)")
+    b.add_argument("--generators", default=None,
+                   help="comma list of centroid, recent-titles, keyphrase, smollm2, served "
+                        "(default: centroid,recent-titles,keyphrase,served)")
+    b.add_argument("--truths", default="lexical,embedding",
+                   help="ground truths, in report order: lexical (topics from TF-IDF, independent of the retriever) "
+                        "and/or embedding (topics from the retriever's own MiniLM space)")
+    b.add_argument("--train-users", type=int, default=200,
+                   help="training users on which each fusion with the centroid is chosen")
+    b.add_argument("--out", default=None, help="results folder (default training/results)")
     b.add_argument("--no-clean", action="store_true", help="skip the noise classifier")
     b.set_defaults(func=cmd_benchmark)
 

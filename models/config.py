@@ -49,6 +49,9 @@ class GeneratorConfig:
     #   fallback output is invalid too keeps their previous features marked stale (or gets nothing).
     on_invalid: str = "stale"
     fallback: str = "keyphrase"  # the non-LLM generator of the rule above ("" = none: such users get nothing)
+    # a list the model left short (1 to num_queries - 1 valid queries) is completed by this generator's queries about
+    # what the list does not mention yet (models/generators/fill.py; "" = serve short lists as they are)
+    fill: str = "keyphrase"
     # --- best-of-N (models/bestofn.py) -----------------------------------------------------------------------
     best_of_n: int = 1  # N > 1: sample N query lists per user at sample_temperature and serve the best by the rewards
     sample_temperature: float = 0.8  # temperature of the best-of-N samples
@@ -56,6 +59,7 @@ class GeneratorConfig:
     # named weigh 0; "" = each 1 (alignment needs an article index, which the worker does not have: it is skipped)
     reward_weights: str = ""
     max_prompt_signals: int = 20  # newest signals shown to the model
+    completion_cache: str = ""  # offline evaluation only: a file of completions by prompt (models/generators/cache.py)
     batch_size: int = 16  # B: regeneration requests generated together
     batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill
     torch_threads: int = 0  # 0 = torch's default

@@ -9,7 +9,9 @@ Content checks, in two layers:
 * :func:`grounded` (against the user's own signals, as the generator calls it): a query must share a content word
   with a signal that does not look like an instruction, must not contain a word that only such a signal has, and
   must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one. A small model copies what it is shown,
-  so a prompt injection in a user's activity is stopped here even when the model follows it.
+  so a prompt injection in a user's activity is stopped here even when the model follows it. It must not be made of
+  the prompt's fixed text (:func:`copies_prompt`: the worked example's queries are the model's favourite copy) and
+  every word must exist (:func:`models.vocabulary.unknown_words`: the user's own words or the news vocabulary).
 
 :func:`validate` runs both, plus an optional list of known payload markers.
 """
@@ -23,8 +25,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from models.privacy import contains_pii
-from models.prompt import SYSTEM, instruction
+from models.prompt import SYSTEM, fixed_texts, instruction
 from models.text import STOPWORDS, content_words
+from models.vocabulary import corpus_vocabulary, known_forms, unknown_words, word_forms
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
 MAX_COPIED_WORDS = 3  # a query may share at most this many consecutive words with an instruction-like signal
@@ -170,6 +173,13 @@ def _candidates(text: str) -> list[str]:
     return pieces
 
 
+def complete_lines(text: str) -> str:
+    """``text`` up to its last line break (the whole text when it has none): drops a line cut by the token limit
+    ("labour mps j"), which would otherwise be served as a query."""
+    head, newline, _ = text.rpartition("\n")
+    return head.rstrip() if newline and head.strip() else text
+
+
 def normalise(query: str) -> str:
     # quotes again after the punctuation: '"query".' is a quoted query followed by a full stop
     return " ".join(query.strip().strip(_QUOTES).strip().rstrip(".!?:").strip().strip(_QUOTES).strip().split())
@@ -204,6 +214,28 @@ def _copies(query_words: list[str], signal_words: list[str], n: int) -> bool:
 
 
 _PROMPT_WORDS = _TOKEN.findall(fold(SYSTEM + " " + instruction(5)))
+_FIXED_FORMS = known_forms(set().union(*(content_words(fold(t)) for t in fixed_texts())))
+PROMPT_COPY_SHARE = 0.5  # a query this much made of the prompt's fixed words (not the user's) is a copy
+
+
+def copies_prompt(query: str, own_forms: set[str] = frozenset()) -> bool:
+    """True when at least half of the query's content words come from the prompt's fixed text (system message,
+    instruction, worked example) and not from the user's own activity (``own_forms``, as :func:`known_forms`
+    builds them). "tesla model y price cut china" is a copy for a reader whose only Tesla signal is a chip order,
+    and a query of their own for a reader who read "Tesla cuts Model Y prices in China"."""
+    words = content_words(fold(query))
+    copied = [w for w in words if word_forms(w) & _FIXED_FORMS and not word_forms(w) & own_forms]
+    return bool(copied) and len(copied) >= PROMPT_COPY_SHARE * len(words)
+
+
+def query_words_problem(query: str, own_forms: set[str], vocabulary: frozenset[str] | set[str] | None = None) -> str | None:
+    """Why ``query`` is not made of words a reader could search for, against the user's own word forms: a copy of
+    the prompt's fixed text, or an invented word (neither the user's nor the news vocabulary's). None when fine."""
+    if copies_prompt(query, own_forms):
+        return "copies the prompt"
+    vocabulary = corpus_vocabulary() if vocabulary is None else vocabulary
+    invented = [w for w in unknown_words(query, own_forms) if not word_forms(w) & vocabulary]
+    return f"invented word {invented[0]!r}" if invented else None
 
 
 def _decoded(text: str) -> str:
@@ -227,6 +259,7 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
     vocabulary = set().union(*(content_words(fold(t)) for t in benign)) if benign else set()
     benign_folded = [fold(t) for t in benign]
     benign_words = {w for t in benign_folded for w in _TOKEN.findall(t)}
+    own_forms = known_forms(benign_words)
     suspicious_words = {w for t in suspicious for w in _TOKEN.findall(t)}
 
     def tainted(word: str) -> bool:
@@ -241,6 +274,8 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
         if not content_words(fold(query)) & vocabulary or any(tainted(w) for w in words):
             continue
         if any(_copies(words, _TOKEN.findall(s), MAX_COPIED_WORDS + 1) for s in suspicious):
+            continue
+        if query_words_problem(query, own_forms) is not None:
             continue
         kept.append(query)
     return kept

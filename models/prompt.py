@@ -27,8 +27,7 @@ _DOMAINS = {domain for domain, _ in SECTIONS}
 MAX_ITEM_CHARS = 160
 _DELIMITER = re.compile(r"</?\s*activity\s*>|[<>]", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
-# Default token budget of the user's activity block (not a GeneratorConfig field yet: models/config.py is edited
-# elsewhere). 20 signals of at most 160 characters take about 900 tokens, so the default binds only for long
+# Default token budget of the user's activity block. 20 signals of at most 160 characters take about 900 tokens, so the default binds only for long
 # non-Latin text; the fixed parts of the prompt (system message, worked example, instruction) add about 260 tokens.
 MAX_ACTIVITY_TOKENS = 1024
 CHARS_PER_TOKEN = 4  # the approximation without a tokenizer, for ASCII text
@@ -100,14 +99,20 @@ def instruction(num_queries: int) -> str:
 
 
 # One worked example: a 135M-parameter model follows a shown format far better than a described one.
-_EXAMPLE_ACTIVITY = [
+EXAMPLE_ACTIVITY = [
     {"domain": "click", "kind": "click", "text": "Tesla cuts Model Y prices in China as BYD sales surge", "ts": 3},
     {"domain": "search", "kind": "search", "text": "best home ev charger", "ts": 2},
     {"domain": "social", "kind": "like", "platform": "reddit", "text": "Wimbledon final: Alcaraz saves three match "
      "points", "ts": 1},
 ]
-_EXAMPLE_ANSWER = ["tesla model y price cut china", "byd ev sales 2026", "home ev charger reviews",
+EXAMPLE_ANSWER = ["tesla model y price cut china", "byd ev sales 2026", "home ev charger reviews",
                    "alcaraz wimbledon final highlights"]
+
+
+def fixed_texts(num_queries: int = 5) -> list[str]:
+    """Every text of the prompt that is the same for all users (system message, instruction, worked example): a
+    served query must not be made of it (``models.parsing.copies_prompt``)."""
+    return [SYSTEM, instruction(num_queries), *(s["text"] for s in EXAMPLE_ACTIVITY), *EXAMPLE_ANSWER]
 
 
 def build_messages(history: list[dict], num_queries: int, max_signals: int, tokenizer: Tokenizer | None = None,
@@ -116,10 +121,10 @@ def build_messages(history: list[dict], num_queries: int, max_signals: int, toke
     ``max_prompt_tokens`` budgets the user's activity block (None = :data:`MAX_ACTIVITY_TOKENS`), counted with
     ``tokenizer`` when given; the fixed parts around it do not count against it."""
     budget = MAX_ACTIVITY_TOKENS if max_prompt_tokens is None else max_prompt_tokens
-    example = _EXAMPLE_ANSWER[:num_queries]
+    example = EXAMPLE_ANSWER[:num_queries]
     return [
         {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": activity_block(_EXAMPLE_ACTIVITY, max_signals) + "\n\n" + instruction(len(example))},
+        {"role": "user", "content": activity_block(EXAMPLE_ACTIVITY, max_signals) + "\n\n" + instruction(len(example))},
         {"role": "assistant", "content": "\n".join(example)},
         {"role": "user", "content": activity_block(history, max_signals, tokenizer, budget) + "\n\n"
          + instruction(num_queries)},

@@ -39,7 +39,7 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
 
@@ -48,37 +48,16 @@ from feature_repo.store import delete_users, open_store, push_rows, read_feature
 from models.batch import BatchProcessor, WorkerStats
 from models.config import GeneratorConfig
 from models.embeddings import Embedder, make_embedder
-from models.generators import QueryGenerator, make_generator
+from models.generators import QueryGenerator
 from models.generators.base import make_fallback
-from models.registry import CurrentWatcher, ModelVersion, Registry
+from models.registry import CurrentWatcher
+from models.served import generator_from_config
 from models.sink import SinkError
 from models.stale import ReadPrevious
 from schemas import AvroCodec, default_codec
 from streams.config import StreamsConfig
 
 log = logging.getLogger(__name__)
-
-
-def generator_from_config(gen: GeneratorConfig, embedder: Embedder | None = None
-                          ) -> tuple[QueryGenerator, CurrentWatcher | None]:
-    """The configured generator (best-of-N when ``gen.best_of_n > 1``, scored with ``embedder``) and, for the
-    ``smollm2`` backend, a watcher of the registry's current pointer that builds each new version the same way. The
-    student is converted and registered as ``smollm2-135m-instruct@base`` first when that is the served name."""
-    if gen.backend != "smollm2":
-        return make_generator(gen, embedder), None
-    from models.student import MODEL_NAME, ensure_student
-
-    registry = Registry(gen.registry_dir)
-    if gen.model_name == MODEL_NAME:
-        ensure_student(gen.model_dir, registry)
-    current = registry.current(gen.model_name)
-    if current is None:
-        registry.resolve(gen.model_name)  # raises, saying what to publish or make current
-
-    def build(version: ModelVersion) -> QueryGenerator:
-        return make_generator(replace(gen, model_dir=registry.load_path(version)), embedder)
-
-    return build(current), CurrentWatcher(registry, gen.model_name, build, current.ref, gen.reload_check_s)
 
 
 def next_offsets(messages) -> dict[tuple[str, int], int]:

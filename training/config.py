@@ -14,7 +14,14 @@ class SimConfig:
     seed: int = 0  # the one seed: numpy default_rng, KMeans random_state, tweet sample, user draws
     n_users: int = 2000  # simulated users (ids u00000, u00001, ...)
     events_per_user: float = 50.0  # mean log events per user (cold users half): 2000 users -> about 100k events
-    n_topics: int = 150  # KMeans clusters of the articles; fine-grained, or every method looks the same (DESIGN.md)
+    n_topics: int = 150  # KMeans clusters of the articles; fine-grained, or every method looks the same
+    # what the topics (the users' interests, hence the ground truth) are clusters of: "embedding" = the
+    # all-MiniLM-L6-v2 article vectors, the space the history centroid and the query channel search (favours the
+    # centroid by construction); "lexical" = TF-IDF of title and body reduced by SVD (a truth the retriever does not
+    # define)
+    topics: str = "embedding"
+    lexical_dims: int = 100  # SVD dimensions of the lexical topic space
+    lexical_tweet_min_cosine: float = 0.5  # tweet_min_cosine there: about the same two thirds of tweets attach
     min_topic_articles: int = 8  # a topic needs this many articles to be someone's interest
     interests_min: int = 1  # latent interests per user: uniform between min and max (inclusive)
     interests_max: int = 3

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.parsing import complete_lines
 from models.pruning import default_layers
 from training import policy as P
 from training.config import DistillConfig
@@ -69,12 +70,6 @@ class GreedyTeacher:
                 with open(self.path, "a") as fh:
                     fh.writelines(json.dumps({"user": u, "text": self.texts[u]}) + "\n" for u, _ in todo)
         return [self.texts[u] for u in users]
-
-
-def complete_lines(text: str) -> str:
-    """``text`` up to its last line break (the whole text when it has none): drops a line cut by the token limit."""
-    head, newline, _ = text.rpartition("\n")
-    return head.rstrip() if newline and head.strip() else text
 
 
 def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: DistillConfig, weights: dict,

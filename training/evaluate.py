@@ -29,6 +29,7 @@ from training import metrics
 
 log = logging.getLogger(__name__)
 BASELINES = ("centroid", "recent-titles", "keyphrase", "smollm2")
+SERVED = "served"  # the registry's current version, built exactly as the generator worker builds it
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild", "coverage", "gen_ms")
 GROUPS = ("all", "cold", "drift", "warm")
 
@@ -132,18 +133,27 @@ class EvalResult:
 
 
 def make_baseline(name: str, gen_cfg=None) -> QueryGenerator | None:
-    """The generator behind a baseline name; None for the centroid baseline (no queries at all)."""
+    """The generator behind a baseline name; None for the centroid baseline (no queries at all). ``served`` is
+    what the generator worker serves: the registry's current version with the configured fill, and the fallback for
+    a user the model leaves without a valid query (a new user has no features to keep stale)."""
     from models.config import GeneratorConfig
     from models.generators.base import _backend
 
-    gen_cfg = gen_cfg or GeneratorConfig()
+    gen_cfg = gen_cfg or GeneratorConfig.from_env()  # INTERESTS_GEN_* apply, as in the worker
     if name == "centroid":
         return None
+    if name == SERVED:
+        from dataclasses import replace
+
+        from models.served import generator_from_config
+
+        generator, _ = generator_from_config(replace(gen_cfg, on_invalid="fallback"))
+        return generator
     if name == "recent-titles":
         return RecentTitles(gen_cfg.num_queries)
     if name in ("keyphrase", "smollm2"):
         return _backend(name, gen_cfg)  # no fallback: each generator is measured on its own
-    raise ValueError(f"unknown generator {name!r}; choose from {', '.join(BASELINES)}")
+    raise ValueError(f"unknown generator {name!r}; choose from {', '.join((*BASELINES, SERVED))}")
 
 
 def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embedder: Embedder, users: list[str],
@@ -159,12 +169,13 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
         chunk = users[start:start + batch_size]
         started = time.perf_counter()
         if generator is None:
-            query_sets = [None] * len(chunk)
+            generations = [None] * len(chunk)
         else:
             contexts = [UserContext(u, bench.histories[u]) for u in chunk]
-            query_sets = [g.queries for g in generator.generate(contexts)]
+            generations = generator.generate(contexts)
         gen_ms = (time.perf_counter() - started) * 1000 / len(chunk)
-        for user, queries in zip(chunk, query_sets):
+        for user, generation in zip(chunk, generations):
+            queries = generation.queries if generation is not None else None
             if queries is None:  # centroid: the stream's own recency-decayed interest vector, one query vector
                 state = drift.new_state()
                 signals = list(reversed(bench.histories[user]))
@@ -189,6 +200,8 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
                 if len(centroids) else float("nan"),
                 "gen_ms": gen_ms,
             }
+            if generation is not None:  # who made the list (a fallback or a fill names itself) and what was filled
+                row.update(made_by=generation.version or result.version, filled=generation.filled, raw=generation.raw)
             result.per_user.append(row)
         bar.update(len(chunk))
     bar.close()

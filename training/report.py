@@ -67,3 +67,26 @@ def bar_chart(results: list[dict], path: Path, metric: str = "ndcg@10") -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+CHANNEL_SHOWN = ("ndcg@10", "recall@10", "mrr")
+
+
+def channel_table(run: dict, metric: str = "ndcg@10") -> str:
+    """Markdown: one row per recall channel (or fusion), ``metric`` per group with its interval, the ratio to the
+    centroid over all users, and the exclusive hits against the centroid's top 10 (gained / lost, all users)."""
+    summary, groups = run["channels"], [g for g in ("all", "warm", "cold", "drift") if g in run["channels"]["centroid"]]
+    base = summary["centroid"]["all"][metric][0]
+    header = ["recall", *[f"{metric} {g} ({summary['centroid'][g]['users']})" for g in groups], "x centroid",
+              "hits gained / lost"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, by_group in summary.items():
+        label = name
+        fusion = run.get("fusions", {}).get(name.removeprefix("centroid + "))
+        if name.startswith("centroid + ") and fusion:
+            label = f"{name} ({fusion['rule']})"
+        cells = [_cell(by_group[g][metric], metric) if g in by_group else "-" for g in groups]
+        ratio = by_group["all"][metric][0] / base if base else float("nan")
+        hits = "-" if name == "centroid" else f"{by_group['all']['gained_total']} / {by_group['all']['lost_total']}"
+        lines.append("| " + " | ".join([label, *cells, f"{ratio:.2f}", hits]) + " |")
+    return "\n".join(lines)

@@ -1,7 +1,10 @@
 """A deterministic cross-domain user simulator on real news articles and real tweets (the benchmark data).
 
-Topics are the articles' own fine-grained clusters (KMeans over embeddings of "title. first 200 chars of body", about
-150: DESIGN.md, "What a first probe showed"). A user has 1-3 latent interests (topics with enough articles) with
+Topics are the articles' own fine-grained clusters (about 150; with coarse topics every method looks the same), by
+``cfg.topics``: KMeans over the all-MiniLM-L6-v2 embeddings of "title. first 200 chars of body" (``embedding``: the
+retriever's own space, so the history centroid is favoured by construction), or over TF-IDF of title and body reduced
+by SVD (``lexical``: a ground truth the retrieval embedding does not define). Tweets join the nearest topic in the same
+space. A user has 1-3 latent interests (topics with enough articles) with
 Dirichlet weights and a Dirichlet mix over the domains, and is active when there is news:
 
 - click: an article of an interest topic, minutes to hours after it appeared, never twice; dwell 20 s - 5 min;
@@ -35,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from sklearn.cluster import KMeans
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from tqdm import tqdm
 
@@ -321,9 +325,30 @@ class _User:
         return sorted(rng.choice(np.array(cands), size=n, replace=False, p=p).tolist(), key=lambda a: (w.avail[a], a))
 
 
-def _prepare_tweets(w: _World, tweets: pd.DataFrame, embedder: Embedder, centroids: np.ndarray,
+TOPIC_SPACES = ("embedding", "lexical")
+
+
+def _topic_space(arts: pd.DataFrame, emb: np.ndarray, embedder: Embedder, cfg: SimConfig):
+    """``(article vectors to cluster, texts -> vectors in the same space)`` for ``cfg.topics``."""
+    if cfg.topics == "embedding":
+        return emb.astype(np.float64), lambda texts, tag: embed_cached(embedder, texts, tag)
+    if cfg.topics != "lexical":
+        raise ValueError(f"unknown topic space {cfg.topics!r}; choose from {', '.join(TOPIC_SPACES)}")
+    vec = TfidfVectorizer(stop_words="english", token_pattern=TOKEN, max_df=0.5, min_df=2, sublinear_tf=True)
+    tfidf = vec.fit_transform((arts["title"] + " " + arts["body"]).tolist())
+    svd = TruncatedSVD(n_components=cfg.lexical_dims, random_state=cfg.seed).fit(tfidf)
+
+    def project(texts: list[str], tag: str = "") -> np.ndarray:
+        z = svd.transform(vec.transform(texts))
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+    return project((arts["title"] + " " + arts["body"]).tolist()), project
+
+
+def _prepare_tweets(w: _World, tweets: pd.DataFrame, vectorise, centroids: np.ndarray,
                     rng: np.random.Generator) -> int:
-    """Embed a seeded sample of the tweets and attach each to its nearest topic when close enough."""
+    """Vectorise a seeded sample of the tweets in the topic space and attach each to its nearest topic when close
+    enough."""
     text = tweets["text"].astype(str).str.replace(r"https?://\S+|^RT @\w+:\s*", " ", regex=True)  # links, RT prefix
     text = text.str.replace(r"\s+", " ", regex=True).str.strip()
     tw = tweets.assign(text=text, tweet_id=tweets["tweet_id"].astype(str))
@@ -333,11 +358,11 @@ def _prepare_tweets(w: _World, tweets: pd.DataFrame, embedder: Embedder, centroi
     if not len(tw):
         return 0
     w.outlets = sorted(set(w.outlets) | set(tw["outlet"].dropna().astype(str).str.lower()))
-    vectors = embed_cached(embedder, tw["text"].tolist(), "tweets")
+    vectors = vectorise(tw["text"].tolist(), "tweets")
     sims = vectors @ centroids.T
     nearest, best = sims.argmax(axis=1), sims.max(axis=1)
     for (tweet_id, text), k, s in zip(zip(tw["tweet_id"], tw["text"]), nearest, best):
-        if s >= w.cfg.tweet_min_cosine:
+        if s >= (w.cfg.tweet_min_cosine if w.cfg.topics == "embedding" else w.cfg.lexical_tweet_min_cosine):
             w.tweets_by_topic.setdefault(int(k), []).append(len(w.tweets))
             w.tweets.append((tweet_id, text))
     return len(w.tweets)
@@ -358,14 +383,17 @@ def simulate(articles: pd.DataFrame, tweets: pd.DataFrame, embedder: Embedder, c
     arts["_ms"] = _to_ms(arts["published_at"])
     arts = arts.sort_values(["_ms", "article_id"], kind="stable").drop(columns="_ms").reset_index(drop=True)
     emb = embed_cached(embedder, (arts["title"] + ". " + arts["body"].str[:200]).tolist(), "articles")
-    km = KMeans(n_clusters=cfg.n_topics, n_init=4, random_state=cfg.seed).fit(emb.astype(np.float64))
+    space, vectorise = _topic_space(arts, emb, embedder, cfg)
+    km = KMeans(n_clusters=cfg.n_topics, n_init=4, random_state=cfg.seed).fit(space)
     topic = km.labels_.astype(np.int64)
     centroids = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12)
     cutoff = int(np.quantile(_to_ms(arts["published_at"]), cfg.cutoff_quantile, method="lower"))  # a real date
     w = _World(arts, topic, cutoff, cfg, rng)
-    n_tweets = _prepare_tweets(w, tweets, embedder, centroids.astype(np.float32), rng)
-    log.info("%d articles in %d topics (%d eligible, %d with future articles), %d tweets attached, cutoff %s",
-             len(arts), cfg.n_topics, len(w.eligible), len(w.future), n_tweets, pd.Timestamp(cutoff, unit="ms"))
+    n_tweets = _prepare_tweets(w, tweets, vectorise, centroids.astype(np.float32), rng)
+    log.info("%s topics: %d articles in %d topics (%d eligible, %d with future articles), %d tweets attached, "
+             "cutoff %s",
+             cfg.topics, len(arts), cfg.n_topics, len(w.eligible), len(w.future), n_tweets,
+             pd.Timestamp(cutoff, unit="ms"))
 
     uids = [f"u{i:05d}" for i in range(cfg.n_users)]
     order = rng.permutation(cfg.n_users)

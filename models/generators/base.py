@@ -22,6 +22,7 @@ class Generation:
     # best-of-N: every sample's parsed queries (before the grounding check; [] where a sample did not parse), in
     # sample order; empty for generators that draw one output per user
     candidates: list[list[str]] = field(default_factory=list)
+    filled: int = 0  # queries at the end of ``queries`` that a filler added to a short list (models/generators/fill.py)
 
 
 class QueryGenerator(ABC):
@@ -77,7 +78,8 @@ class WithFallback(QueryGenerator):
 
 def make_generator(cfg, embedder=None) -> QueryGenerator:
     """The generator named by ``cfg.backend`` (a :class:`models.config.GeneratorConfig`): best-of-N over
-    ``cfg.best_of_n`` samples when that is above 1 (``embedder`` scores them; default ``cfg.embedder``'s), wrapped with
+    ``cfg.best_of_n`` samples when that is above 1 (``embedder`` scores them; default ``cfg.embedder``'s), a short list
+    completed by ``cfg.fill``'s queries (:class:`models.generators.fill.Filled`), wrapped with
     the fallback when ``cfg.on_invalid == "fallback"``. Under ``"stale"`` the worker applies :func:`make_fallback`'s
     generator itself, only to users who have no features to keep."""
     if cfg.best_of_n > 1:
@@ -87,6 +89,10 @@ def make_generator(cfg, embedder=None) -> QueryGenerator:
                                  weights=cfg.reward_weight_map())
     else:
         primary = _backend(cfg.backend, cfg)
+    if cfg.fill and cfg.fill != cfg.backend:
+        from models.generators.fill import Filled
+
+        primary = Filled(primary, _backend(cfg.fill, cfg), cfg.num_queries)
     if cfg.on_invalid == "fallback" and cfg.fallback and cfg.fallback != cfg.backend:
         return WithFallback(primary, _backend(cfg.fallback, cfg))
     return primary

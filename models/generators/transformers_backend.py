@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 
 from models.generators.base import Generation, QueryGenerator, UserContext
-from models.parsing import InvalidOutput, grounded, parse_queries
+from models.generators.cache import CompletionCache
+from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
 from models.prompt import chat_prompts
 from models.student import model_version
 
@@ -113,6 +114,8 @@ class TransformersGenerator(QueryGenerator):
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg))
         self.model.eval()
         self.version = model_version(model_dir)
+        cache_path = getattr(cfg, "completion_cache", "")
+        self.cache = CompletionCache(cache_path) if cache_path else None
 
     def prompts(self, contexts: list[UserContext]) -> list[str]:
         return chat_prompts(self.tokenizer, [c.history for c in contexts], self.cfg.num_queries,
@@ -124,6 +127,19 @@ class TransformersGenerator(QueryGenerator):
         prompt ``i``'s are at ``[i * n, (i + 1) * n)``."""
         if n > 1 and temperature <= 0:
             raise ValueError("n > 1 completions per prompt need a temperature > 0")
+        if self.cache is None:
+            return self._complete(prompts, temperature, n)
+        settings = {"temperature": temperature, "n": n, "max_new_tokens": self.cfg.max_new_tokens,
+                    "top_p": self.top_p, "repetition_penalty": self.cfg.repetition_penalty}
+        keys = [self.cache.key(self.version, p, **settings) for p in prompts]
+        missing = [i for i, key in enumerate(keys) if self.cache.get(key) is None]
+        if missing:
+            made = self._complete([prompts[i] for i in missing], temperature, n)
+            for j, i in enumerate(missing):
+                self.cache.put(keys[i], made[j * n:(j + 1) * n])
+        return [text for key in keys for text in self.cache.get(key)]
+
+    def _complete(self, prompts: list[str], temperature: float, n: int) -> list[str]:
         sampling = {"do_sample": True, "temperature": temperature, "top_p": self.top_p} if temperature > 0 else {
             "do_sample": False}
         if n > 1:
@@ -138,7 +154,10 @@ class TransformersGenerator(QueryGenerator):
                     pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
                 )
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]
-            outputs.extend(self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+            ended = ((new_tokens == self.tokenizer.eos_token_id) | (new_tokens == self.tokenizer.pad_token_id)).any(1)
+            texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            # a row that ran out of tokens ends in a cut line: keep its complete lines only
+            outputs.extend(t if done else complete_lines(t) for t, done in zip(texts, ended.tolist()))
         return outputs
 
     def _parse(self, raw: str, context: UserContext) -> Generation:

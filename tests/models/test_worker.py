@@ -477,7 +477,7 @@ def test_best_of_n_is_served_for_the_registry_s_current_version_and_after_a_relo
     import models.generators.transformers_backend as tb
     import models.student as student
     from models.bestofn import BestOfN
-    from models.worker import generator_from_config
+    from models.served import generator_from_config
 
     built = []
 

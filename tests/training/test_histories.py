@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from models.parsing import complete_lines
 from training import distill, grpo
 from training import policy as P
 from training.config import DistillConfig
@@ -113,6 +114,6 @@ def test_sequence_level_sft_caches_one_greedy_teacher_completion_per_user(env, t
 
 
 def test_complete_lines_drops_a_cut_last_line():
-    assert distill.complete_lines("fed rates\nmortgage ra") == "fed rates"
-    assert distill.complete_lines("one line only") == "one line only"
-    assert distill.complete_lines("a\nb\n") == "a\nb"
+    assert complete_lines("fed rates\nmortgage ra") == "fed rates"
+    assert complete_lines("one line only") == "one line only"
+    assert complete_lines("a\nb\n") == "a\nb"

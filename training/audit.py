@@ -1,0 +1,54 @@
+"""What a served query list is made of, counted over benchmark users: how many queries each user got and from
+whom (the model, the fill, the fallback), and how many repeat the prompt's fixed text or hold an invented word,
+both in the served lists (0 is the target: the validator drops them) and in the model's raw output (what the
+validator had to drop)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from models.parsing import InvalidOutput, copies_prompt, fold, parse_queries, query_words_problem
+from models.text import content_words
+from models.vocabulary import known_forms
+
+
+def _own_forms(history: list[dict]) -> set[str]:
+    return known_forms(set().union(*(content_words(fold(s["text"])) for s in history)) if history else set())
+
+
+def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: int = 5) -> dict:
+    """Counts over ``per_user`` evaluation rows (``training/evaluate.py``: queries, made_by, filled, raw)."""
+    served = [r.get("queries") or [] for r in per_user]
+    copies = invented = raw_copies = raw_invented = raw_queries = 0
+    for row, queries in zip(per_user, served):
+        own = _own_forms(histories[row["user_id"]])
+        for q in queries:
+            problem = query_words_problem(q, own)
+            copies += problem == "copies the prompt"
+            invented += bool(problem and problem.startswith("invented"))
+        try:
+            raw = parse_queries(row.get("raw") or "", num_queries * 4)
+        except InvalidOutput:
+            raw = []
+        raw_queries += len(raw)
+        raw_copies += sum(copies_prompt(q, own) for q in raw)
+        raw_invented += sum(bool((p := query_words_problem(q, own)) and p.startswith("invented")) for q in raw)
+    filled = [int(r.get("filled") or 0) for r in per_user]
+    makers = Counter(r.get("made_by", "") for r, q in zip(per_user, served) if q)
+    return {
+        "users": len(per_user),
+        "mean_queries": round(float(np.mean([len(q) for q in served])), 3) if served else 0.0,
+        "mean_model_queries": round(float(np.mean([len(q) - f for q, f in zip(served, filled)])), 3)
+        if served else 0.0,
+        "users_without_list": sum(not q for q in served),
+        "users_filled": sum(f > 0 for f in filled),
+        "filled_queries": sum(filled),
+        "lists_by_maker": dict(makers.most_common()),
+        "served_prompt_copies": copies,
+        "served_invented": invented,
+        "raw_queries": raw_queries,
+        "raw_prompt_copies": raw_copies,
+        "raw_invented": raw_invented,
+    }

@@ -1,0 +1,152 @@
+"""The query channel measured as it is deployed: an extra recall path beside the history centroid.
+
+For each benchmark user this builds the ranked lists of the recall channels (the history centroid, a multi-centroid
+of the history, and each generator's queries), merges the centroid with each generator's list by a
+:class:`models.recall.Fusion` *chosen on training users* (:func:`choose_fusion`, a grid over weighted RRF, quotas
+and a rule by click history), and scores every row on the test users per group (all, warm, cold, drift), with the
+exclusive hits against the centroid: future clicks the row's top 10 has and the centroid's top 10 does not
+(``gained``) and the reverse (``lost``). ``training/benchmark.py`` runs it; the tests pin the pieces.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import numpy as np
+
+from models.recall import Fusion, fuse_channels, interest_centroids
+from models.retrieval import ArticleIndex, fuse, retrieve
+from streams import drift
+from streams.config import StreamsConfig
+from training import metrics
+from training.evaluate import GROUPS, Benchmark
+
+log = logging.getLogger(__name__)
+DEPTH = 30  # each channel's list is this deep, so a fusion can reach past the other channel's top 10
+K = 10
+RRF_WEIGHTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+QUOTAS = (1, 2, 3, 4, 5)
+COLD_CLICKS = (1, 3, 5)
+ROW_METRICS = ("ndcg@10", "recall@10", "mrr", "gained", "lost")
+
+
+def fusion_grid() -> list[Fusion]:
+    """Every fusion :func:`choose_fusion` tries, simplest first (a tie keeps the earlier one)."""
+    grid = [Fusion("rrf", weight=w) for w in RRF_WEIGHTS]
+    grid += [Fusion("quota", quota=q) for q in QUOTAS]
+    grid += [Fusion("rrf", weight=w, cold_clicks=c, cold_weight=cw)
+             for c, w, cw in itertools.product(COLD_CLICKS, RRF_WEIGHTS, RRF_WEIGHTS) if cw != w]
+    grid += [Fusion("quota", quota=q, cold_clicks=c, cold_quota=cq)
+             for c, q, cq in itertools.product(COLD_CLICKS, (0, *QUOTAS), (0, *QUOTAS, K)) if cq != q]
+    return grid
+
+
+def exclusive_hits(ranked: list[str], reference: list[str], relevant, k: int = K) -> tuple[int, int]:
+    """``(gained, lost)``: relevant ids in ``ranked[:k]`` and not in ``reference[:k]``, and the reverse."""
+    rel = set(relevant)
+    mine, theirs = set(ranked[:k]) & rel, set(reference[:k]) & rel
+    return len(mine - theirs), len(theirs - mine)
+
+
+class Channels:
+    """The recall channels of one benchmark: centroid and multi-centroid lists per user, and query lists."""
+
+    def __init__(self, bench: Benchmark, embedder, cfg: StreamsConfig | None = None, multi_k: int = 3):
+        self.bench, self.embedder, self.cfg, self.multi_k = bench, embedder, cfg or StreamsConfig(), multi_k
+        self.index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
+        self._history: dict[str, tuple[list[str], list[str]]] = {}
+
+    def n_clicks(self, user: str) -> int:
+        return sum(s["domain"] == "click" for s in self.bench.histories[user])
+
+    def history_lists(self, user: str) -> tuple[list[str], list[str]]:
+        """``(centroid list, multi-centroid list)``: the stream's recency-decayed interest vector searched alone,
+        and up to ``multi_k`` clusters of the history's embeddings (recency- and domain-weighted) searched and
+        merged in turns, heaviest cluster first."""
+        if user not in self._history:
+            signals = list(reversed(self.bench.histories[user]))  # oldest first, as the stream applies them
+            vectors = np.asarray(self.embedder.embed([s["text"] for s in signals]), dtype=np.float32)
+            state = drift.new_state()
+            newest = max(s["ts"] for s in signals)
+            weights = []
+            for s, v in zip(signals, vectors):
+                w = self.cfg.domain_weights[s["domain"]]
+                drift.update_vector(state, v, s["ts"], w, self.cfg.half_life_s)
+                weights.append(w * 0.5 ** ((newest - s["ts"]) / 1000 / self.cfg.half_life_s))
+            exclude = self.bench.clicked.get(user, set())
+            centroid = retrieve(self.index, drift.unit(state["vector"])[None, :], k=DEPTH, exclude=exclude,
+                                per_query=DEPTH)
+            centres, _ = interest_centroids(vectors, np.asarray(weights), k=self.multi_k)
+            lists = self.index.search(centres, 2 * K, exclude=exclude)
+            self._history[user] = (centroid, fuse(lists, DEPTH, method="roundrobin"))
+        return self._history[user]
+
+    def query_list(self, user: str, queries: list[str] | None) -> list[str]:
+        """The query channel's list: every query searched, the lists fused by RRF (as ``training/evaluate.py``)."""
+        if not queries:
+            return []
+        vectors = self.embedder.embed(queries)
+        return retrieve(self.index, vectors, k=DEPTH, exclude=self.bench.clicked.get(user, set()), per_query=2 * K)
+
+
+def score(ranked: list[str], reference: list[str], relevant) -> dict:
+    gained, lost = exclusive_hits(ranked, reference, relevant)
+    return {"ndcg@10": metrics.ndcg_at_k(ranked, relevant, K), "recall@10": metrics.recall_at_k(ranked, relevant, K),
+            "mrr": metrics.mrr(ranked[:K], relevant), "gained": gained, "lost": lost}
+
+
+def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[str]]) -> tuple[Fusion, float]:
+    """The fusion of :func:`fusion_grid` with the best mean NDCG@10 of centroid + queries over ``users`` (training
+    users: the test users' targets never choose it), and that mean."""
+    cases = []
+    for user in users:
+        centroid, _ = channels.history_lists(user)
+        cases.append((centroid, channels.query_list(user, queries.get(user)), channels.n_clicks(user),
+                      channels.bench.targets[user]))
+    best, best_score = None, -1.0
+    for fusion in fusion_grid():
+        mean = float(np.mean([metrics.ndcg_at_k(fuse_channels(c, q, K, fusion, n), rel, K)
+                              for c, q, n, rel in cases]))
+        if mean > best_score + 1e-12:
+            best, best_score = fusion, mean
+    return best, best_score
+
+
+def channel_rows(channels: Channels, users: list[str], generators: dict[str, dict[str, list[str]]],
+                 fusions: dict[str, Fusion]) -> dict[str, list[dict]]:
+    """Row name -> per-user scores on ``users``: ``centroid``, ``multi-centroid``, each generator alone, and
+    ``centroid + <generator>`` fused by ``fusions[generator]``."""
+    rows: dict[str, list[dict]] = {"centroid": [], "multi-centroid": []}
+    for name in generators:
+        rows[name], rows[f"centroid + {name}"] = [], []
+    for user in users:
+        relevant = channels.bench.targets[user]
+        base = {"user_id": user, "group": channels.bench.group_of(user)}
+        centroid, multi = channels.history_lists(user)
+        rows["centroid"].append({**base, **score(centroid, centroid, relevant)})
+        rows["multi-centroid"].append({**base, **score(multi, centroid, relevant)})
+        for name, by_user in generators.items():
+            listed = channels.query_list(user, by_user.get(user))
+            rows[name].append({**base, **score(listed, centroid, relevant)})
+            fused = fuse_channels(centroid, listed, K, fusions[name], channels.n_clicks(user))
+            rows[f"centroid + {name}"].append({**base, **score(fused, centroid, relevant)})
+    return rows
+
+
+def summarise_rows(rows: dict[str, list[dict]], seed: int = 0) -> dict:
+    """Row -> group -> {users, metric: [mean, low, high]} (95 % bootstrap), plus total gained/lost hits."""
+    out = {}
+    for name, per_user in rows.items():
+        out[name] = {}
+        for group in GROUPS:
+            members = [r for r in per_user if group == "all" or r["group"] == group]
+            if not members:
+                continue
+            entry = {"users": len(members)}
+            for metric in ROW_METRICS:
+                entry[metric] = list(metrics.bootstrap_ci([r[metric] for r in members], seed=seed))
+            entry["gained_total"] = int(sum(r["gained"] for r in members))
+            entry["lost_total"] = int(sum(r["lost"] for r in members))
+            out[name][group] = entry
+    return out
