@@ -25,9 +25,10 @@ from collections import Counter
 from collections.abc import Iterable
 
 from models.privacy import contains_pii
-from models.prompt import SYSTEM, fixed_texts, instruction
+from models.prompt import EXAMPLE_ANSWER, SYSTEM, fixed_texts, instruction
 from models.text import STOPWORDS, content_words
-from models.vocabulary import corpus_vocabulary, known_forms, unknown_words, word_forms
+from models.vocabulary import (VOCABULARY_MIN_SHARE, corpus_vocabulary, covered_share, known_forms, unknown_words,
+                               word_forms)
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
 MAX_COPIED_WORDS = 3  # a query may share at most this many consecutive words with an instruction-like signal
@@ -215,27 +216,53 @@ def _copies(query_words: list[str], signal_words: list[str], n: int) -> bool:
 
 _PROMPT_WORDS = _TOKEN.findall(fold(SYSTEM + " " + instruction(5)))
 _FIXED_FORMS = known_forms(set().union(*(content_words(fold(t)) for t in fixed_texts())))
-PROMPT_COPY_SHARE = 0.5  # a query this much made of the prompt's fixed words (not the user's) is a copy
+_FIXED_RUNS = [_TOKEN.findall(fold(t)) for t in fixed_texts()]
+_EXAMPLE_QUERIES = {" ".join(_TOKEN.findall(fold(q))) for q in EXAMPLE_ANSWER}
+PROMPT_COPY_WORDS_MIN = 2  # prompt words (not the user's) a query needs before it counts as a copy by share
+PROMPT_COPY_SHARE = 0.5  # ... and the share of its content words they must make up
 
 
 def copies_prompt(query: str, own_forms: set[str] = frozenset()) -> bool:
-    """True when at least half of the query's content words come from the prompt's fixed text (system message,
-    instruction, worked example) and not from the user's own activity (``own_forms``, as :func:`known_forms`
-    builds them). "tesla model y price cut china" is a copy for a reader whose only Tesla signal is a chip order,
-    and a query of their own for a reader who read "Tesla cuts Model Y prices in China"."""
-    words = content_words(fold(query))
-    copied = [w for w in words if word_forms(w) & _FIXED_FORMS and not word_forms(w) & own_forms]
-    return bool(copied) and len(copied) >= PROMPT_COPY_SHARE * len(words)
+    """True when the query is made of the prompt's fixed text (system message, instruction, worked example) rather
+    than of the user's own activity (``own_forms``, as :func:`models.vocabulary.known_forms` builds them): at least
+    two of its content words, and at least half of them, come from the fixed text and not from the user; or it is
+    one of the worked example's queries, or holds three consecutive words of the fixed text, unless the user's own
+    words make it up. "tesla model y price cut china" is a copy for a reader whose only Tesla signal is a chip order
+    and a query of their own for one who read "Tesla cuts Model Y prices in China"; "wimbledon highlights" stays a
+    Wimbledon fan's query although the example says "highlights"."""
+    words = _TOKEN.findall(fold(query))
+    if all(word_forms(w) & own_forms for w in words if len(w) > 1):
+        return False
+    content = content_words(fold(query))
+    copied = [w for w in content if word_forms(w) & _FIXED_FORMS and not word_forms(w) & own_forms]
+    if len(copied) >= PROMPT_COPY_WORDS_MIN and len(copied) >= PROMPT_COPY_SHARE * len(content):
+        return True
+    if " ".join(words) in _EXAMPLE_QUERIES:
+        return True
+    runs = [words[i:i + 3] for i in range(len(words) - 2)]
+    return any(not all(word_forms(w) & own_forms for w in run) and _copies(run, fixed, 3)
+               for run in runs for fixed in _FIXED_RUNS)
 
 
-def query_words_problem(query: str, own_forms: set[str], vocabulary: frozenset[str] | set[str] | None = None) -> str | None:
-    """Why ``query`` is not made of words a reader could search for, against the user's own word forms: a copy of
-    the prompt's fixed text, or an invented word (neither the user's nor the news vocabulary's). None when fine."""
+def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True) -> str | None:
+    """Why ``query`` is not made of words a reader could search for, given the user's own word forms: a copy of
+    the prompt's fixed text, or (when ``check_vocabulary``) an invented word, one neither the user's nor the news
+    vocabulary's. None when it is fine."""
     if copies_prompt(query, own_forms):
         return "copies the prompt"
-    vocabulary = corpus_vocabulary() if vocabulary is None else vocabulary
-    invented = [w for w in unknown_words(query, own_forms) if not word_forms(w) & vocabulary]
-    return f"invented word {invented[0]!r}" if invented else None
+    if check_vocabulary:
+        vocabulary = corpus_vocabulary()
+        invented = [w for w in unknown_words(query, own_forms) if not word_forms(w) & vocabulary]
+        if invented:
+            return f"invented word {invented[0]!r}"
+    return None
+
+
+def own_words(history_texts: list[str]) -> tuple[set[str], bool]:
+    """``(the forms of every word of the user's signals, whether the news vocabulary speaks for this user)``: what
+    :func:`query_words_problem` checks a query against."""
+    forms = known_forms({w for t in history_texts for w in _TOKEN.findall(fold(t))})
+    return forms, covered_share(history_texts, corpus_vocabulary()) >= VOCABULARY_MIN_SHARE
 
 
 def _decoded(text: str) -> str:
@@ -259,7 +286,7 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
     vocabulary = set().union(*(content_words(fold(t)) for t in benign)) if benign else set()
     benign_folded = [fold(t) for t in benign]
     benign_words = {w for t in benign_folded for w in _TOKEN.findall(t)}
-    own_forms = known_forms(benign_words)
+    own_forms, check_vocabulary = own_words(benign)
     suspicious_words = {w for t in suspicious for w in _TOKEN.findall(t)}
 
     def tainted(word: str) -> bool:
@@ -275,7 +302,7 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
             continue
         if any(_copies(words, _TOKEN.findall(s), MAX_COPIED_WORDS + 1) for s in suspicious):
             continue
-        if query_words_problem(query, own_forms) is not None:
+        if query_words_problem(query, own_forms, check_vocabulary) is not None:
             continue
         kept.append(query)
     return kept

@@ -19,7 +19,7 @@ from pathlib import Path
 from models.text import STOPWORDS
 
 VOCABULARY_FILE = Path(__file__).parent / "data" / "vocabulary.txt.gz"
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[^\W\d_]+")
 _SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 CHECKED_MIN_CHARS = 3  # shorter words (ev, uk, us) are not checked: too many real abbreviations
 
@@ -42,14 +42,26 @@ def known_forms(words: Iterable[str]) -> set[str]:
 
 
 def checked_words(text: str) -> list[str]:
-    """The words of ``text`` the vocabulary check applies to: runs of ASCII letters of 3+ characters, lower-cased
-    (numbers, short abbreviations and words of other scripts are left to the other checks)."""
-    return [w for w in _WORD.findall(text.lower()) if len(w) >= CHECKED_MIN_CHARS]
+    """The words of ``text`` the vocabulary check applies to: words of ASCII letters only, 3+ characters,
+    lower-cased (numbers, short abbreviations and words with other letters, "élections", are left to the other
+    checks)."""
+    return [w for w in _WORD.findall(text.lower()) if len(w) >= CHECKED_MIN_CHARS and w.isascii()]
 
 
 def unknown_words(text: str, known: set[str]) -> list[str]:
     """Words of ``text`` none of whose forms is in ``known`` (a set built by :func:`known_forms`)."""
     return [w for w in checked_words(text) if not word_forms(w) & known]
+
+
+VOCABULARY_MIN_SHARE = 0.6  # below this share of the user's words in the vocabulary, it does not speak for them
+
+
+def covered_share(texts: Iterable[str], vocabulary: frozenset[str] | set[str]) -> float:
+    """Share of the checked words of ``texts`` that the vocabulary knows (1.0 when there are none). The shipped
+    vocabulary is English news: for a reader who writes mostly in another language it cannot tell a word from an
+    invented one, and the invented-word check is left out for them (``models.parsing.query_words_problem``)."""
+    words = [w for t in texts for w in checked_words(t)]
+    return sum(bool(word_forms(w) & vocabulary) for w in words) / len(words) if words else 1.0
 
 
 @functools.cache

@@ -9,13 +9,7 @@ from collections import Counter
 
 import numpy as np
 
-from models.parsing import InvalidOutput, copies_prompt, fold, parse_queries, query_words_problem
-from models.text import content_words
-from models.vocabulary import known_forms
-
-
-def _own_forms(history: list[dict]) -> set[str]:
-    return known_forms(set().union(*(content_words(fold(s["text"])) for s in history)) if history else set())
+from models.parsing import InvalidOutput, copies_prompt, own_words, parse_queries, query_words_problem
 
 
 def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: int = 5) -> dict:
@@ -23,9 +17,9 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
     served = [r.get("queries") or [] for r in per_user]
     copies = invented = raw_copies = raw_invented = raw_queries = 0
     for row, queries in zip(per_user, served):
-        own = _own_forms(histories[row["user_id"]])
+        own, check = own_words([s["text"] for s in histories[row["user_id"]]])
         for q in queries:
-            problem = query_words_problem(q, own)
+            problem = query_words_problem(q, own, check)
             copies += problem == "copies the prompt"
             invented += bool(problem and problem.startswith("invented"))
         try:
@@ -34,7 +28,7 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
             raw = []
         raw_queries += len(raw)
         raw_copies += sum(copies_prompt(q, own) for q in raw)
-        raw_invented += sum(bool((p := query_words_problem(q, own)) and p.startswith("invented")) for q in raw)
+        raw_invented += sum(bool((p := query_words_problem(q, own, check)) and p.startswith("invented")) for q in raw)
     filled = [int(r.get("filled") or 0) for r in per_user]
     makers = Counter(r.get("made_by", "") for r, q in zip(per_user, served) if q)
     return {

@@ -99,10 +99,28 @@ def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch)
         return made[name]
 
     monkeypatch.setattr(base, "_backend", fake_backend)
-    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback"))
+    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback",
+                                               fill=""))
     assert isinstance(generator, WithFallback)
     assert generator.primary is made["smollm2"] and generator.fallback is made["keyphrase"]
     assert make_fallback(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback")) is None
+
+
+def test_make_generator_completes_short_lists_with_the_fill_inside_the_fallback(monkeypatch):
+    import models.generators.base as base
+    from models.generators.fill import Filled
+
+    made = {}
+
+    def fake_backend(name, cfg):
+        made.setdefault(name, []).append(Scripted(f"{name}@x", {}))
+        return made[name][-1]
+
+    monkeypatch.setattr(base, "_backend", fake_backend)
+    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback"))
+    assert isinstance(generator, WithFallback) and isinstance(generator.primary, Filled)
+    assert generator.primary.primary is made["smollm2"][0] and generator.primary.filler is made["keyphrase"][0]
+    assert not isinstance(make_generator(GeneratorConfig(backend="keyphrase")), Filled)  # nothing to fill itself with
 
 
 def test_under_the_stale_policy_the_generator_is_not_wrapped_and_the_worker_gets_the_fallback(monkeypatch):
@@ -148,7 +166,7 @@ def test_best_of_n_from_the_config_wraps_the_sampling_backend(monkeypatch):
     monkeypatch.setattr(student, "ensure_student", lambda path: path)
     cfg = GeneratorConfig.from_env({"INTERESTS_GEN_BEST_OF_N": "8", "INTERESTS_GEN_SAMPLE_TEMPERATURE": "0.7",
                                     "INTERESTS_GEN_REWARD_WEIGHTS": "structure=1, diversity=0.5",
-                                    "INTERESTS_GEN_MODEL_DIR": "/models/v3"}, fallback="")
+                                    "INTERESTS_GEN_MODEL_DIR": "/models/v3"}, fallback="", fill="")
     embedder = HashEmbedder(dim=16)  # FAKE embedder
     generator = make_generator(cfg, embedder)
     assert isinstance(generator, BestOfN) and generator.embedder is embedder
@@ -167,8 +185,10 @@ def test_best_of_n_with_the_fallback_policy_is_wrapped_too(monkeypatch):
 
     monkeypatch.setattr(tb, "TransformersGenerator", lambda model_dir, cfg, n=1, temperature=0.8: Sampler(n))
     monkeypatch.setattr(student, "ensure_student", lambda path: path)
-    generator = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback"), HashEmbedder(dim=8))
+    generator = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback", fill=""), HashEmbedder(dim=8))
     assert isinstance(generator, WithFallback) and isinstance(generator.primary, BestOfN)
+    filled = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback"), HashEmbedder(dim=8))
+    assert isinstance(filled.primary.primary, BestOfN) and filled.primary.filler.version == "keyphrase@1"
     assert generator.version == "tiny@v1+best-of-4"
 
 

@@ -79,8 +79,8 @@ def test_malicious_outputs_are_not_written(raw):
 
 
 @pytest.mark.parametrize("raw, expected", [
-    ("tesla model y price cut\nbyd ev sales 2026", ["tesla model y price cut", "byd ev sales 2026"]),
-    ("home ev charger reviews", ["home ev charger reviews"]),
+    ("tesla model y price cut\nbyd sales china", ["tesla model y price cut", "byd sales china"]),
+    ("home ev charger prices", ["home ev charger prices"]),
     ("ECB rate decision", ["ECB rate decision"]),
     ("great match highlights", ["great match highlights"]),  # "great match" is in an ordinary signal too
 ])

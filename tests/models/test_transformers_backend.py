@@ -133,13 +133,13 @@ def test_only_failed_users_are_retried(generator, monkeypatch):
     def fake_complete(prompts, temperature=0.0):
         calls.append((len(prompts), temperature))
         if temperature == 0.0:
-            return ["tennis query one", "!!!", "tennis query three"]
-        return ["retried tennis query"]
+            return ["tennis story one", "!!!", "tennis story three"]
+        return ["tennis story again"]
 
     monkeypatch.setattr(generator, "complete", fake_complete)
     results = generator.generate(contexts(3))
     assert calls == [(3, 0.0), (1, 0.8)]
-    assert [r.queries for r in results] == [["tennis query one"], ["retried tennis query"], ["tennis query three"]]
+    assert [r.queries for r in results] == [["tennis story one"], ["tennis story again"], ["tennis story three"]]
 
 
 def test_valid_completion_is_parsed_into_queries(generator, monkeypatch):
@@ -342,3 +342,36 @@ def test_benchmark_rejects_an_unknown_dtype(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--dtype", "int4"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_completions_come_back_from_the_cache_without_generating_again(tiny_dir, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    cached = TransformersGenerator(tiny_dir, replace(CFG, completion_cache=str(tmp_path / "c.jsonl")))
+    prompts = cached.prompts(contexts(3))
+    first = cached.complete(prompts)
+    calls = []
+    original = cached._complete
+    monkeypatch.setattr(cached, "_complete", lambda p, t, n: calls.append(len(p)) or original(p, t, n))
+    assert cached.complete(prompts) == first and calls == []  # all three read back
+    reopened = TransformersGenerator(tiny_dir, replace(CFG, completion_cache=str(tmp_path / "c.jsonl")))
+    monkeypatch.setattr(reopened, "_complete", lambda p, t, n: calls.append(len(p)) or original(p, t, n))
+    assert reopened.complete(prompts[:2] + ["another prompt"]) == first[:2] + reopened.complete(["another prompt"])
+    assert calls == [1]  # only the new prompt was generated (once: the second call read it back)
+
+
+def test_a_completion_cut_by_the_token_limit_keeps_its_complete_lines(generator, monkeypatch):
+    import torch
+
+    tok = generator.tokenizer
+    body = tok("tennis story one\ntennis story tw", add_special_tokens=False)["input_ids"]
+
+    def fake_generate(input_ids, **kwargs):  # no end-of-sequence token: the row ran out of tokens
+        return torch.cat([input_ids, torch.tensor([body] * input_ids.shape[0])], dim=1)
+
+    monkeypatch.setattr(generator.model, "generate", fake_generate)
+    assert generator.complete(["a prompt"]) == ["tennis story one"]
+    ended = body + [tok.eos_token_id]
+    monkeypatch.setattr(generator.model, "generate",
+                        lambda input_ids, **kw: torch.cat([input_ids, torch.tensor([ended])], dim=1))
+    assert generator.complete(["a prompt"]) == ["tennis story one\ntennis story tw"]  # ended: kept whole

@@ -209,3 +209,31 @@ def test_drifting_users_move_to_the_new_topic(sim):
     assert late_new > late_old and late_old == 0 and early_old > 0
     for info in drifting.values():
         assert info["from"] != info["to"]
+
+
+def test_lexical_topics_are_clusters_of_words_not_of_the_retrieval_embedding(tmp_path):
+    """``topics="lexical"``: the users' topics (and so the ground truth) come from TF-IDF + SVD of the articles, not
+    from the embedder the retriever uses: a constant embedder, which cannot tell topics apart, changes nothing."""
+
+    class Constant(HashEmbedder):
+        """FAKE embedder: every text gets the same vector (no topic information in the retrieval space)."""
+
+        def embed(self, texts):
+            return np.ones((len(texts), self.dim), np.float32) / np.sqrt(self.dim)
+
+    articles, tweets = synthetic_articles(), synthetic_tweets()
+    cfg = SimConfig(**{**SMALL, "topics": "lexical", "lexical_dims": 12})
+    meta = simulate(articles, tweets, Constant(), cfg, tmp_path / "lex")
+    again = simulate(articles, tweets, HashEmbedder(), cfg, tmp_path / "lex2")
+    assert meta["config"]["topics"] == "lexical"
+    assert (tmp_path / "lex" / "events.jsonl").read_bytes() == (tmp_path / "lex2" / "events.jsonl").read_bytes()
+    catalogue = pd.read_parquet(tmp_path / "lex" / "catalogue.parquet")
+    purity = catalogue.groupby("topic")["category"].agg(lambda c: c.value_counts().iloc[0] / len(c))
+    assert purity.mean() > 0.9  # the ten synthetic word topics are found from the words alone
+    assert meta["n_tweets_attached"] > 0
+
+
+def test_an_unknown_topic_space_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown topic space"):
+        simulate(synthetic_articles(), synthetic_tweets(), HashEmbedder(), SimConfig(**{**SMALL, "topics": "x"}),
+                 tmp_path / "x")

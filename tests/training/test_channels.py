@@ -1,0 +1,85 @@
+"""The channel measurement: exclusive hits, the fusion chosen on training users, and the rows on a tiny real index."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.embeddings import HashEmbedder
+from models.recall import Fusion
+from training.channels import Channels, channel_rows, choose_fusion, exclusive_hits, fusion_grid, summarise_rows
+from training.evaluate import Benchmark
+
+
+def test_exclusive_hits_count_future_clicks_one_top_k_has_and_the_other_lacks():
+    fused, centroid, relevant = ["a", "x", "b", "y"], ["a", "b", "c", "d"], {"x", "c", "a", "z"}
+    assert exclusive_hits(fused, centroid, relevant, k=4) == (1, 1)  # gained x, lost c
+    assert exclusive_hits(fused, centroid, relevant, k=1) == (0, 0)  # both have a
+    assert exclusive_hits(centroid, centroid, relevant) == (0, 0)
+
+
+class FakeChannels:
+    """FAKE channels: fixed lists per user, no index (the fusion search only reads these four things)."""
+
+    def __init__(self, cases):
+        self.cases = cases
+        self.bench = SimpleNamespace(targets={u: c["targets"] for u, c in cases.items()})
+
+    def history_lists(self, user):
+        return self.cases[user]["centroid"], []
+
+    def query_list(self, user, queries):
+        return self.cases[user]["queries"] if queries else []
+
+    def n_clicks(self, user):
+        return self.cases[user]["clicks"]
+
+
+def test_the_fusion_is_chosen_on_training_users_and_can_be_a_rule_by_click_history():
+    centroid = [f"c{i}" for i in range(30)]
+    queries = [f"q{i}" for i in range(30)]
+    cases = {  # warm users' next clicks are the centroid's head, cold users' the query channel's head
+        **{f"w{i}": {"centroid": centroid, "queries": queries, "clicks": 10, "targets": ["c0", "c1"]}
+           for i in range(6)},
+        **{f"k{i}": {"centroid": centroid, "queries": queries, "clicks": 0, "targets": ["q0", "q1"]}
+           for i in range(3)},
+    }
+    fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["some query"] for u in cases})
+    assert fusion.cold_clicks > 0 and fusion.for_user(0)[0] > fusion.for_user(10)[0] or \
+        fusion.method == "quota" and fusion.for_user(0)[1] > fusion.for_user(10)[1]
+    assert mean == pytest.approx(1.0)  # each group gets its own channel's top two first
+    # without cold users the plain fusion that keeps the centroid's head wins, the first such in the grid
+    warm = {u: c for u, c in cases.items() if u.startswith("w")}
+    fusion, mean = choose_fusion(FakeChannels(warm), list(warm), {u: ["q"] for u in warm})
+    assert mean == pytest.approx(1.0) and fusion == fusion_grid()[0] == Fusion("rrf", weight=0.25)
+
+
+def tiny_bench() -> Benchmark:
+    texts = ["storm hits coast", "snow storm warning", "election polls open", "votes counted election",
+             "storm coast flooding", "election night results"]
+    embedder = HashEmbedder(dim=64)
+    catalogue = pd.DataFrame({"article_id": [f"a{i}" for i in range(len(texts))], "title": texts})
+    histories = {"u1": [{"domain": "click", "kind": "click", "text": "storm hits coast", "ts": 2_000_000},
+                        {"domain": "search", "kind": "search", "text": "election polls", "ts": 1_000_000}],
+                 "u2": [{"domain": "search", "kind": "search", "text": "election night", "ts": 1_000_000}]}
+    return Benchmark(root=None, catalogue=catalogue, embeddings=np.asarray(embedder.embed(texts), np.float32),
+                     histories=histories, clicked={"u1": {"a0"}}, targets={"u1": ["a4"], "u2": ["a5"]},
+                     users={"u1": {"split": "test"}, "u2": {"split": "test", "cold": True}})
+
+
+def test_channel_rows_score_every_channel_and_fusion_per_user_and_group():
+    channels = Channels(tiny_bench(), HashEmbedder(dim=64))
+    centroid, multi = channels.history_lists("u1")
+    assert "a0" not in centroid and "a0" not in multi and len(centroid) == 5  # read articles are excluded
+    generators = {"gen": {"u1": ["storm coast flooding"], "u2": []}}
+    rows = channel_rows(channels, ["u1", "u2"], generators, {"gen": Fusion("rrf", weight=1.0)})
+    assert set(rows) == {"centroid", "multi-centroid", "gen", "centroid + gen"}
+    gen_u1 = rows["gen"][0]
+    assert gen_u1["user_id"] == "u1" and gen_u1["ndcg@10"] == 1.0  # the query's nearest article is the target
+    assert rows["gen"][1]["ndcg@10"] == 0.0 and rows["gen"][1]["gained"] == 0  # no queries: an empty list
+    summary = summarise_rows(rows)
+    assert summary["gen"]["all"]["users"] == 2 and summary["gen"]["cold"]["users"] == 1
+    assert summary["centroid + gen"]["all"]["gained_total"] == sum(r["gained"] for r in rows["centroid + gen"])
