@@ -359,7 +359,8 @@ def cmd_train(args) -> int:
         from training.grpo import train
 
         out = Path(args.out) if args.out else work / "teacher"
-        print(train(_grpo_config(args), env, out, resume=not args.restart))
+        init = Path(args.init_adapter) if args.init_adapter else None
+        print(train(_grpo_config(args), env, out, resume=not args.restart, init_adapter=init))
         return 0
     from dataclasses import replace
 
@@ -548,7 +549,8 @@ def parser() -> argparse.ArgumentParser:
                    help="distill sft: the teacher's sampling temperature (default: the student's; 0 = greedy, "
                         "generated once per user: sequence-level distillation)")
     t.add_argument("--init-adapter", default=None,
-                   help="distill: start from this trained student adapter (same --layers), e.g. on-policy after SFT")
+                   help="grpo: continue training this teacher adapter (e.g. models/artifacts/grpo-v1); distill: start "
+                        "from this trained student adapter (same --layers), e.g. on-policy after SFT")
     t.add_argument("--histories", default=None,
                    help="distill: train on the histories file of `export-histories` instead of the benchmark (no "
                         "rewards needed: a machine with a GPU but without the benchmark)")

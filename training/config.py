@@ -39,7 +39,7 @@ class SimConfig:
     recency_days: float = 3.0  # articles are picked with weight exp(-age / recency_days): news is read fresh
 
 
-ALL_REWARDS = ("structure", "align", "coverage", "specificity", "diversity", "relevance", "engagement")
+ALL_REWARDS = ("structure", "count", "align", "coverage", "specificity", "diversity", "relevance", "engagement")
 
 
 def _default_model() -> str:

@@ -34,6 +34,38 @@ METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild", "coverage
 GROUPS = ("all", "cold", "drift", "warm")
 
 
+def replay_histories(lines, cfg: StreamsConfig | None = None, noise_filter=None
+                     ) -> tuple[dict[str, list[dict]], dict[str, set[str]]]:
+    """Event-file lines (JSON objects with ``type``) through the stream's own logic: validation, the per-domain
+    window, the newest-first snapshot a regeneration request carries. Returns ``(user -> snapshot, user -> clicked
+    article ids)``; invalid events are skipped, and signals ``noise_filter`` flags are dropped."""
+    cfg = cfg or StreamsConfig()
+    signals: list[dict] = []
+    clicked: dict[str, set[str]] = {}
+    now_ms = int(time.time() * 1000)
+    for line in lines:
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        record = {k: v for k, v in row.items() if k != "type"}
+        try:
+            signal = to_signal(TYPE_SUBJECT[row["type"]], record, now_ms=now_ms)
+        except InvalidEvent:
+            continue
+        if row["type"] == "click":
+            clicked.setdefault(signal.user_id, set()).add(signal.item_id)
+        signals.append(signal.as_dict())
+    if noise_filter is not None:  # one batched call: the classifier embeds every text
+        flags = noise_filter.predict(signals)
+        log.info("noise filter dropped %d of %d events", sum(flags), len(signals))
+        signals = [s for s, noisy in zip(signals, flags) if not noisy]
+    windows: dict[str, dict] = {}
+    for item in signals:
+        window = windows.setdefault(item["user_id"], history.empty_history())
+        history.add_signal(window, item, cfg.history_max_items, cfg.history_max_age_s)
+    return {u: history.snapshot(w, cfg.snapshot_items) for u, w in windows.items()}, clicked
+
+
 @dataclass
 class Benchmark:
     """A benchmark folder as the simulator (or the MIND loader) writes it."""
@@ -54,29 +86,8 @@ class Benchmark:
         embeddings = np.load(root / "article_embeddings.npy").astype(np.float32)
         targets = json.loads((root / "targets.json").read_text())
         users = json.loads((root / "users.json").read_text())
-        signals: list[dict] = []
-        clicked: dict[str, set[str]] = {}
-        now_ms = int(time.time() * 1000)
         with (root / "events.jsonl").open() as handle:
-            for line in handle:
-                row = json.loads(line)
-                record = {k: v for k, v in row.items() if k != "type"}
-                try:
-                    signal = to_signal(TYPE_SUBJECT[row["type"]], record, now_ms=now_ms)
-                except InvalidEvent:
-                    continue
-                if row["type"] == "click":
-                    clicked.setdefault(signal.user_id, set()).add(signal.item_id)
-                signals.append(signal.as_dict())
-        if noise_filter is not None:  # one batched call: the classifier embeds every text
-            flags = noise_filter.predict(signals)
-            log.info("noise filter dropped %d of %d events", sum(flags), len(signals))
-            signals = [s for s, noisy in zip(signals, flags) if not noisy]
-        windows: dict[str, dict] = {}
-        for item in signals:
-            window = windows.setdefault(item["user_id"], history.empty_history())
-            history.add_signal(window, item, cfg.history_max_items, cfg.history_max_age_s)
-        histories = {u: history.snapshot(w, cfg.snapshot_items) for u, w in windows.items()}
+            histories, clicked = replay_histories(handle, cfg, noise_filter)
         return cls(root, catalogue, embeddings, histories, clicked, targets, users)
 
     def eval_users(self, split: str = "test", limit: int | None = None, seed: int = 0) -> list[str]:

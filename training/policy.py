@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from models.prefill import generate_shared
 from models.prompt import chat_prompts
 from models.pruning import prune_layers
 
@@ -126,8 +127,9 @@ def sample(model, tokenizer, prompts: list[str], n: int = 1, temperature: float 
                if temperature > 0 else {"do_sample": False})
     was_training = model.training
     model.eval()
-    out = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=n, use_cache=True,
-                         pad_token_id=tokenizer.pad_token_id, **options)
+    # n samples of a prompt share its prefill (models/prefill.py)
+    out = generate_shared(model, enc["input_ids"], enc["attention_mask"], n, max_new_tokens=max_new_tokens,
+                          use_cache=True, pad_token_id=tokenizer.pad_token_id, **options)
     model.train(was_training)
     prompt_len = enc["input_ids"].shape[1]
     completion = out[:, prompt_len:]

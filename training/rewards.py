@@ -11,6 +11,9 @@ what reaches the feature store:
 
 - ``structure`` (R_struct, binary): the output is exactly ``num_queries`` distinct valid queries, one per line, and
   nothing else;
+- ``count``: the share of the asked-for ``num_queries`` that serving would write: distinct queries grounded in the
+  user's activity, not copied from the prompt, made of real words (``models.parsing.grounded``), so a copied worked
+  example or an invented word costs reward where ``structure`` alone cannot see it;
 - ``align`` (R_align): mean cosine between each query and its top-10 retrieved articles;
 - ``coverage`` (R_cov): share of the user's distinct interests, the clusters of their history's embeddings, that
   some query covers (cosine >= ``coverage_threshold``) -- the measurable default; ``training/judge.py`` offers the
@@ -117,6 +120,12 @@ def structure(prompts: list[str], completions: list[str], contexts: list[UserCon
     return out
 
 
+def count(prompts: list[str], completions: list[str], contexts: list[UserContext]) -> list[float]:
+    """The share of ``num_queries`` that serving would write for the completion (its distinct grounded queries)."""
+    return [min(len(context.served(completion)) / context.num_queries, 1.0)
+            for completion, context in zip(completions, contexts)]
+
+
 def _align(queries: list[str], context: UserContext) -> float:
     """Mean cosine between each query and its top-10 articles (R_align)."""
     return alignment(queries, context.rc)
@@ -169,6 +178,7 @@ def _engagement(queries: list[str], context: UserContext) -> float:
 
 REWARDS: dict[str, Reward] = {
     "structure": structure,
+    "count": count,
     "align": _per_query(_align),
     "coverage": _per_query(_coverage),
     "specificity": _per_query(_specificity),

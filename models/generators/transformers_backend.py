@@ -17,6 +17,7 @@ from pathlib import Path
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.cache import CompletionCache
 from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
+from models.prefill import generate_shared
 from models.prompt import chat_prompts
 from models.student import model_version
 
@@ -142,15 +143,14 @@ class TransformersGenerator(QueryGenerator):
     def _complete(self, prompts: list[str], temperature: float, n: int) -> list[str]:
         sampling = {"do_sample": True, "temperature": temperature, "top_p": self.top_p} if temperature > 0 else {
             "do_sample": False}
-        if n > 1:
-            sampling["num_return_sequences"] = n  # rows come back grouped by prompt
         outputs = []
         for start in range(0, len(prompts), self.cfg.batch_size):
             chunk = prompts[start:start + self.cfg.batch_size]
             inputs = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
-            with self.torch.inference_mode():
-                generated = self.model.generate(
-                    **inputs, max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling,
+            with self.torch.inference_mode():  # n samples of a prompt share its prefill; rows grouped by prompt
+                generated = generate_shared(
+                    self.model, inputs["input_ids"], inputs["attention_mask"], n,
+                    max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling,
                     pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
                 )
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]

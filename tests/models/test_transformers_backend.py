@@ -185,13 +185,14 @@ def test_complete_returns_n_samples_per_prompt_grouped_by_prompt(sampler, monkey
     original = sampler.model.generate
 
     def spy(**kwargs):
-        calls.append((kwargs["input_ids"].shape[0], kwargs.get("num_return_sequences"), kwargs["do_sample"],
+        calls.append((kwargs["input_ids"].shape[0], kwargs.get("past_key_values") is not None, kwargs["do_sample"],
                       kwargs.get("temperature")))
         return original(**kwargs)
 
     monkeypatch.setattr(sampler.model, "generate", spy)
     outputs = sampler.complete(sampler.prompts(contexts(3)), temperature=0.9, n=3)
-    assert calls == [(2, 3, True, 0.9), (1, 3, True, 0.9)]  # batches of cfg.batch_size users, n rows each
+    # batches of cfg.batch_size users, n rows each, continuing from one shared prefill per prompt
+    assert calls == [(6, True, True, 0.9), (3, True, True, 0.9)]
     assert len(outputs) == 9 and all(isinstance(o, str) for o in outputs)
     with pytest.raises(ValueError):
         sampler.complete(sampler.prompts(contexts(1)), temperature=0.0, n=2)

@@ -30,6 +30,14 @@ def test_structure_needs_exactly_the_asked_number_of_clean_lines(env):
     assert scores == [1.0, 0.0, 0.0, 0.0]
 
 
+def test_count_is_the_share_of_the_asked_queries_serving_would_write(env):
+    contexts = ctx(env, "u0", 4)
+    copied = "fed rates december\ntesla model y price cut china\nalcaraz wimbledon final highlights"
+    invented = "fed rates december\nfed threslons gallojae"
+    scores = REWARDS["count"]([""] * 4, [GOOD, copied, invented, "arsenal striker january"], contexts)
+    assert scores == [1.0, 0.2, 0.2, 0.0]  # copies of the worked example and invented words earn nothing
+
+
 def test_content_rewards_prefer_on_topic_queries(env):
     on_topic, off_topic = GOOD, "arsenal striker january\narsenal chelsea derby"
     contexts = ctx(env, "u0", 2)  # u0 reads about rates
