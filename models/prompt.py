@@ -16,6 +16,7 @@ import re
 from typing import Protocol
 
 from models.privacy import scrub
+from models.text import content_words
 
 SYSTEM = (
     "You write web search queries that capture a news reader's interests. The text between <activity> and "
@@ -69,6 +70,36 @@ def _render(lines: list[tuple[str, str]]) -> str:
         if section:
             parts.append(f"{heading}:\n" + "\n".join(section))
     return "<activity>\n" + "\n\n".join(parts) + "\n</activity>"
+
+
+def covering_signals(history: list[dict], max_signals: int) -> list[dict]:
+    """At most ``max_signals`` signals that cover the history's recurring themes, newest first.
+
+    A request carries the newest 30 signals; the prompt shows fewer. The newest few alone often hold one interest of
+    several (a burst of searches on one story), so the choice is greedy by coverage: the newest signal first (drift
+    shows at once), then each time the signal whose content words not yet shown weigh most, a word weighing the
+    number of signals it occurs in (recurring words mark an interest; a word seen once weighs 1/2), ties to the
+    newer signal; signals that add nothing come last, newest first. Pure and deterministic."""
+    recent = sorted(history, key=lambda s: s["ts"], reverse=True)
+    if len(recent) <= max_signals:
+        return recent
+    words = [content_words(clean_item(s["text"]).lower()) for s in recent]
+    df: dict[str, int] = {}
+    for ws in words:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    weight = {w: float(n) if n >= 2 else 0.5 for w, n in df.items()}
+    chosen, covered = [0], set(words[0])
+    remaining = list(range(1, len(recent)))
+    while len(chosen) < max_signals and remaining:
+        gains = [sum(weight[w] for w in words[i] - covered) for i in remaining]
+        best = max(range(len(remaining)), key=lambda j: (gains[j], -remaining[j]))
+        if gains[best] <= 0:
+            chosen += remaining[: max_signals - len(chosen)]
+            break
+        chosen.append(remaining.pop(best))
+        covered |= words[chosen[-1]]
+    return [recent[i] for i in sorted(chosen)]
 
 
 def activity_block(history: list[dict], max_signals: int, tokenizer: Tokenizer | None = None,
@@ -126,7 +157,8 @@ def build_messages(history: list[dict], num_queries: int, max_signals: int, toke
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": activity_block(EXAMPLE_ACTIVITY, max_signals) + "\n\n" + instruction(len(example))},
         {"role": "assistant", "content": "\n".join(example)},
-        {"role": "user", "content": activity_block(history, max_signals, tokenizer, budget) + "\n\n"
+        {"role": "user", "content": activity_block(covering_signals(history, max_signals), max_signals, tokenizer,
+                                                   budget) + "\n\n"
          + instruction(num_queries)},
     ]
 

@@ -9,6 +9,7 @@ reciprocal rank), and the top K is scored against the held-out future clicks. Ru
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -34,11 +35,12 @@ METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild", "coverage
 GROUPS = ("all", "cold", "drift", "warm")
 
 
-def replay_histories(lines, cfg: StreamsConfig | None = None, noise_filter=None
+def replay_histories(lines, cfg: StreamsConfig | None = None, noise_filter=None, flags_path: Path | None = None
                      ) -> tuple[dict[str, list[dict]], dict[str, set[str]]]:
     """Event-file lines (JSON objects with ``type``) through the stream's own logic: validation, the per-domain
     window, the newest-first snapshot a regeneration request carries. Returns ``(user -> snapshot, user -> clicked
-    article ids)``; invalid events are skipped, and signals ``noise_filter`` flags are dropped."""
+    article ids)``; invalid events are skipped, and signals ``noise_filter`` flags are dropped (its flags are kept
+    in ``flags_path`` when given and read back from there: the classifier embeds every text, minutes of CPU)."""
     cfg = cfg or StreamsConfig()
     signals: list[dict] = []
     clicked: dict[str, set[str]] = {}
@@ -56,7 +58,14 @@ def replay_histories(lines, cfg: StreamsConfig | None = None, noise_filter=None
             clicked.setdefault(signal.user_id, set()).add(signal.item_id)
         signals.append(signal.as_dict())
     if noise_filter is not None:  # one batched call: the classifier embeds every text
-        flags = noise_filter.predict(signals)
+        flags = None
+        if flags_path is not None and flags_path.exists():
+            flags = np.load(flags_path)
+            flags = flags.tolist() if len(flags) == len(signals) else None
+        if flags is None:
+            flags = [bool(f) for f in noise_filter.predict(signals)]
+            if flags_path is not None:
+                np.save(flags_path, np.asarray(flags, dtype=bool))
         log.info("noise filter dropped %d of %d events", sum(flags), len(signals))
         signals = [s for s, noisy in zip(signals, flags) if not noisy]
     windows: dict[str, dict] = {}
@@ -86,8 +95,12 @@ class Benchmark:
         embeddings = np.load(root / "article_embeddings.npy").astype(np.float32)
         targets = json.loads((root / "targets.json").read_text())
         users = json.loads((root / "users.json").read_text())
+        flags_path = None
+        if noise_filter is not None and (root / "noise.joblib").exists():  # flags belong to this classifier
+            digest = hashlib.sha256((root / "noise.joblib").read_bytes()).hexdigest()[:16]
+            flags_path = root / f"noise-flags-{digest}.npy"
         with (root / "events.jsonl").open() as handle:
-            histories, clicked = replay_histories(handle, cfg, noise_filter)
+            histories, clicked = replay_histories(handle, cfg, noise_filter, flags_path)
         return cls(root, catalogue, embeddings, histories, clicked, targets, users)
 
     def eval_users(self, split: str = "test", limit: int | None = None, seed: int = 0) -> list[str]:

@@ -229,3 +229,28 @@ def test_default_budget_applies_and_max_signals_still_caps():
 def test_worked_example_is_not_cut_by_the_budget():
     messages = build_messages(long_history(), 5, 20, max_prompt_tokens=5)
     assert "Tesla cuts Model Y prices in China" in messages[1]["content"]
+
+
+def test_covering_signals_show_every_recurring_theme_not_only_the_newest_burst():
+    from models.prompt import covering_signals
+
+    burst = [sig("search", f"spacex starship launch {w}", 100 - i) for i, w in enumerate(["date", "delay", "video",
+                                                                                          "live", "crew", "pad"])]
+    older = [sig("click", "Fed raises interest rates again", 50), sig("search", "fed interest rates mortgage", 49),
+             sig("click", "Sourdough starter tips for beginners", 40), sig("search", "sourdough starter recipe", 39)]
+    chosen = covering_signals(burst + older, 4)
+    texts = [s["text"] for s in chosen]
+    assert texts[0] == "spacex starship launch date"  # the newest always shows (a drift is seen at once)
+    assert any("rates" in t for t in texts) and any("sourdough" in t.lower() for t in texts)  # each theme shows
+    assert [s["ts"] for s in chosen] == sorted((s["ts"] for s in chosen), reverse=True)  # newest first
+    assert covering_signals(older, 10) == sorted(older, key=lambda s: -s["ts"])  # few enough: all of them
+    # signals that add no new words are taken newest first once the themes are shown
+    same = [sig("search", "tesla news", t) for t in range(5)]
+    assert [s["ts"] for s in covering_signals(same, 3)] == [4, 3, 2]
+
+
+def test_the_prompt_shows_the_covering_signals():
+    history = [sig("search", f"spacex launch {i}", 100 - i) for i in range(25)] + [
+        sig("click", "Fed raises interest rates", 10), sig("search", "fed interest rates", 9)]
+    message = user_message(history, max_signals=5)
+    assert "Fed raises interest rates" in message or "fed interest rates" in message

@@ -87,3 +87,23 @@ def test_summarise_skips_missing_values_and_empty_groups():
     summary = summarise(rows)
     assert set(summary) == {"all", "warm"}
     assert summary["all"]["ndcg@10"] == [1.0, 1.0, 1.0] and summary["all"]["ild"] == [None, None, None]
+
+
+def test_noise_flags_are_kept_beside_the_classifier_and_read_back(bench_dir):
+    class Spam:
+        """FAKE noise filter: flags the search events and counts its calls (it embeds every text when real)."""
+
+        calls = 0
+
+        def predict(self, signals):
+            Spam.calls += 1
+            return [s["domain"] == "search" for s in signals]
+
+    (bench_dir / "noise.joblib").write_bytes(b"classifier v1")
+    first = Benchmark.load(bench_dir, noise_filter=Spam())
+    again = Benchmark.load(bench_dir, noise_filter=Spam())
+    assert Spam.calls == 1 and first.histories == again.histories
+    assert all(s["domain"] != "search" for h in again.histories.values() for s in h)
+    (bench_dir / "noise.joblib").write_bytes(b"classifier v2")  # another classifier: its own flags
+    Benchmark.load(bench_dir, noise_filter=Spam())
+    assert Spam.calls == 2
