@@ -216,7 +216,8 @@ def _copies(query_words: list[str], signal_words: list[str], n: int) -> bool:
 
 _PROMPT_WORDS = _TOKEN.findall(fold(SYSTEM + " " + instruction(5)))
 _FIXED_FORMS = known_forms(set().union(*(content_words(fold(t)) for t in fixed_texts())))
-_FIXED_RUNS = [_TOKEN.findall(fold(t)) for t in fixed_texts()]
+_FIXED_TRIGRAMS = {tuple(ws[i:i + 3]) for ws in (_TOKEN.findall(fold(t)) for t in fixed_texts())
+                   for i in range(len(ws) - 2)}
 _EXAMPLE_QUERIES = {" ".join(_TOKEN.findall(fold(q))) for q in EXAMPLE_ANSWER}
 PROMPT_COPY_WORDS_MIN = 2  # prompt words (not the user's) a query needs before it counts as a copy by share
 PROMPT_COPY_SHARE = 0.5  # ... and the share of its content words they must make up
@@ -239,9 +240,8 @@ def copies_prompt(query: str, own_forms: set[str] = frozenset()) -> bool:
         return True
     if " ".join(words) in _EXAMPLE_QUERIES:
         return True
-    runs = [words[i:i + 3] for i in range(len(words) - 2)]
-    return any(not all(word_forms(w) & own_forms for w in run) and _copies(run, fixed, 3)
-               for run in runs for fixed in _FIXED_RUNS)
+    runs = (tuple(words[i:i + 3]) for i in range(len(words) - 2))
+    return any(run in _FIXED_TRIGRAMS and not all(word_forms(w) & own_forms for w in run) for run in runs)
 
 
 def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.cache import CompletionCache
 from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
+from models.decoding import NoRepeatInCompletion
 from models.prefill import generate_shared
 from models.prompt import chat_prompts
 from models.student import model_version
@@ -132,6 +133,8 @@ class TransformersGenerator(QueryGenerator):
             return self._complete(prompts, temperature, n)
         settings = {"temperature": temperature, "n": n, "max_new_tokens": self.cfg.max_new_tokens,
                     "top_p": self.top_p, "repetition_penalty": self.cfg.repetition_penalty}
+        if getattr(self.cfg, "no_repeat_ngram", 0):  # absent from older keys: their cached completions stay valid
+            settings["no_repeat_ngram"] = self.cfg.no_repeat_ngram
         keys = [self.cache.key(self.version, p, **settings) for p in prompts]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key) is None]
         if missing:
@@ -147,10 +150,16 @@ class TransformersGenerator(QueryGenerator):
         for start in range(0, len(prompts), self.cfg.batch_size):
             chunk = prompts[start:start + self.cfg.batch_size]
             inputs = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            rules = {}
+            if getattr(self.cfg, "no_repeat_ngram", 0):
+                from transformers import LogitsProcessorList
+
+                rules["logits_processor"] = LogitsProcessorList(
+                    [NoRepeatInCompletion(self.cfg.no_repeat_ngram, inputs["input_ids"].shape[1])])
             with self.torch.inference_mode():  # n samples of a prompt share its prefill; rows grouped by prompt
                 generated = generate_shared(
                     self.model, inputs["input_ids"], inputs["attention_mask"], n,
-                    max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling,
+                    max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling, **rules,
                     pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
                 )
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]

@@ -376,3 +376,18 @@ def test_a_completion_cut_by_the_token_limit_keeps_its_complete_lines(generator,
     monkeypatch.setattr(generator.model, "generate",
                         lambda input_ids, **kw: torch.cat([input_ids, torch.tensor([ended])], dim=1))
     assert generator.complete(["a prompt"]) == ["tennis story one\ntennis story tw"]  # ended: kept whole
+
+
+def test_the_no_repeat_rule_reaches_generate(tiny_dir, monkeypatch):
+    from dataclasses import replace
+
+    from models.decoding import NoRepeatInCompletion
+
+    gen = TransformersGenerator(tiny_dir, replace(CFG, no_repeat_ngram=3))
+    seen = []
+    original = gen.model.generate
+    monkeypatch.setattr(gen.model, "generate", lambda **kw: seen.append(kw.get("logits_processor")) or original(**kw))
+    gen.complete(gen.prompts(contexts(1)))
+    [rules] = seen
+    assert isinstance(rules[0], NoRepeatInCompletion) and rules[0].n == 3
+    assert rules[0].prompt_len == gen.tokenizer(gen.prompts(contexts(1)), return_tensors="pt")["input_ids"].shape[1]
