@@ -196,7 +196,8 @@ def cmd_data(args) -> int:
             print("error: give the folder holding MIND's news.tsv and behaviors.tsv", file=sys.stderr)
             return 2
         mind = load_mind(Path(args.path))
-        summary = write_folder(mind.articles, mind.events, mind.targets, MiniLMEmbedder(), Path(args.out or "bench-data"))
+        summary = write_folder(mind.articles, mind.events, mind.targets, MiniLMEmbedder(),
+                               Path(args.out or "bench-data"))
         print(json.dumps({**summary, "cutoff": str(mind.cutoff), **mind.stats}, indent=2))
         return 0
     if args.action == "vocabulary":

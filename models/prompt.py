@@ -28,8 +28,9 @@ _DOMAINS = {domain for domain, _ in SECTIONS}
 MAX_ITEM_CHARS = 160
 _DELIMITER = re.compile(r"</?\s*activity\s*>|[<>]", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
-# Default token budget of the user's activity block. 20 signals of at most 160 characters take about 900 tokens, so the default binds only for long
-# non-Latin text; the fixed parts of the prompt (system message, worked example, instruction) add about 260 tokens.
+# Default token budget of the user's activity block. 20 signals of at most 160 characters take about 900 tokens, so
+# the default binds only for long non-Latin text; the fixed parts of the prompt (system message, worked example,
+# instruction) add about 260 tokens.
 MAX_ACTIVITY_TOKENS = 1024
 CHARS_PER_TOKEN = 4  # the approximation without a tokenizer, for ASCII text
 NON_ASCII_TOKENS = 2  # ... and tokens per other character (byte-level BPE splits CJK and Cyrillic finely)

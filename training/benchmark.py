@@ -146,11 +146,14 @@ def _commit() -> str:
 
 def markdown(report: dict) -> str:
     """The benchmark's Markdown: per truth the channel table (the deployed view), the audit and the generator table."""
-    from training.report import channel_table
+    from training.report import channel_table, targets_table
 
     meta = report["meta"]
     parts = [f"`{meta['command']}` (commit {meta['commit']}; {meta['machine']}; load average "
              f"{meta['load_average']['start'][0]} -> {meta['load_average']['end'][0]}; {meta['seconds'] / 60:.0f} min)\n"]
+    if any(r.get("audit") for r in report["truths"]):
+        parts.append("Targets of the served generator (NDCG@10 means; intervals in the tables below):\n\n"
+                     + targets_table(report) + "\n")
     for run in report["truths"]:
         parts.append(f"## Truth: {run['truth']} topics ({run['test_users']} test users; fusions chosen on "
                      f"{run['train_users']} training users)\n")

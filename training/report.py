@@ -90,3 +90,58 @@ def channel_table(run: dict, metric: str = "ndcg@10") -> str:
         hits = "-" if name == "centroid" else f"{by_group['all']['gained_total']} / {by_group['all']['lost_total']}"
         lines.append("| " + " | ".join([label, *cells, f"{ratio:.2f}", hits]) + " |")
     return "\n".join(lines)
+
+
+def _mean(run: dict, row: str, group: str = "all") -> float | None:
+    entry = run["channels"].get(row, {}).get(group)
+    return entry["ndcg@10"][0] if entry else None
+
+
+def targets(report: dict, generator: str = "served") -> list[tuple[str, str, bool]]:
+    """The queries issue's targets, each as ``(claim, measured, met)``, from a benchmark report (both truths)."""
+    out = []
+    fused = f"centroid + {generator}"
+    for run in report["truths"]:
+        truth, audit = run["truth"], run.get("audit") or {}
+        if audit:
+            out.append((f"{truth}: no served query repeats the prompt's fixed text",
+                        f"{audit['served_prompt_copies']} in {audit['users']} lists",
+                        audit["served_prompt_copies"] == 0))
+            out.append((f"{truth}: at least 4 grounded queries per user", f"{audit['mean_queries']:.2f} "
+                        f"({audit['mean_model_queries']:.2f} the model's)", audit["mean_queries"] >= 4))
+            out.append((f"{truth}: no user without a list", f"{audit['users_without_list']}",
+                        audit["users_without_list"] == 0))
+        centroid, key, gen = _mean(run, "centroid"), _mean(run, "keyphrase"), _mean(run, generator)
+        if None in (centroid, key, gen):
+            continue
+        out.append((f"{truth}: {generator} alone >= centroid", f"{gen:.3f} vs {centroid:.3f}", gen >= centroid))
+        out.append((f"{truth}: {generator} alone >= 1.3x key phrases", f"{gen / key:.2f}x", gen >= 1.3 * key))
+        cold_gen, cold_centroid = _mean(run, generator, "cold"), _mean(run, "centroid", "cold")
+        if cold_gen is not None:
+            out.append((f"{truth}: cold users, {generator} above the centroid",
+                        f"{cold_gen:.3f} vs {cold_centroid:.3f}", cold_gen > cold_centroid))
+        both = _mean(run, fused)
+        groups = [g for g in ("warm", "cold", "drift") if _mean(run, fused, g) is not None]
+        not_below = all(_mean(run, fused, g) >= _mean(run, "centroid", g) for g in groups)
+        if truth == "embedding":
+            out.append((f"{truth}: centroid + {generator} not below the centroid", f"{both / centroid:.2f}x",
+                        both >= centroid))
+            continue
+        out.append((f"{truth}: centroid + {generator} >= 1.3x the centroid", f"{both / centroid:.2f}x",
+                    both >= 1.3 * centroid))
+        out.append((f"{truth}: centroid + {generator} not below the centroid in any group",
+                    ", ".join(f"{g} {_mean(run, fused, g) / _mean(run, 'centroid', g):.2f}x" for g in groups),
+                    not_below))
+        rivals = {"centroid + keyphrase": _mean(run, "centroid + keyphrase"),
+                  "multi-centroid": _mean(run, "multi-centroid")}
+        out.append((f"{truth}: centroid + {generator} above centroid + key phrases and the multi-centroid",
+                    ", ".join(f"{k} {v:.3f}" for k, v in rivals.items() if v is not None) + f"; fused {both:.3f}",
+                    all(v is None or both > v for v in rivals.values())))
+    return out
+
+
+def targets_table(report: dict, generator: str = "served") -> str:
+    rows = targets(report, generator)
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {claim} | {measured} | {'yes' if met else 'no'} |" for claim, measured, met in rows]
+    return "\n".join(lines)
