@@ -241,7 +241,7 @@ def cmd_noise(args) -> int:
 def cmd_eval(args) -> int:
     from models.embeddings import MiniLMEmbedder
     from training.evaluate import BASELINES, Benchmark, evaluate, make_baseline
-    from training.report import bar_chart, table, write_json
+    from training.report import bar_chart, channel_table, table, write_json
 
     names = list(BASELINES) if args.generator == "all" else args.generator.split(",")
     noise_filter = None
@@ -251,11 +251,26 @@ def cmd_eval(args) -> int:
 
         noise_filter = NoiseFilter.load(Path(args.data) / "noise.joblib", embedder=embedder)
     bench = Benchmark.load(Path(args.data), noise_filter=noise_filter)
+    out = Path(args.out)
+    if args.channels:  # the queries beside the centroid, each fusion chosen on training users
+        from training.benchmark import measure
+
+        if args.split != "test":
+            print("error: --channels measures the test split (fusions are chosen on the train split)", file=sys.stderr)
+            return 2
+        run = measure(bench, names, embedder, args.users, args.train_users, args.seed)
+        print(channel_table(run))
+        if run["audit"]:
+            print("served lists: " + json.dumps(run["audit"]))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "channels.json").write_text(json.dumps({"command": " ".join(sys.argv), "data": args.data, **run},
+                                                      indent=1, default=float))
+        print(f"wrote {out / 'channels.json'}")
+        return 0
     users = bench.eval_users(args.split, limit=args.users, seed=args.seed)
     results = [evaluate(bench, n, make_baseline(n), embedder, users, k=args.k, seed=args.seed).to_json()
                for n in names]
     print(table(results))
-    out = Path(args.out)
     write_json(results, {"command": " ".join(sys.argv), "data": args.data, "users": len(users)}, out / "eval.json")
     bar_chart(results, out / "eval.png")
     print(f"wrote {out / 'eval.json'} and {out / 'eval.png'}")
@@ -510,6 +525,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=10)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--clean", action="store_true", help="drop events the folder's noise classifier flags")
+    e.add_argument("--channels", action="store_true",
+                   help="also measure each generator as an extra recall path beside the history centroid: fused with "
+                        "it (fusion chosen on --train-users training users), exclusive hits, the multi-centroid")
+    e.add_argument("--train-users", type=int, default=200, help="--channels: training users that choose the fusion")
     e.add_argument("--out", default="eval-results")
     e.set_defaults(func=cmd_eval)
 

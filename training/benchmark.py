@@ -65,14 +65,21 @@ def _noise_filter(sim_dir: Path, embedder, seed: int):
 
 def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: int, generators: list[str],
               embedder, clean: bool = True, gen_cfg=None) -> dict:
-    """One ground truth: every generator on the test users, the recall channels (fusion chosen on ``train_users``
-    training users) and the audit of the served lists."""
-    from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
-    from training.audit import audit
-
+    """One ground truth: the simulated benchmark for (seed, users, truth), measured by :func:`measure`."""
     sim_dir = simulated(seed, users, truth)
     noise_filter, noise_report = _noise_filter(sim_dir, embedder, seed) if clean else (None, None)
     bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
+    return {"truth": truth, "simulation": sim_dir.name, "noise_classifier": noise_report,
+            **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg)}
+
+
+def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int = 200, train_users: int = 200,
+            seed: int = 0, gen_cfg=None) -> dict:
+    """Every generator on ``eval_users`` seeded test users, the recall channels (each fusion chosen on
+    ``train_users`` seeded training users) and the audit of the served lists."""
+    from training.audit import audit
+    from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
+
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
     train = bench.eval_users("train", limit=train_users, seed=seed)
     results, on_test, on_train = [], {}, {}
@@ -82,20 +89,18 @@ def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: i
         results.append(result.to_json())
         if generator is not None:
             on_test[name] = {r["user_id"]: r["queries"] for r in result.per_user}
-            fitted = evaluate(bench, name, generator, embedder, train, seed=seed, progress=True)
+            fitted = evaluate(bench, name, generator, embedder, train, seed=seed)
             on_train[name] = {r["user_id"]: r["queries"] for r in fitted.per_user}
             generator.close()
-        log.info("%s truth: %s done", truth, name)
+        log.info("%s done", name)
     channels = Channels(bench, embedder)
     fusions, fit = {}, {}
     for name, queries in on_train.items():
         fusions[name], fit[name] = choose_fusion(channels, train, queries)
-        log.info("%s truth: centroid + %s fused by %s (train NDCG@10 %.4f)", truth, name, fusions[name].describe(),
-                 fit[name])
+        log.info("centroid + %s fused by %s (train NDCG@10 %.4f)", name, fusions[name].describe(), fit[name])
     rows = channel_rows(channels, test_users, on_test, fusions)
     served = next((r for r in results if r["generator"] == "served"), None)
-    return {"truth": truth, "simulation": str(sim_dir), "test_users": len(test_users), "train_users": len(train),
-            "noise_classifier": noise_report, "generators": results,
+    return {"test_users": len(test_users), "train_users": len(train), "generators": results,
             "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n]} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
             "audit": audit(served["per_user"], bench.histories) if served else None}
@@ -149,8 +154,9 @@ def markdown(report: dict) -> str:
     from training.report import channel_table, targets_table
 
     meta = report["meta"]
+    load = meta["load_average"]
     parts = [f"`{meta['command']}` (commit {meta['commit']}; {meta['machine']}; load average "
-             f"{meta['load_average']['start'][0]} -> {meta['load_average']['end'][0]}; {meta['seconds'] / 60:.0f} min)\n"]
+             f"{load['start'][0]} -> {load['end'][0]}; {meta['seconds'] / 60:.0f} min)\n"]
     if any(r.get("audit") for r in report["truths"]):
         parts.append("Targets of the served generator (NDCG@10 means; intervals in the tables below):\n\n"
                      + targets_table(report) + "\n")

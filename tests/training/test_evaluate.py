@@ -107,3 +107,16 @@ def test_noise_flags_are_kept_beside_the_classifier_and_read_back(bench_dir):
     (bench_dir / "noise.joblib").write_bytes(b"classifier v2")  # another classifier: its own flags
     Benchmark.load(bench_dir, noise_filter=Spam())
     assert Spam.calls == 2
+
+
+def test_measure_scores_generators_alone_and_beside_the_centroid(bench_dir):
+    from training.benchmark import measure
+
+    bench = Benchmark.load(bench_dir)
+    bench.users["foot"]["split"] = "train"  # one user to choose the fusion on, one to report on
+    run = measure(bench, ["centroid", "keyphrase"], HashEmbedder(), eval_users=10, train_users=10)
+    assert run["test_users"] == 1 and run["train_users"] == 1
+    assert set(run["channels"]) == {"centroid", "multi-centroid", "keyphrase", "centroid + keyphrase"}
+    assert set(run["fusions"]) == {"keyphrase"} and "rule" in run["fusions"]["keyphrase"]
+    assert [r["user_id"] for r in run["channel_per_user"]["centroid + keyphrase"]] == ["fin"]
+    assert run["audit"] is None  # no served generator in this run
