@@ -219,6 +219,7 @@ _FIXED_FORMS = known_forms(set().union(*(content_words(fold(t)) for t in fixed_t
 _FIXED_TRIGRAMS = {tuple(ws[i:i + 3]) for ws in (_TOKEN.findall(fold(t)) for t in fixed_texts())
                    for i in range(len(ws) - 2)}
 _EXAMPLE_QUERIES = {" ".join(_TOKEN.findall(fold(q))) for q in EXAMPLE_ANSWER}
+_YEAR = re.compile(r"(?:19|20)\d\d")
 PROMPT_COPY_WORDS_MIN = 2  # prompt words (not the user's) a query needs before it counts as a copy by share
 PROMPT_COPY_SHARE = 0.5  # ... and the share of its content words they must make up
 
@@ -246,10 +247,13 @@ def copies_prompt(query: str, own_forms: set[str] = frozenset()) -> bool:
 
 def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True) -> str | None:
     """Why ``query`` is not made of words a reader could search for, given the user's own word forms: a copy of
-    the prompt's fixed text, or (when ``check_vocabulary``) an invented word, one neither the user's nor the news
-    vocabulary's. None when it is fine."""
+    the prompt's fixed text, a year the user's activity does not hold, or (when ``check_vocabulary``) an invented
+    word, one neither the user's nor the news vocabulary's. None when it is fine."""
     if copies_prompt(query, own_forms):
         return "copies the prompt"
+    years = [w for w in _TOKEN.findall(fold(query)) if _YEAR.fullmatch(w) and w not in own_forms]
+    if years:  # "carbon emissions cuts 2022" for a reader of 2026 news: a date the reader never wrote
+        return f"invented year {years[0]!r}"
     if check_vocabulary:
         vocabulary = corpus_vocabulary()
         invented = [w for w in unknown_words(query, own_forms) if not word_forms(w) & vocabulary]

@@ -113,7 +113,18 @@ def _phone(match: re.Match) -> str:
 
 def scrub(text: str) -> str:
     """Replace personal data with placeholders: ``[email]``, ``[iban]``, ``[card]``, ``[phone]``, ``[token]``;
-    drop credentials and secret parameters from URLs (the rest of the URL stays)."""
+    drop credentials and secret parameters from URLs (the rest of the URL stays). Repeated until nothing changes:
+    one replacement can expose another match ("1000000 1000000000000": the first number read as a phone left the
+    second to be read on its own), and what is scrubbed must read as clean."""
+    for _ in range(8):
+        cleaned = _scrub_once(text)
+        if cleaned == text:
+            return cleaned
+        text = cleaned
+    return text
+
+
+def _scrub_once(text: str) -> str:
     text = _URL.sub(_clean_url, text)
     text = _JWT.sub("[token]", text)
     for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPELLED):

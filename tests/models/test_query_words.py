@@ -103,3 +103,11 @@ def test_the_shipped_vocabulary_holds_the_news_words_and_not_the_garbled_ones():
 def test_a_missing_vocabulary_file_names_the_command_that_writes_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="interests data vocabulary"):
         corpus_vocabulary(tmp_path / "missing.txt.gz")
+
+
+def test_a_year_the_reader_never_wrote_is_invented():
+    history = ["Carbon emissions cuts agreed at COP31", "nvidia earnings q3 fiscal 2027"]
+    own, check = own_words(history)
+    assert query_words_problem("carbon emissions cuts 2022", own, check) == "invented year '2022'"
+    assert query_words_problem("nvidia earnings fiscal 2027", own, check) is None
+    assert grounded(["carbon emissions cuts 2022", "carbon emissions cuts"], history) == ["carbon emissions cuts"]
