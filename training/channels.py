@@ -17,10 +17,9 @@ import numpy as np
 
 from models.recall import Fusion, fuse_channels, interest_centroids
 from models.retrieval import ArticleIndex, fuse, retrieve
-from streams import drift
 from streams.config import StreamsConfig
 from training import metrics
-from training.evaluate import GROUPS, Benchmark
+from training.evaluate import GROUPS, Benchmark, interest_vector
 
 log = logging.getLogger(__name__)
 DEPTH = 30  # each channel's list is this deep, so a fusion can reach past the other channel's top 10
@@ -67,16 +66,12 @@ class Channels:
         if user not in self._history:
             signals = list(reversed(self.bench.histories[user]))  # oldest first, as the stream applies them
             vectors = np.asarray(self.embedder.embed([s["text"] for s in signals]), dtype=np.float32)
-            state = drift.new_state()
             newest = max(s["ts"] for s in signals)
-            weights = []
-            for s, v in zip(signals, vectors):
-                w = self.cfg.domain_weights[s["domain"]]
-                drift.update_vector(state, v, s["ts"], w, self.cfg.half_life_s)
-                weights.append(w * 0.5 ** ((newest - s["ts"]) / 1000 / self.cfg.half_life_s))
+            weights = [self.cfg.domain_weights[s["domain"]] * 0.5 ** ((newest - s["ts"]) / 1000 / self.cfg.half_life_s)
+                       for s in signals]
             exclude = self.bench.clicked.get(user, set())
-            centroid = retrieve(self.index, drift.unit(state["vector"])[None, :], k=DEPTH, exclude=exclude,
-                                per_query=DEPTH)
+            centroid = retrieve(self.index, interest_vector(signals, vectors, self.cfg)[None, :], k=DEPTH,
+                                exclude=exclude, per_query=DEPTH)
             centres, _ = interest_centroids(vectors, np.asarray(weights), k=self.multi_k)
             lists = self.index.search(centres, 2 * K, exclude=exclude)
             self._history[user] = (centroid, fuse(lists, DEPTH, method="roundrobin"))

@@ -75,6 +75,15 @@ def replay_histories(lines, cfg: StreamsConfig | None = None, noise_filter=None,
     return {u: history.snapshot(w, cfg.snapshot_items) for u, w in windows.items()}, clicked
 
 
+def interest_vector(signals: list[dict], vectors, cfg: StreamsConfig) -> np.ndarray:
+    """The stream's recency-decayed, domain-weighted interest vector (unit) of ``signals`` (oldest first, as the
+    stream applies them) with their embeddings ``vectors``: the history centroid's one query vector."""
+    state = drift.new_state()
+    for s, v in zip(signals, vectors):
+        drift.update_vector(state, v, s["ts"], cfg.domain_weights[s["domain"]], cfg.half_life_s)
+    return drift.unit(state["vector"])
+
+
 @dataclass
 class Benchmark:
     """A benchmark folder as the simulator (or the MIND loader) writes it."""
@@ -201,12 +210,8 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
         for user, generation in zip(chunk, generations):
             queries = generation.queries if generation is not None else None
             if queries is None:  # centroid: the stream's own recency-decayed interest vector, one query vector
-                state = drift.new_state()
                 signals = list(reversed(bench.histories[user]))
-                vectors = embedder.embed([s["text"] for s in signals])
-                for s, v in zip(signals, vectors):
-                    drift.update_vector(state, v, s["ts"], scfg.domain_weights[s["domain"]], scfg.half_life_s)
-                query_vectors = drift.unit(state["vector"])[None, :]
+                query_vectors = interest_vector(signals, embedder.embed([s["text"] for s in signals]), scfg)[None, :]
             else:
                 query_vectors = embedder.embed(queries) if queries else np.zeros((0, embedder.dim), np.float32)
             ranked = retrieve(index, query_vectors, k=k, exclude=bench.clicked.get(user, set()))
