@@ -19,6 +19,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("INTERESTS_CACHE", Path.home() / ".cache" / "interests"))
 
 
+def portable(text: str) -> str:
+    """``text`` with this machine's cache folder written as ``$INTERESTS_CACHE``: what a committed manifest, model
+    card or result may say about a path."""
+    return str(text).replace(str(cache_dir()), "$INTERESTS_CACHE")
+
+
 @dataclass(frozen=True)
 class StreamsConfig:
     # --- Kafka --------------------------------------------------------------------------------------------------

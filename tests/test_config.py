@@ -144,3 +144,11 @@ def test_generator_best_of_n_settings():
     assert cfg.best_of_n == 8 and cfg.sample_temperature == 1.1
     assert cfg.reward_weight_map() == {"structure": 2.0, "grounding": 0.25}
     assert GeneratorConfig().best_of_n == 1 and GeneratorConfig().reward_weight_map() is None
+
+
+def test_portable_writes_the_cache_folder_as_its_setting(tmp_path, monkeypatch):
+    from streams.config import portable
+
+    monkeypatch.setenv("INTERESTS_CACHE", str(tmp_path / "cache"))
+    assert portable(f"{tmp_path}/cache/train/teacher") == "$INTERESTS_CACHE/train/teacher"
+    assert portable("/elsewhere/run") == "/elsewhere/run"

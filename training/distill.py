@@ -18,6 +18,7 @@ import torch
 
 from models.parsing import complete_lines
 from models.pruning import default_layers
+from streams.config import portable
 from training import policy as P
 from training.config import DistillConfig
 from training.grpo import user_batches
@@ -170,7 +171,7 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
     rows = train_loop(out_dir, cfg, student, optimizer, cfg.steps, step, rng, cfg.checkpoint_every, resume,
                       desc=f"distill {cfg.mode}", time_budget_s=cfg.time_budget_s)
     metrics = {"steps": len(rows), "final_kl_last5": float(np.mean([r.get("kl", 0.0) for r in rows[-5:]]))}
-    manifest = {"base": str(base), "layers": layers, "adapter": ".", "training_run": str(out_dir),
+    manifest = {"base": str(base), "layers": layers, "adapter": ".", "training_run": portable(out_dir),
                 "teacher": str(teacher_adapter) if teacher_adapter else str(teacher_base or base), "metrics": metrics,
                 "init_adapter": str(init_adapter) if init_adapter else None,
                 "description": f"SmolLM2-135M-Instruct depth-pruned to {len(layers)} of {total_layers} layers, "

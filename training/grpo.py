@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from streams.config import portable
 from training import policy as P
 from training.config import GRPOConfig
 from training.losses import dr_grpo_loss, group_advantages
@@ -115,7 +116,7 @@ def train(cfg: GRPOConfig, env, out_dir: Path, resume: bool = True, init_adapter
     metrics = {"final_reward_mean_last5": float(np.mean([r["reward"] for r in last])) if last else None,
                "steps": len(rows)}
     manifest = {"base": str(cfg.policy.model), "layers": list(cfg.policy.layers) if cfg.policy.layers else None,
-                "adapter": ".", "training_run": str(out_dir), "metrics": metrics,
+                "adapter": ".", "training_run": portable(out_dir), "metrics": metrics,
                 "description": "SmolLM2-135M-Instruct trained with Dr.GRPO on the composite interest reward.",
                 "prompt": {"num_queries": cfg.policy.num_queries, "max_prompt_signals": cfg.policy.max_prompt_signals}}
     adapter = P.save_adapter(model, tokenizer, Path(out_dir) / "adapter", manifest)

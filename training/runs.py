@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from streams.config import portable
+
 log = logging.getLogger(__name__)
 
 
@@ -104,7 +106,7 @@ def model_card(title: str, manifest: dict, config: dict, metrics: dict | None = 
              json.dumps(config, indent=1), "```", ""]
     if metrics:
         lines += ["## Metrics", "", "```json", json.dumps(metrics, indent=1), "```", ""]
-    return "\n".join(lines)
+    return portable("\n".join(lines))
 
 
 def plot_log(rows: list[dict], path: Path, keys: list[str] | None = None) -> Path | None:

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from models.generators.base import QueryGenerator, UserContext
+from streams.config import portable
 
 BATCH_SIZES = (1, 4, 16)
 SAMPLES = (1, 4)
@@ -283,7 +284,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
         started = time.perf_counter()
         generator = TransformersGenerator(model_dir, base_cfg)
         load_s = time.perf_counter() - started
-        models.append({"dir": str(model_dir), "version": generator.version, "dtype": dtype,
+        models.append({"dir": portable(model_dir), "version": generator.version, "dtype": dtype,
                        "load_s": round(load_s, 2)})
         generator.generate(warmup[:2])  # untimed warm-up
         for n in args.samples:
