@@ -296,7 +296,22 @@ def _bench_folder(args) -> Path:
 
 
 def _lora(args) -> dict:
-    return {"lora_rank": args.lora_rank, "lora_alpha": 2 * args.lora_rank} if args.lora_rank else {}
+    out = {"lora_rank": args.lora_rank, "lora_alpha": 2 * args.lora_rank} if args.lora_rank else {}
+    if args.lora_top_layers is not None:
+        out["lora_top_layers"] = args.lora_top_layers
+    return out
+
+
+def reward_weights(text: str) -> dict[str, float]:
+    """``"closeness=4,relevance=2,count"`` -> ``{"closeness": 4.0, "relevance": 2.0, "count": 1.0}``."""
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition("=")
+        try:
+            weights[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise SystemExit(f"--rewards: {item!r} is not name=weight") from None
+    return weights
 
 
 def _grpo_config(args):
@@ -310,9 +325,14 @@ def _grpo_config(args):
     cfg = replace(cfg, seed=args.seed, policy=policy, time_budget_s=args.time_budget,
                   **{k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("users_per_step", args.users_per_step),
                                        ("checkpoint_every", args.checkpoint_every)) if v})
-    if args.without:
-        from training.grpo import with_rewards
+    from training.grpo import with_rewards
 
+    if args.rewards:
+        try:
+            cfg = with_rewards(cfg, reward_weights(args.rewards))
+        except ValueError as e:
+            raise SystemExit(f"--rewards: {e}") from None
+    if args.without:
         cfg = with_rewards(cfg, {k: v for k, v in cfg.weights.items() if k not in args.without.split(",")})
     return cfg
 
@@ -559,6 +579,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0 = default; 1 on a busy machine)")
     t.add_argument("--without", default=None, help="grpo/retrain: comma list of rewards to leave out (ablation)")
+    t.add_argument("--rewards", default=None,
+                   help="grpo: the rewards and their weights, e.g. closeness=4,relevance=2,count=1 (default: every "
+                        "reward of training/rewards.py but closeness, at weight 1)")
     t.add_argument("--coverage-judge", default=None,
                    help="grpo/distill: a Hugging Face causal LM folder that judges coverage (R_cov) instead of the "
                         "embedding criterion")
@@ -577,6 +600,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="grpo/distill: auto (a CUDA GPU when visible), cpu, cuda, ...")
     t.add_argument("--lr", type=float, default=None, help="grpo/distill: learning rate (default: the config's)")
     t.add_argument("--lora-rank", type=int, default=None, help="grpo/distill: LoRA rank (alpha = 2 x rank)")
+    t.add_argument("--lora-top-layers", type=int, default=None,
+                   help="grpo/distill: LoRA on the top N layers only (0 = every layer; default: the config's)")
     t.add_argument("--users-per-step", type=int, default=None, help="grpo/distill: prompts per step")
     t.add_argument("--samples-per-user", type=int, default=None,
                    help="distill: student (or teacher, sft) samples per prompt")

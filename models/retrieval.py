@@ -66,6 +66,7 @@ class ArticleIndex:
     def _init(self, ids: list[str], index: "faiss.Index") -> None:  # noqa: F821
         self._ids = ids
         self._id_set = set(ids)
+        self._row = {article: i for i, article in enumerate(ids)}
         self._index = index
 
     def __len__(self) -> int:
@@ -80,6 +81,14 @@ class ArticleIndex:
     def ids(self) -> list[str]:
         """Article ids in index order (a copy)."""
         return list(self._ids)
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The unit vectors of the articles ``ids`` that the index holds, in order, shape ``(n, d)``; ids it does not
+        hold are skipped."""
+        rows = [self._row[str(i)] for i in ids if str(i) in self._row]
+        if not rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(np.asarray(rows, dtype=np.int64)), dtype=np.float32)
 
     def search(self, query_vectors: np.ndarray, k: int,
                exclude: Collection[str] = ()) -> list[list[tuple[str, float]]]:

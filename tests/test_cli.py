@@ -25,3 +25,13 @@ def test_features_get_prints_what_a_ranker_reads(tmp_path, monkeypatch, capsys):
     assert shown["query_embeddings"] == "<2 x 2>"
     # a user without features: printed with empty values, and the exit code says so
     assert main(["features", "get", "nobody"]) == 1
+
+
+def test_reward_weights_parse_names_and_weights():
+    import pytest
+
+    from interests_cli import reward_weights
+
+    assert reward_weights("closeness=4, relevance=2,count") == {"closeness": 4.0, "relevance": 2.0, "count": 1.0}
+    with pytest.raises(SystemExit, match="name=weight"):
+        reward_weights("closeness=lots")

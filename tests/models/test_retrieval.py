@@ -31,6 +31,13 @@ def test_basics(index):
     assert index.ids == IDS
 
 
+def test_vectors_by_id_are_the_unit_rows_and_skip_unknown_ids(index):
+    np.testing.assert_allclose(index.vectors(["a90", "nope", "a0"]), [_unit(90), _unit(0)], atol=1e-6)
+    assert index.vectors(["nope"]).shape == (0, 2)
+    scaled = ArticleIndex(["x"], np.array([[3.0, 4.0]], dtype=np.float32))
+    np.testing.assert_allclose(scaled.vectors(["x"]), [[0.6, 0.8]], atol=1e-6)
+
+
 def test_exact_top_k_order_and_scores(index):
     # query at 10 degrees: angles to articles 10, 20, 50, 80, 170 -> order a0, a30, a60
     [hits] = index.search(np.array([_unit(10)]), k=3)

@@ -53,6 +53,18 @@ def test_relevance_finds_the_held_out_click(env):
     assert score > 0.3
 
 
+def test_closeness_is_the_best_cosine_of_any_query_to_each_held_out_click(env):
+    contexts = ctx(env, "u0", 3)
+    on_topic, off_topic = "fed rates mortgage\nfed rate hikes decision", "fed arsenal striker"
+    on, off, nothing = REWARDS["closeness"](["", "", ""], [on_topic, off_topic, "Sure!"], contexts)
+    assert on > off > 0.0 and nothing == 0.0
+    # by hand: per click, the best cosine over the served queries, then the mean over clicks
+    context = contexts[0]
+    clicks = context.rc.index.vectors(context.targets)
+    queries = context.rc.vectors(context.served(on_topic))
+    assert len(clicks) and on == pytest.approx(float(np.mean(np.clip((clicks @ queries.T).max(axis=1), 0, 1))))
+
+
 def test_specificity_penalises_generic_queries(env):
     from training.rewards import query_specificity
 
