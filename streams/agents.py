@@ -102,7 +102,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
     rules = user_state.Rules.from_config(cfg)
 
-    sources = app.topic(*cfg.event_topics.values(), cfg.privacy_topic, key_type=bytes, value_type=bytes)
+    sources = app.topic(*cfg.ingest_topics, key_type=bytes, value_type=bytes)
     by_user = app.topic(cfg.by_user_topic, key_type=bytes, value_type=bytes, partitions=cfg.event_partitions)
     dlq = app.topic(cfg.dlq_topic, key_type=bytes, value_type=bytes, partitions=1)
     regen = app.topic(cfg.regen_topic, key_type=bytes, value_type=bytes, partitions=cfg.regen_partitions)

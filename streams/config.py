@@ -91,6 +91,16 @@ class StreamsConfig:
         return self.topic("privacy")
 
     @property
+    def ingest_topics(self) -> list[str]:
+        """What the ``ingest`` agent reads: every event topic and the privacy topic."""
+        return [*self.event_topics.values(), self.privacy_topic]
+
+    @property
+    def stream_inputs(self) -> list[str]:
+        """Every topic the stream app's consumer group reads (``ingest`` and ``track``): what its lag is over."""
+        return [*self.ingest_topics, self.by_user_topic]
+
+    @property
     def regen_topic(self) -> str:
         return self.topic("regen-requests")
 

@@ -176,8 +176,7 @@ def run_checks(only: tuple[str, ...] = DEFAULT_CHECKS, *, streams: StreamsConfig
         if name == "broker":
             results.append(check_broker(cfg))
         elif name == "stream-group":
-            results.append(check_group(name, cfg.bootstrap_servers, cfg.app_id,
-                                       [*cfg.event_topics.values(), cfg.by_user_topic], max_lag))
+            results.append(check_group(name, cfg.bootstrap_servers, cfg.app_id, cfg.stream_inputs, max_lag))
         elif name == "generator-group":
             results.append(check_group(name, cfg.bootstrap_servers, gen.group_id, [cfg.regen_topic], max_lag))
         elif name == "stream-metrics":

@@ -34,6 +34,12 @@ def parts(tmp_path):
     return parts
 
 
+def test_ingest_reads_the_topics_health_measures_lag_over(parts):
+    cfg = StreamsConfig()
+    assert set(parts.sources.topics) == set(cfg.ingest_topics)
+    assert set(parts.sources.topics) | {parts.by_user.get_topic_name()} == set(cfg.stream_inputs)
+
+
 async def test_ingest_forwards_good_events_and_dead_letters_bad_ones(parts):
     codec = default_codec()
     async with parts.ingest.test_context() as agent:

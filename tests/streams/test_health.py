@@ -78,3 +78,21 @@ def test_cli_exits_1_when_a_check_fails(monkeypatch, capsys):
     monkeypatch.setenv("INTERESTS_BOOTSTRAP_SERVERS", closed_port_cfg().bootstrap_servers)
     assert main(["health", "--only", "broker"]) == 1
     assert capsys.readouterr().out.startswith("FAIL broker:")
+
+
+def test_the_stream_groups_lag_covers_every_topic_the_stream_reads(monkeypatch):
+    import streams.health as health
+
+    seen = {}
+
+    def fake_group(name, bootstrap, group, topics, max_lag):
+        seen[name] = list(topics)
+        return health.Check(name, True, "")
+
+    monkeypatch.setattr(health, "check_group", fake_group)
+    cfg = StreamsConfig()
+    run_checks(("stream-group", "generator-group"), streams=cfg)
+    # a consent or deletion backlog on the privacy topic is lag too
+    assert set(seen["stream-group"]) == {*cfg.event_topics.values(), cfg.privacy_topic, cfg.by_user_topic}
+    assert seen["stream-group"] == cfg.stream_inputs and set(cfg.ingest_topics) < set(cfg.stream_inputs)
+    assert seen["generator-group"] == [cfg.regen_topic]
