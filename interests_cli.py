@@ -100,7 +100,7 @@ def cmd_stream(args) -> int:
 def cmd_generate(args) -> int:
     from feature_repo.config import FeatureStoreConfig
     from models.config import GeneratorConfig
-    from models.service import run
+    from streams.generator.service import run
 
     overrides = {"backend": args.backend} if args.backend else {}
     run(_streams_cfg(), GeneratorConfig.from_env(**overrides), FeatureStoreConfig.from_env())
@@ -231,7 +231,7 @@ def cmd_data(args) -> int:
 
 def cmd_noise(args) -> int:
     from models.embeddings import MiniLMEmbedder
-    from training.noise import train_noise_classifier
+    from models.noise import train_noise_classifier
 
     _, report = train_noise_classifier(Path(args.sim_dir), MiniLMEmbedder(), args.seed)
     print(json.dumps(report, indent=2, default=str))
@@ -247,7 +247,7 @@ def cmd_eval(args) -> int:
     noise_filter = None
     embedder = MiniLMEmbedder()
     if args.clean:
-        from training.noise import NoiseFilter
+        from models.noise import NoiseFilter
 
         noise_filter = NoiseFilter.load(Path(args.data) / "noise.joblib", embedder=embedder)
     bench = Benchmark.load(Path(args.data), noise_filter=noise_filter)
@@ -338,7 +338,7 @@ def _grpo_config(args):
 
 
 def cmd_train(args) -> int:
-    from streams.config import cache_dir
+    from common.settings import cache_dir
 
     work = Path(args.work) if args.work else cache_dir() / "train"
     if args.action == "package":
@@ -400,7 +400,7 @@ def cmd_train(args) -> int:
         return 0
     from dataclasses import replace
 
-    from training.config import DistillConfig, PolicyConfig
+    from training.config import DistillConfig
     from training.distill import train as distill
 
     if not args.teacher:

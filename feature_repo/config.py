@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.config import _from_env, cache_dir
+from common.settings import cache_dir, from_env
 
 
 @dataclass(frozen=True)
@@ -18,4 +18,4 @@ class FeatureStoreConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "FeatureStoreConfig":
-        return _from_env(cls, os.environ if env is None else env, overrides, prefix="INTERESTS_FEAST_")
+        return from_env(cls, os.environ if env is None else env, overrides, prefix="INTERESTS_FEAST_")

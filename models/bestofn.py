@@ -6,7 +6,7 @@ The rewards follow the paper's (arXiv 2602.15005; ``../shared/DESIGN.md``), each
 - :func:`structure` (R_struct): 1.0 when the list is a valid parse (at least one query, every query passes the
   output validator on its own, no duplicates), else 0.0;
 - :func:`diversity` (R_div): intra-list diversity of the query embeddings
-  (:func:`training.metrics.intra_list_diversity`, mean pairwise cosine distance), capped at 1.0; 0.0 for fewer than
+  (:func:`common.ranking.intra_list_diversity`, mean pairwise cosine distance), capped at 1.0; 0.0 for fewer than
   two queries;
 - :func:`alignment` (R_align): mean over queries of the mean cosine between the query and its top-``k`` (10)
   articles in a :class:`models.retrieval.ArticleIndex`, clipped to [0, 1]; without an index it raises
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.ranking import intra_list_diversity
 from models.embeddings import Embedder
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.parsing import InvalidOutput, grounded, parse_queries
-from training.metrics import intra_list_diversity
 
 log = logging.getLogger(__name__)
 ALIGNMENT_TOP_K = 10
@@ -220,24 +220,3 @@ class BestOfN(QueryGenerator):
 
     def close(self) -> None:
         self.inner.close()
-
-
-def make_best_of_n(cfg, n: int, temperature: float = 0.8, embedder: Embedder | None = None,
-                   index: object | None = None, weights: Mapping[str, float] | None = None) -> BestOfN:
-    """A :class:`BestOfN` around the configured LLM backend (``cfg.backend``: ``smollm2`` or ``vllm``) drawing ``n``
-    samples per user at ``temperature``; the embedder defaults to ``cfg.embedder``'s."""
-    from models.embeddings import make_embedder
-    from models.student import ensure_student
-
-    if cfg.backend == "smollm2":
-        from models.generators.transformers_backend import TransformersGenerator
-
-        inner: QueryGenerator = TransformersGenerator(ensure_student(cfg.model_dir), cfg, n=n,
-                                                      temperature=temperature)
-    elif cfg.backend == "vllm":
-        from models.generators.vllm_backend import VLLMGenerator
-
-        inner = VLLMGenerator(ensure_student(cfg.model_dir), cfg, n=n, temperature=temperature)
-    else:
-        raise ValueError(f"best-of-N needs a sampling LLM backend ('smollm2' or 'vllm'), not {cfg.backend!r}")
-    return BestOfN(inner, embedder or make_embedder(cfg.embedder), index, weights)

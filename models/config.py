@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.config import _from_env, cache_dir
+from common.settings import cache_dir, from_env
 
 ON_INVALID = ("stale", "fallback")
 
@@ -74,7 +74,7 @@ class GeneratorConfig:
     registry_dir: Path = field(default_factory=lambda: cache_dir() / "registry")  # versioned models + current pointers
     model_name: str = "smollm2-135m-instruct"  # the registry name the smollm2 backend serves (its `current` version)
     reload_check_s: float = 5.0  # the worker re-reads the current pointer between batches at most this often
-    # --- worker queue and metrics (models/worker.py) -----------------------------------------------------------
+    # --- worker queue and metrics (streams/generator/worker.py) -----------------------------------------------------------
     max_queue: int = 256  # requests held in memory; polling pauses while the queue is full
     request_timeout_s: float = 60.0  # a request older than this when its batch starts is still served, counted late
     stats_every: int = 10  # log the worker's metrics every N batches
@@ -100,4 +100,4 @@ class GeneratorConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "GeneratorConfig":
-        return _from_env(cls, os.environ if env is None else env, overrides, prefix="INTERESTS_GEN_")
+        return from_env(cls, os.environ if env is None else env, overrides, prefix="INTERESTS_GEN_")

@@ -160,7 +160,9 @@ class InvalidOutput(ValueError):
     """The output holds no usable query."""
 
 
-def _candidates(text: str) -> list[str]:
+def candidate_lines(text: str) -> list[str]:
+    """The pieces of a model's output that could each be a query: lines (or ``;``-separated parts) with bullets,
+    numbering and quotes stripped, a comma-joined list on one line split; nothing is validated yet."""
     pieces = []
     for line in re.split(r"[\n;]+", text):
         line = _PREFIX.sub("", _BULLET.sub("", line)).strip().strip(_QUOTES).strip()
@@ -190,7 +192,7 @@ def parse_queries(text: str, max_queries: int) -> list[str]:
     """Up to ``max_queries`` distinct queries in output order that pass :func:`query_problem`. Raises
     :class:`InvalidOutput` when none does."""
     out, seen = [], set()
-    for piece in _candidates(text):
+    for piece in candidate_lines(text):
         query = normalise(piece)
         key = query.lower()
         if key in seen or query_problem(query) is not None:

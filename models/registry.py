@@ -10,7 +10,7 @@ Layout (default ``$INTERESTS_CACHE/registry``, ``INTERESTS_GEN_REGISTRY_DIR`` to
 A version is published once and never changed: :meth:`Registry.publish` copies into a hidden temporary folder and
 renames it into place, and refuses a version that exists. The ``current`` pointer is replaced atomically (temporary
 file + ``os.replace``), so a reader sees the old or the new pointer, never half of one. Workers poll it between
-batches and swap generators (``models/worker.py``). Command line: ``interests model list|publish|use``.
+batches and swap generators (``streams/generator/worker.py``). Command line: ``interests model list|publish|use``.
 """
 
 from __future__ import annotations

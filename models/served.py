@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from models.config import GeneratorConfig
 from models.embeddings import Embedder
-from models.generators import QueryGenerator, make_generator
+from models.generators import QueryGenerator
+from models.generators.factory import make_generator
 from models.registry import CurrentWatcher, ModelVersion, Registry
 
 

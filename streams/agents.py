@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import faust
 
+from common.deadletter import dlq_headers
+
 from models.embeddings import Embedder
 from schemas import AvroCodec, default_codec
 from streams import drift, history, tracking, user_state
@@ -48,17 +50,6 @@ class StreamParts:
     ingest: faust.types.AgentT
     track: faust.types.AgentT
     metrics: StreamMetrics | None = None
-
-
-def dlq_headers(reason: str, detail: str, topic: str | None, partition: int | None, offset: int | None) -> list:
-    return [
-        ("dlq.reason", reason.encode()),
-        ("dlq.detail", detail[:500].encode("utf-8", "replace")),
-        ("dlq.topic", (topic or "").encode()),
-        ("dlq.partition", str(partition if partition is not None else -1).encode()),
-        ("dlq.offset", str(offset if offset is not None else -1).encode()),
-        ("dlq.at", str(int(time.time() * 1000)).encode()),
-    ]
 
 
 def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict, snapshot_items: int) -> dict:
@@ -93,7 +84,7 @@ async def delivered(pending: list) -> None:
 
 def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
              noise_filter=None, metrics: StreamMetrics | None = None) -> StreamParts:
-    """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``training.noise.NoiseFilter`` or anything
+    """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``models.noise.NoiseFilter`` or anything
     with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history. ``metrics``
     (the worker's Prometheus metrics) is counted into; without it the counts go to an unserved registry."""
     codec = codec or default_codec()

@@ -6,23 +6,13 @@ Every field can be set from the environment as ``INTERESTS_<FIELD NAME IN CAPITA
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import settings
+from common.settings import cache_dir
+
 DOMAINS = ("click", "search", "social", "browse")
-
-
-def cache_dir() -> Path:
-    """Where environments, jars, converted models and runtime state live (outside the clone)."""
-    return Path(os.environ.get("INTERESTS_CACHE", Path.home() / ".cache" / "interests"))
-
-
-def portable(text: str) -> str:
-    """``text`` with this machine's cache folder written as ``$INTERESTS_CACHE``: what a committed manifest, model
-    card or result may say about a path."""
-    return str(text).replace(str(cache_dir()), "$INTERESTS_CACHE")
 
 
 @dataclass(frozen=True)
@@ -129,29 +119,4 @@ class StreamsConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "StreamsConfig":
-        return _from_env(cls, env, overrides)
-
-
-def _from_env(cls, env, overrides, prefix="INTERESTS_"):
-    """Build a frozen dataclass from ``<prefix><FIELD>`` variables, casting to each field's type."""
-    env = os.environ if env is None else env
-    values = {}
-    for f in dataclasses.fields(cls):
-        raw = env.get(f"{prefix}{f.name.upper()}")
-        if raw is None:
-            continue
-        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "Path": Path}.get(
-            str(f.type), str
-        )
-        try:
-            if kind is bool:
-                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-            else:
-                values[f.name] = kind(raw)
-        except ValueError:
-            raise ValueError(f"{prefix}{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
-    values.update(overrides)
-    return cls(**values)
-
-
-from_env = _from_env  # shared by the other packages' config objects
+        return settings.from_env(cls, env, overrides)

@@ -18,7 +18,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from streams.config import StreamsConfig, cache_dir
+from common.settings import cache_dir
+from streams.config import StreamsConfig
 
 SAMPLE = Path(__file__).parent / "data" / "sample_events.jsonl"
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from common.prometheus import serve
 from models.embeddings import make_embedder
 from streams.agents import register
 from streams.app import make_app
 from streams.config import StreamsConfig
 from streams.logs import log_format, logging_config
-from streams.metrics import StreamMetrics, serve
+from streams.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def build(cfg: StreamsConfig, metrics: StreamMetrics | None = None):
     embedder = make_embedder(cfg.embedder)
     noise_filter = None
     if cfg.noise_model:
-        from training.noise import NoiseFilter
+        from models.noise import NoiseFilter
 
         noise_filter = NoiseFilter.load(Path(cfg.noise_model), embedder=embedder, threshold=cfg.noise_threshold)
         log.info("noise filter on: %s (threshold %.2f)", cfg.noise_model, cfg.noise_threshold)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from common.settings import cache_dir
 from feature_repo.config import FeatureStoreConfig
 from models.config import GeneratorConfig
-from streams.config import StreamsConfig, cache_dir
+from streams.config import StreamsConfig
 
 
 def test_streams_from_env_reads_each_field_type():
@@ -147,7 +148,7 @@ def test_generator_best_of_n_settings():
 
 
 def test_portable_writes_the_cache_folder_as_its_setting(tmp_path, monkeypatch):
-    from streams.config import portable
+    from common.settings import portable
 
     monkeypatch.setenv("INTERESTS_CACHE", str(tmp_path / "cache"))
     assert portable(f"{tmp_path}/cache/train/teacher") == "$INTERESTS_CACHE/train/teacher"

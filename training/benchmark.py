@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from streams.config import cache_dir
+from common.settings import cache_dir
 from training.evaluate import Benchmark, evaluate, make_baseline
 from training.report import bar_chart, table
 
@@ -53,7 +53,7 @@ DEFAULT_GENERATORS = ("centroid", "recent-titles", "keyphrase", "served")
 
 def _noise_filter(sim_dir: Path, embedder, seed: int):
     """The simulation's noise classifier (trained once and kept in the folder) and its report."""
-    from training.noise import NoiseFilter, train_noise_classifier
+    from models.noise import NoiseFilter, train_noise_classifier
 
     report_path = sim_dir / "noise_report.json"
     if (sim_dir / "noise.joblib").exists() and report_path.exists():

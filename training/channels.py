@@ -15,10 +15,10 @@ import logging
 
 import numpy as np
 
+from common import ranking
 from models.recall import Fusion, fuse_channels, interest_centroids
 from models.retrieval import ArticleIndex, fuse, retrieve
 from streams.config import StreamsConfig
-from training import metrics
 from training.evaluate import GROUPS, Benchmark, interest_vector
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ class Channels:
 
 def score(ranked: list[str], reference: list[str], relevant) -> dict:
     gained, lost = exclusive_hits(ranked, reference, relevant)
-    return {"ndcg@10": metrics.ndcg_at_k(ranked, relevant, K), "recall@10": metrics.recall_at_k(ranked, relevant, K),
-            "mrr": metrics.mrr(ranked[:K], relevant), "gained": gained, "lost": lost}
+    return {"ndcg@10": ranking.ndcg_at_k(ranked, relevant, K), "recall@10": ranking.recall_at_k(ranked, relevant, K),
+            "mrr": ranking.mrr(ranked[:K], relevant), "gained": gained, "lost": lost}
 
 
 def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[str]]) -> tuple[Fusion, float]:
@@ -101,7 +101,7 @@ def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[
                       channels.bench.targets[user]))
     best, best_score = None, -1.0
     for fusion in fusion_grid():
-        mean = float(np.mean([metrics.ndcg_at_k(fuse_channels(c, q, K, fusion, n), rel, K)
+        mean = float(np.mean([ranking.ndcg_at_k(fuse_channels(c, q, K, fusion, n), rel, K)
                               for c, q, n, rel in cases]))
         if mean > best_score + 1e-12:
             best, best_score = fusion, mean
@@ -140,7 +140,7 @@ def summarise_rows(rows: dict[str, list[dict]], seed: int = 0) -> dict:
                 continue
             entry = {"users": len(members)}
             for metric in ROW_METRICS:
-                entry[metric] = list(metrics.bootstrap_ci([r[metric] for r in members], seed=seed))
+                entry[metric] = list(ranking.bootstrap_ci([r[metric] for r in members], seed=seed))
             entry["gained_total"] = int(sum(r["gained"] for r in members))
             entry["lost_total"] = int(sum(r["lost"] for r in members))
             out[name][group] = entry

@@ -43,7 +43,7 @@ ALL_REWARDS = ("structure", "count", "align", "coverage", "specificity", "divers
 
 
 def _default_model() -> str:
-    from streams.config import cache_dir
+    from common.settings import cache_dir
 
     return str(cache_dir() / "models" / "smollm2-135m-instruct")
 

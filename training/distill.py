@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.settings import portable
 from models.parsing import complete_lines
 from models.pruning import default_layers
-from streams.config import portable
 from training import policy as P
 from training.config import DistillConfig
 from training.grpo import user_batches

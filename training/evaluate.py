@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common import ranking
 from models.embeddings import Embedder
 from models.generators.base import QueryGenerator, UserContext
 from models.retrieval import ArticleIndex, retrieve
@@ -26,7 +27,6 @@ from streams import drift, history
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, to_signal
 from streams.replay import TYPE_SUBJECT
-from training import metrics
 
 log = logging.getLogger(__name__)
 BASELINES = ("centroid", "recent-titles", "keyphrase", "smollm2")
@@ -170,7 +170,7 @@ def make_baseline(name: str, gen_cfg=None) -> QueryGenerator | None:
     what the generator worker serves: the registry's current version with the configured fill, and the fallback for
     a user the model leaves without a valid query (a new user has no features to keep stale)."""
     from models.config import GeneratorConfig
-    from models.generators.base import _backend
+    from models.generators.factory import backend
 
     gen_cfg = gen_cfg or GeneratorConfig.from_env()  # INTERESTS_GEN_* apply, as in the worker
     if name == "centroid":
@@ -185,7 +185,7 @@ def make_baseline(name: str, gen_cfg=None) -> QueryGenerator | None:
     if name == "recent-titles":
         return RecentTitles(gen_cfg.num_queries)
     if name in ("keyphrase", "smollm2"):
-        return _backend(name, gen_cfg)  # no fallback: each generator is measured on its own
+        return backend(name, gen_cfg)  # no fallback: each generator is measured on its own
     raise ValueError(f"unknown generator {name!r}; choose from {', '.join((*BASELINES, SERVED))}")
 
 
@@ -219,13 +219,13 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
             centroids = bench.interest_centroids(user)
             row = {
                 "user_id": user, "group": bench.group_of(user), "queries": queries,
-                "recall@5": metrics.recall_at_k(ranked, relevant, 5),
-                "recall@10": metrics.recall_at_k(ranked, relevant, 10),
-                "ndcg@5": metrics.ndcg_at_k(ranked, relevant, 5),
-                "ndcg@10": metrics.ndcg_at_k(ranked, relevant, 10),
-                "mrr": metrics.mrr(ranked, relevant),
-                "ild": metrics.intra_list_diversity(query_vectors) if queries else float("nan"),
-                "coverage": metrics.interest_coverage(query_vectors, centroids, coverage_threshold)
+                "recall@5": ranking.recall_at_k(ranked, relevant, 5),
+                "recall@10": ranking.recall_at_k(ranked, relevant, 10),
+                "ndcg@5": ranking.ndcg_at_k(ranked, relevant, 5),
+                "ndcg@10": ranking.ndcg_at_k(ranked, relevant, 10),
+                "mrr": ranking.mrr(ranked, relevant),
+                "ild": ranking.intra_list_diversity(query_vectors) if queries else float("nan"),
+                "coverage": ranking.interest_coverage(query_vectors, centroids, coverage_threshold)
                 if len(centroids) else float("nan"),
                 "gen_ms": gen_ms,
             }
@@ -248,5 +248,5 @@ def summarise(rows: list[dict], seed: int = 0) -> dict:
         out[group] = {"users": len(members)}
         for metric in METRICS:
             values = [r[metric] for r in members if not (isinstance(r[metric], float) and np.isnan(r[metric]))]
-            out[group][metric] = list(metrics.bootstrap_ci(values, seed=seed)) if values else [None] * 3
+            out[group][metric] = list(ranking.bootstrap_ci(values, seed=seed)) if values else [None] * 3
     return out

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streams.config import portable
+from common.settings import portable
 from training import policy as P
 from training.config import GRPOConfig
 from training.losses import dr_grpo_loss, group_advantages

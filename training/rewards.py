@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common import ranking
 from models.bestofn import RewardContext, alignment, diversity
-from models.parsing import InvalidOutput, _candidates, grounded, normalise, parse_queries, query_problem
+from models.parsing import InvalidOutput, candidate_lines, grounded, normalise, parse_queries, query_problem
 from models.retrieval import retrieve
 from streams import drift
-from training import metrics
 
 GENERIC_QUERIES = ("news", "latest news", "breaking news", "news today", "top stories", "world news", "headlines",
                    "trending now", "current events", "what happened today", "local news", "news update")
@@ -112,7 +112,7 @@ def structure(prompts: list[str], completions: list[str], contexts: list[UserCon
     """1.0 when the completion is exactly ``num_queries`` distinct valid queries and no other line, else 0.0."""
     out = []
     for completion, context in zip(completions, contexts):
-        lines = [normalise(p) for p in _candidates(completion)]
+        lines = [normalise(p) for p in candidate_lines(completion)]
         lines = [line for line in lines if line]
         ok = (len(lines) == context.num_queries and len({line.lower() for line in lines}) == len(lines)
               and all(query_problem(line) is None for line in lines))
@@ -141,7 +141,7 @@ def _coverage(queries: list[str], context: UserContext) -> float:
     if len(context.interests) == 0:
         return 0.0
     threshold = context.scorers.coverage_threshold
-    return metrics.interest_coverage(context.rc.vectors(queries), context.interests, threshold)
+    return ranking.interest_coverage(context.rc.vectors(queries), context.interests, threshold)
 
 
 def query_specificity(query: str, query_vector: np.ndarray, scorers: Scorers) -> float:
@@ -164,7 +164,7 @@ def _relevance(queries: list[str], context: UserContext) -> float:
     """NDCG@10 of the user's held-out next clicks among the articles the queries retrieve."""
     if not context.targets:
         return 0.0
-    return metrics.ndcg_at_k(context.ranked(queries), context.targets, 10)
+    return ranking.ndcg_at_k(context.ranked(queries), context.targets, 10)
 
 
 def _closeness(queries: list[str], context: UserContext) -> float:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streams.config import portable
+from common.settings import portable
 
 log = logging.getLogger(__name__)
 

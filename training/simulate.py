@@ -42,9 +42,9 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from tqdm import tqdm
 
+from common.settings import cache_dir
 from models.embeddings import Embedder
 from schemas import default_codec
-from streams.config import cache_dir
 from streams.replay import TYPE_SUBJECT
 from training.config import SimConfig
 

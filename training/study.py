@@ -136,7 +136,7 @@ def best_of_n_curve(bench: Benchmark, env, folder: Path, users: list[str], ns: t
     from models.generators.base import UserContext
     from models.generators.transformers_backend import TransformersGenerator
     from models.retrieval import retrieve
-    from training import metrics
+    from common import ranking
     from training.rewards import composite
 
     out = work / "eval" / "best_of_n.json"
@@ -159,7 +159,7 @@ def best_of_n_curve(bench: Benchmark, env, folder: Path, users: list[str], ns: t
                 queries = ctx[best].served(samples[best])
                 ranked = retrieve(env.index, embedder.embed(queries), k=10,
                                   exclude=bench.clicked.get(user, set())) if queries else []
-                curve[n].append(metrics.ndcg_at_k(ranked, bench.targets[user], 10))
+                curve[n].append(ranking.ndcg_at_k(ranked, bench.targets[user], 10))
         log.info("best-of-N: %d/%d users", min(start + 4, len(users)), len(users))
     result = {"n": list(ns), "ndcg@10": [float(np.mean(curve[n])) for n in ns], "users": len(users)}
     result["fit"] = power_law(result["n"], result["ndcg@10"])

@@ -32,8 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from common.settings import portable
 from models.generators.base import QueryGenerator, UserContext
-from streams.config import portable
 
 BATCH_SIZES = (1, 4, 16)
 SAMPLES = (1, 4)

@@ -1,5 +1,6 @@
-"""Query generators behind one interface; ``make_generator(cfg)`` picks one from the configuration."""
+"""Query generators behind one interface (:mod:`models.generators.base`); :mod:`models.generators.factory` builds
+the configured one."""
 
-from models.generators.base import QueryGenerator, UserContext, make_generator
+from models.generators.base import Generation, QueryGenerator, UserContext
 
-__all__ = ["QueryGenerator", "UserContext", "make_generator"]
+__all__ = ["Generation", "QueryGenerator", "UserContext"]

@@ -15,7 +15,6 @@ vLLM is an optional extra: importing this module without it raises ``ImportError
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 

@@ -20,7 +20,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.config import StreamsConfig, cache_dir
+from common.settings import cache_dir
+from streams.config import StreamsConfig
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from models.config import GeneratorConfig
-from models.generators import make_generator
-from models.generators.base import Generation, QueryGenerator, UserContext, WithFallback, make_fallback
+from models.generators.factory import make_generator
+from models.generators.base import Generation, QueryGenerator, UserContext, WithFallback
+from models.generators.factory import make_fallback
 from models.generators.keyphrase import KeyphraseGenerator
 
 
@@ -90,7 +91,7 @@ def test_make_generator_rejects_unknown_backend():
 
 
 def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch):
-    import models.generators.base as base
+    import models.generators.factory as factory
 
     made = {}
 
@@ -98,7 +99,7 @@ def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch)
         made[name] = Scripted(f"{name}@x", {})
         return made[name]
 
-    monkeypatch.setattr(base, "_backend", fake_backend)
+    monkeypatch.setattr(factory, "backend", fake_backend)
     generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback",
                                                fill=""))
     assert isinstance(generator, WithFallback)
@@ -107,7 +108,7 @@ def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch)
 
 
 def test_make_generator_completes_short_lists_with_the_fill_inside_the_fallback(monkeypatch):
-    import models.generators.base as base
+    import models.generators.factory as factory
     from models.generators.fill import Filled
 
     made = {}
@@ -116,7 +117,7 @@ def test_make_generator_completes_short_lists_with_the_fill_inside_the_fallback(
         made.setdefault(name, []).append(Scripted(f"{name}@x", {}))
         return made[name][-1]
 
-    monkeypatch.setattr(base, "_backend", fake_backend)
+    monkeypatch.setattr(factory, "backend", fake_backend)
     generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback"))
     assert isinstance(generator, WithFallback) and isinstance(generator.primary, Filled)
     assert generator.primary.primary is made["smollm2"][0] and generator.primary.filler is made["keyphrase"][0]
@@ -124,9 +125,9 @@ def test_make_generator_completes_short_lists_with_the_fill_inside_the_fallback(
 
 
 def test_under_the_stale_policy_the_generator_is_not_wrapped_and_the_worker_gets_the_fallback(monkeypatch):
-    import models.generators.base as base
+    import models.generators.factory as factory
 
-    monkeypatch.setattr(base, "_backend", lambda name, cfg: Scripted(f"{name}@x", {}))
+    monkeypatch.setattr(factory, "backend", lambda name, cfg: Scripted(f"{name}@x", {}))
     cfg = GeneratorConfig(backend="smollm2", fallback="keyphrase")
     assert cfg.on_invalid == "stale"  # the default
     generator = make_generator(cfg)

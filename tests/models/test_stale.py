@@ -145,11 +145,11 @@ def test_stale_rows_round_trip_through_the_real_online_store(tmp_path):
     from feature_repo.store import open_store, push_rows, read_features
     from models.config import GeneratorConfig
     from models.embeddings import HashEmbedder
-    from models.worker import BatchProcessor
+    from streams.generator.worker import BatchProcessor
     from schemas import default_codec
     from streams.config import StreamsConfig
-    from tests.models.test_worker import FakeProducer, Scripted, messages
-    from tests.models.test_worker import request as regen_request
+    from tests.streams.test_generator_worker import FakeProducer, Scripted, messages
+    from tests.streams.test_generator_worker import request as regen_request
 
     store = open_store(FeatureStoreConfig(data_dir=tmp_path), apply=True)
 

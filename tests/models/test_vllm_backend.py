@@ -51,7 +51,7 @@ def test_import_without_vllm_names_the_extra(monkeypatch):
 @pytest.mark.skipif(HAS_VLLM, reason="vLLM is installed here: the missing-extra error cannot be seen")
 def test_make_generator_vllm_without_vllm_raises_the_clear_error(monkeypatch):
     import models.student
-    from models.generators import make_generator
+    from models.generators.factory import make_generator
 
     monkeypatch.delitem(sys.modules, MODULE, raising=False)
     monkeypatch.setattr(models.student, "ensure_student", lambda path: path)
@@ -186,7 +186,7 @@ def test_n_above_one_needs_a_temperature(backend, tmp_path):
 
 def test_make_generator_registers_vllm(backend, monkeypatch, tmp_path):
     import models.student
-    from models.generators import make_generator
+    from models.generators.factory import make_generator
 
     monkeypatch.setattr(models.student, "ensure_student", lambda path: path)
     generator = make_generator(GeneratorConfig(backend="vllm", fallback="", fill="", model_dir=tmp_path))

@@ -6,13 +6,14 @@ import time
 
 import pytest
 
+from common.prometheus import serve
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import open_store
-from models.metrics import GeneratorMetrics
 from streams.config import StreamsConfig
 from streams.demo import free_ports
+from streams.generator.metrics import GeneratorMetrics
 from streams.health import check_metrics, check_store, run_checks
-from streams.metrics import StreamMetrics, serve
+from streams.metrics import StreamMetrics
 
 
 def closed_port_cfg() -> StreamsConfig:

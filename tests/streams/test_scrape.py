@@ -7,7 +7,7 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-import streams.metrics  # noqa: F401  (metric values in memory even after Feast was imported: see there)
+import common.prometheus  # noqa: F401  (metric values in memory even after Feast was imported: see there)
 from streams import scrape
 
 

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from streams.config import cache_dir
+from common.settings import cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """One micro-batch of the generator worker, from Kafka messages to written features, with no Kafka consumer in it
 (tested with fakes): decode, apply feature deletions in partition order, keep the newest request per user,
-generate, settle outputs that stay invalid (``models/stale.py``), embed, and write through ``models/sink.py``.
-``models/worker.py`` polls, batches and commits.
+generate, settle outputs that stay invalid (``models/stale.py``), embed, and write through ``streams/generator/sink.py``.
+``streams/generator/worker.py`` polls, batches and commits.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from common.deadletter import dlq_headers
 from models.config import GeneratorConfig
 from models.embeddings import Embedder
 from models.generators import QueryGenerator, UserContext
 from models.generators.base import Generation
 from models.privacy import scrub
-from models.sink import Sink, SinkError, Writes, write_until_done
 from models.stale import ReadPrevious, settle
 from schemas import AvroCodec, DecodeError, default_codec
-from streams.agents import dlq_headers
 from streams.config import StreamsConfig
+from streams.generator.sink import Sink, SinkError, Writes, write_until_done
 
 log = logging.getLogger(__name__)
 LATENCY_WINDOW = 1000  # batches kept for the latency percentiles
@@ -142,7 +142,7 @@ class BatchProcessor:
     that starts a batch answers all of it: :meth:`swap` takes effect at the next batch. ``read_previous(user_ids)``
     reads users' current online features (for outputs that stay invalid; None: no store, every user counts as new)
     and ``fallback`` serves users without features to keep (``models/stale.py``). ``delete(user_ids)`` removes
-    users' online features (feature deletions); writes go through :class:`models.sink.Sink`.
+    users' online features (feature deletions); writes go through :class:`streams.generator.sink.Sink`.
     """
 
     def __init__(self, generator: QueryGenerator, embedder: Embedder, push: Callable[[list[dict]], Any], producer,
@@ -165,7 +165,7 @@ class BatchProcessor:
                 wait: Callable[[float], Any] = time.sleep) -> list[dict]:
         """Process one batch of Kafka messages (``key``, ``value``, ``topic``, ``partition``, ``offset``); returns
         the feature rows written. A failed write is retried (waiting with ``wait``) until it succeeds while
-        ``should_stop()`` is false; :class:`models.sink.SinkError` is raised when stopping first, or at once without
+        ``should_stop()`` is false; :class:`streams.generator.sink.SinkError` is raised when stopping first, or at once without
         ``should_stop`` (then nothing may be committed)."""
         started = time.monotonic()
         generator = self.generator  # one version answers the whole batch, even if a swap is pending

@@ -9,10 +9,10 @@ from prometheus_client import generate_latest
 
 from feature_repo.config import FeatureStoreConfig
 from models.embeddings import HashEmbedder
-from models.metrics import GeneratorMetrics
-from models.worker import GeneratorWorker
 from streams import scrape
-from tests.models.test_worker import STREAMS, FakeConsumer, FakeProducer, Scripted, config, messages, request
+from streams.generator.metrics import GeneratorMetrics
+from streams.generator.worker import GeneratorWorker
+from tests.streams.test_generator_worker import STREAMS, FakeConsumer, FakeProducer, Scripted, config, messages, request
 
 
 def samples(metrics: GeneratorMetrics):
@@ -88,7 +88,7 @@ def test_a_push_that_fails_observes_nothing_and_raises():
 
 
 def test_the_service_wires_an_observed_push_the_stale_policys_reader_and_the_delete_path(monkeypatch, tmp_path):
-    from models import service
+    from streams.generator import service
 
     made = {}
 

@@ -1,4 +1,4 @@
-"""training.metrics on hand-computed cases: each expected value is worked out in the comment beside it."""
+"""common.ranking on hand-computed cases: each expected value is worked out in the comment beside it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from training.metrics import bootstrap_ci, interest_coverage, intra_list_diversity, mrr, ndcg_at_k, recall_at_k
+from common.ranking import bootstrap_ci, interest_coverage, intra_list_diversity, mrr, ndcg_at_k, recall_at_k
 
 RANKED = ["a", "b", "c", "d", "e"]
 

@@ -1,5 +1,5 @@
 """The generator worker as a service (``interests generate worker``): the Feast store, the Prometheus endpoint and
-the worker, wired together. The worker itself (``models/worker.py``) knows nothing of Prometheus."""
+the worker, wired together. The worker itself (``streams/generator/worker.py``) knows nothing of Prometheus."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from functools import partial
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import delete_users, open_store, push_rows, read_features
 from models.config import GeneratorConfig
-from models.metrics import GeneratorMetrics
-from models.worker import GeneratorWorker
 from streams.config import StreamsConfig
+from streams.generator.metrics import GeneratorMetrics
+from streams.generator.worker import GeneratorWorker
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""models.sink and the generator's handling of failed writes and feature deletions, with FAKE store calls and a FAKE
+"""streams.generator.sink and the generator's handling of failed writes and feature deletions, with FAKE store calls and a FAKE
 producer: a failed write is retried, nothing is committed until it succeeds, deletions go before rows and drop the
 requests they follow."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.batch import after_deletions
-from models.sink import Backoff, Sink, SinkError, Writes, write_until_done
-from tests.models.test_worker import (CODEC, STREAMS, FakeConsumer, FakeProducer, Message, config, messages,
+from streams.generator.batch import after_deletions
+from streams.generator.sink import Backoff, Sink, SinkError, Writes, write_until_done
+from tests.streams.test_generator_worker import (CODEC, STREAMS, FakeConsumer, FakeProducer, Message, config, messages,
                                       processor, request, worker)
 
 
@@ -128,7 +128,7 @@ def test_worker_stopping_while_the_store_is_down_commits_nothing():
 
 
 def test_features_deleted_in_a_batch_are_not_kept_stale_for_an_invalid_output_after_the_deletion():
-    from tests.models.test_worker import Invalid, Scripted, Store, processor
+    from tests.streams.test_generator_worker import Invalid, Scripted, Store, processor
 
     store = Store()
     first = processor(Scripted("fake@v1"))[0]

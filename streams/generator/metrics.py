@@ -1,6 +1,6 @@
 """Prometheus metrics of the generator worker (names start with ``interests_generator_``).
 
-Counters and gauges are read at scrape time from the worker's own ``stats()`` (``models/worker.py``'s
+Counters and gauges are read at scrape time from the worker's own ``stats()`` (``streams/generator/worker.py``'s
 ``WorkerStats``: one source of truth for requests, regenerations done, dead letters, queue length and batch latency
 percentiles). Histograms of freshness are observed where features are written: :meth:`GeneratorMetrics.observing`
 wraps the Feast push, so "written" means the online store call returned and a ranker can read the row.
@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 
-from streams.metrics import FRESHNESS_BUCKETS, serve
+from common.prometheus import FRESHNESS_BUCKETS, serve
 
 PREFIX = "interests_generator"
 COUNTERS = {

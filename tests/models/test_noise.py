@@ -4,14 +4,13 @@ only, beats chance on the test users, and the saved filter reloads and predicts 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models.embeddings import HashEmbedder
+from models.noise import NoiseFeatures, NoiseFilter, signal_from_event, train_noise_classifier
 from tests.training.test_simulate import run_sim
-from training.noise import NoiseFeatures, NoiseFilter, signal_from_event, train_noise_classifier
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""models.worker without a broker: the batch processor and the worker loop with FAKE generators, a fake consumer,
+"""streams.generator.worker without a broker: the batch processor and the worker loop with FAKE generators, a fake consumer,
 producer and store push. Covers de-duplication, failure -> retry -> dead letter, late requests, the bounded queue,
 commits, metrics and hot swaps between batches (models from a real registry of fake folders)."""
 
@@ -13,14 +13,14 @@ from collections import namedtuple
 import pytest
 
 from feature_repo.config import FeatureStoreConfig
-from models.batch import BatchProcessor, percentile
 from models.config import GeneratorConfig
 from models.embeddings import HashEmbedder
 from models.generators.base import Generation, QueryGenerator
 from models.registry import CurrentWatcher, Registry
-from models.worker import GeneratorWorker, next_offsets
 from schemas import default_codec
 from streams.config import StreamsConfig
+from streams.generator.batch import BatchProcessor, percentile
+from streams.generator.worker import GeneratorWorker, next_offsets
 
 STREAMS = StreamsConfig()
 CODEC = default_codec()
@@ -243,7 +243,7 @@ def test_revoked_partitions_leave_the_queue():
 def test_stats_expose_counters_queue_and_latency_percentiles(caplog):
     consumer = FakeConsumer(messages(*[request(f"u{i}") for i in range(6)], request("u0", 1)))
     w, _ = worker(consumer, gen=config(batch_size=4, max_queue=8, stats_every=2))
-    with caplog.at_level(logging.INFO, logger="models.worker"):
+    with caplog.at_level(logging.INFO, logger="streams.generator.worker"):
         w.step()
         stats = w.stats()
         assert stats["queue"] == 3 and stats["max_queue"] == 8 and stats["batches"] == 1

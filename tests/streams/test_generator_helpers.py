@@ -1,4 +1,4 @@
-"""models.worker pure helpers: request de-duplication, request -> context, generations -> feature rows."""
+"""streams.generator.worker pure helpers: request de-duplication, request -> context, generations -> feature rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from models.embeddings import HashEmbedder
 from models.generators.base import Generation
-from models.batch import feature_rows, latest_per_user, to_context
+from streams.generator.batch import feature_rows, latest_per_user, to_context
 
 UTC = dt.timezone.utc
 
@@ -132,7 +132,7 @@ def test_feature_rows_with_no_valid_generation_do_not_call_the_embedder():
 def test_the_service_wires_every_store_path_into_the_worker(monkeypatch, tmp_path):
     """The service builds the worker with push, read and delete paths on its store (a worker without a delete
     path can never settle a batch holding a feature deletion)."""
-    import models.service as service
+    import streams.generator.service as service
 
     seen = {}
 

@@ -2,13 +2,13 @@
 
 Run with ``interests generate worker``. One thread polls Kafka into a bounded in-memory queue (at most ``max_queue``
 requests: it polls no more than the room left) and cuts it into micro-batches of up to ``batch_size`` requests, or
-whatever waited ``batch_wait_ms``. A :class:`models.batch.BatchProcessor` (no Kafka in it, so it is tested with
+whatever waited ``batch_wait_ms``. A :class:`streams.generator.batch.BatchProcessor` (no Kafka in it, so it is tested with
 fakes) keeps the newest request per user, generates, embeds, pushes to Feast and writes the queries topic.
 
 Delivery: at-least-once. A batch's offsets are committed only after its features are in the online store and on the
 queries topic (or its requests are on the dead-letter topic), so a crash re-generates, which idempotently overwrites.
 When a write fails (the store locked or down, the broker away), the worker keeps the generated batch and writes it
-again with backoff (``models/sink.py``) until it succeeds; it neither crashes nor commits meanwhile.
+again with backoff (``streams/generator/sink.py``) until it succeeds; it neither crashes nor commits meanwhile.
 A user whose output stays invalid after the sampled retry is settled by ``models/stale.py`` before the commit: their
 previous features are read (one online-store lookup per batch) and written again marked stale, or (no previous
 features) the fallback's queries or nothing are written; nothing invalid is written (``INTERESTS_GEN_ON_INVALID``).
@@ -45,17 +45,17 @@ from typing import Any, Callable
 
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import delete_users, open_store, push_rows, read_features
-from models.batch import BatchProcessor, WorkerStats
 from models.config import GeneratorConfig
 from models.embeddings import Embedder, make_embedder
 from models.generators import QueryGenerator
-from models.generators.base import make_fallback
+from models.generators.factory import make_fallback
 from models.registry import CurrentWatcher
 from models.served import generator_from_config
-from models.sink import SinkError
 from models.stale import ReadPrevious
 from schemas import AvroCodec, default_codec
 from streams.config import StreamsConfig
+from streams.generator.batch import BatchProcessor, WorkerStats
+from streams.generator.sink import SinkError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,51 @@
+"""The dependency rule of docs/architecture.md: the import-linter contracts in .importlinter pass, they name every
+package, and no private name crosses a package."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("common", "schemas", "models", "feature_repo", "streams", "training")
+
+
+def test_the_import_contracts_pass():
+    run = subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports; "
+                               "raise SystemExit(lint_imports(no_cache=True, no_logo=True))"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 broken" in run.stdout
+
+
+def test_the_layers_name_every_package():
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    roots = set(config["importlinter"]["root_packages"].split())
+    layers = config["importlinter:contract:layers"]["layers"].split()
+    assert roots == set(PACKAGES) == {name for name in layers if name != "|"}
+    assert {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()} - {"tests"} == set(PACKAGES)
+
+
+def cross_package_private_imports() -> list[str]:
+    found = []
+    files = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")] + [ROOT / "interests_cli.py"]
+    for path in files:
+        own = path.relative_to(ROOT).parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                top = node.module.split(".")[0]
+                if top not in PACKAGES or top == own:
+                    continue
+                names = node.module.split(".")[1:] + [alias.name for alias in node.names]
+                found += [f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{name}" for name in names
+                          if name.startswith("_")]
+    return found
+
+
+def test_no_private_name_crosses_a_package():
+    assert cross_package_private_imports() == []
