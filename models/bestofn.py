@@ -1,6 +1,6 @@
 """Best-of-N at inference: sample N query lists per user, score each with reward functions, keep the best.
 
-The rewards follow the paper's (arXiv 2602.15005; ``../shared/DESIGN.md``), each a plain function
+The rewards follow the paper's (arXiv 2602.15005), each a plain function
 ``reward(queries, context) -> float`` in [0, 1]:
 
 - :func:`structure` (R_struct): 1.0 when the list is a valid parse (at least one query, every query passes the

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from common.settings import cache_dir, from_env
 
+MODEL_NAME = "smollm2-135m-instruct"  # the student's registry name and its converted folder's name
 ON_INVALID = ("stale", "fallback")
 
 
@@ -37,7 +38,7 @@ def parse_weights(text: str) -> dict[str, float] | None:
 @dataclass(frozen=True)
 class GeneratorConfig:
     backend: str = "smollm2"  # "smollm2" (student LLM, transformers on CPU) or "keyphrase" (non-LLM baseline)
-    model_dir: Path = field(default_factory=lambda: cache_dir() / "models" / "smollm2-135m-instruct")  # converted
+    model_dir: Path = field(default_factory=lambda: cache_dir() / "models" / MODEL_NAME)  # converted
     num_queries: int = 5  # queries per user
     max_new_tokens: int = 48  # generation budget per user (five short queries fit in about 40 tokens)
     repetition_penalty: float = 1.0  # >1 pushed the 135M model off-format (9/16 valid at 1.2 vs 16/16 at 1.0)
@@ -72,7 +73,7 @@ class GeneratorConfig:
     embedder: str = "minilm"  # query embeddings: "minilm" or "hash" (tests only)
     # --- model registry and hot reload (models/registry.py) -----------------------------------------------------
     registry_dir: Path = field(default_factory=lambda: cache_dir() / "registry")  # versioned models + current pointers
-    model_name: str = "smollm2-135m-instruct"  # the registry name the smollm2 backend serves (its `current` version)
+    model_name: str = MODEL_NAME  # the registry name the smollm2 backend serves (its `current` version)
     reload_check_s: float = 5.0  # the worker re-reads the current pointer between batches at most this often
     # --- worker queue and metrics (streams/generator/worker.py) -----------------------------------------------------------
     max_queue: int = 256  # requests held in memory; polling pauses while the queue is full

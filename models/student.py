@@ -15,9 +15,10 @@ import shutil
 import time
 from pathlib import Path
 
+from models.config import MODEL_NAME
+
 log = logging.getLogger(__name__)
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_NAME = "smollm2-135m-instruct"
 MANIFEST = "manifest.json"
 
 

@@ -25,8 +25,7 @@ from common.deadletter import dlq_headers
 
 from models.embeddings import Embedder
 from schemas import AvroCodec, default_codec
-from streams import drift, history, tracking, user_state
-from streams import state as stored_state
+from streams import drift, history, packing, tracking, user_state
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, Limits, decode_inbound
 from streams.metrics import StreamMetrics
@@ -130,7 +129,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             yield ("forwarded", item.user_id)
 
     def load(user_id: str) -> dict | None:
-        return stored_state.unpack_user(users.get(user_id.encode()))
+        return packing.unpack_user(users.get(user_id.encode()))
 
     @app.agent(by_user, name="track")
     async def track(stream):
@@ -183,7 +182,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                              decision.drift)
             await delivered(pending)
             for user_id, user in result.users.items():
-                users[user_id.encode()] = stored_state.pack_user(user)  # vectors as float32 base64 (state.py)
+                users[user_id.encode()] = packing.pack_user(user)  # vectors as float32 base64 (packing.py)
             for outcome, count in result.outcomes.items():
                 outcomes[outcome.encode()] += count
             if result.outcomes["duplicate"]:

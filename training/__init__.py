@@ -1,2 +1,2 @@
-"""Offline training: datasets, rewards, Dr.GRPO, on-policy distillation, evaluation (built by the training issue;
-nothing here yet)."""
+"""Offline training and evaluation: the simulated benchmark, rewards, the Dr.GRPO teacher, on-policy distillation,
+the scaling study, the retraining job and the benchmark report."""

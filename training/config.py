@@ -43,9 +43,9 @@ ALL_REWARDS = ("structure", "count", "align", "coverage", "specificity", "divers
 
 
 def _default_model() -> str:
-    from common.settings import cache_dir
+    from models.config import GeneratorConfig
 
-    return str(cache_dir() / "models" / "smollm2-135m-instruct")
+    return str(GeneratorConfig().model_dir)  # where `interests model convert` writes the student
 
 
 @dataclass(frozen=True)

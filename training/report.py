@@ -98,7 +98,7 @@ def _mean(run: dict, row: str, group: str = "all") -> float | None:
 
 
 def targets(report: dict, generator: str = "served") -> list[tuple[str, str, bool]]:
-    """The queries issue's targets, each as ``(claim, measured, met)``, from a benchmark report (both truths)."""
+    """The query channel's targets, each as ``(claim, measured, met)``, from a benchmark report (both truths)."""
     out = []
     fused = f"centroid + {generator}"
     for run in report["truths"]:

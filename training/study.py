@@ -315,7 +315,7 @@ def _row(rows: list[dict], prefix: str) -> dict | None:
 
 
 def targets(rows: list[dict]) -> dict:
-    """The issue's targets as measured ratios (reported whatever they are)."""
+    """The study's targets as measured ratios (reported whatever they are)."""
     def ndcg(r):
         return r["summary"]["ndcg@10"][0] if r else None
 

@@ -4,10 +4,8 @@ the worker, wired together. The worker itself (``streams/generator/worker.py``) 
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from feature_repo.config import FeatureStoreConfig
-from feature_repo.store import delete_users, open_store, push_rows, read_features
 from models.config import GeneratorConfig
 from streams.config import StreamsConfig
 from streams.generator.metrics import GeneratorMetrics
@@ -19,11 +17,7 @@ log = logging.getLogger(__name__)
 def build(streams: StreamsConfig, gen: GeneratorConfig, feast: FeatureStoreConfig,
           metrics: GeneratorMetrics | None = None) -> tuple[GeneratorWorker, GeneratorMetrics]:
     metrics = metrics or GeneratorMetrics()
-    store = open_store(feast, apply=True)
-    # the same store wiring GeneratorWorker makes by itself, with the push observed for the freshness histograms
-    worker = GeneratorWorker(streams, gen, feast, push=metrics.observing(partial(push_rows, store)),
-                             read_previous=partial(read_features, store), delete=partial(delete_users, store))
-    worker.store = store
+    worker = GeneratorWorker(streams, gen, feast, observe_push=metrics.observing)
     metrics.watch(worker.stats)
     return worker, metrics
 

@@ -96,7 +96,8 @@ class GeneratorWorker:
                  codec: AvroCodec | None = None, *, consumer=None, producer=None,
                  push: Callable[[list[dict]], Any] | None = None, watcher: CurrentWatcher | None = None,
                  read_previous: ReadPrevious | None = None, fallback: QueryGenerator | None = None,
-                 delete: Callable[[list[str]], Any] | None = None):
+                 delete: Callable[[list[str]], Any] | None = None,
+                 observe_push: Callable[[Callable], Callable] | None = None):
         if gen.max_queue < gen.batch_size:
             raise ValueError(f"max_queue ({gen.max_queue}) must hold at least one batch (batch_size "
                              f"{gen.batch_size}): raise INTERESTS_GEN_MAX_QUEUE")
@@ -108,11 +109,13 @@ class GeneratorWorker:
             generator, self.watcher = generator_from_config(gen, embedder)
             fallback = fallback or make_fallback(gen)
         self.store = None
-        if push is None:
+        if push is None:  # the one place the Feast store is wired: writes, the stale policy's reads, deletions
             self.store = open_store(feast, apply=True)
             push = partial(push_rows, self.store)
             read_previous = read_previous or partial(read_features, self.store)
             delete = delete or partial(delete_users, self.store)
+        if observe_push is not None:  # e.g. the service's freshness histograms
+            push = observe_push(push)
         if producer is None:
             from kafka import KafkaProducer
 
@@ -207,10 +210,6 @@ class GeneratorWorker:
         if self.metrics.batches % max(self.gen.stats_every, 1) == 0:
             log.info("worker stats: %s", json.dumps(self.stats()))
         return rows
-
-    def handle(self, messages) -> list[dict]:
-        """Process one batch of Kafka messages (no commit); returns the feature rows written."""
-        return self.processor.process(list(messages))
 
     def maybe_swap(self) -> bool:
         """Swap in the registry's new current version if it has finished loading; True if swapped."""

@@ -16,7 +16,7 @@ from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import open_store
 from models.embeddings import HashEmbedder
 from schemas import default_codec
-from streams import state as stored_state
+from streams import packing
 from streams import user_state
 from streams.config import StreamsConfig
 from streams.demo import SAMPLE, Services
@@ -153,8 +153,8 @@ def read_table(cfg: StreamsConfig, table: str) -> dict[str, object]:
             values.pop(key, None)
         else:
             values[key] = json.loads(message.value)
-    if table == "users":  # records keep their interest vectors packed (streams/state.py)
-        values = {key: stored_state.unpack_user(record) for key, record in values.items()}
+    if table == "users":  # records keep their interest vectors packed (streams/packing.py)
+        values = {key: packing.unpack_user(record) for key, record in values.items()}
     return values
 
 

@@ -23,7 +23,7 @@ from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import open_store, read_features
 from models.config import GeneratorConfig
 from streams import scrape
-from streams import state as stored_state
+from streams import packing
 from streams.demo import SAMPLE, Services, free_ports, wait_for_features
 from streams.health import run_checks
 from streams.replay import replay
@@ -136,8 +136,8 @@ def end_state(deployment: Deployment, users: list[str]) -> dict:
     cfg = deployment.services.cfg
     store = open_store(deployment.feast)
     features = {r["user_id"]: r for r in read_features(store, users)}
-    records = {k: stored_state.unpack_user(v) for k, v in changelog(cfg, "users").items()
-               if v is not None}  # streams/user_state.py, vectors packed (streams/state.py)
+    records = {k: packing.unpack_user(v) for k, v in changelog(cfg, "users").items()
+               if v is not None}  # streams/user_state.py, vectors packed (streams/packing.py)
     return {"histories": {k: v["history"] for k, v in records.items()},
             "interests": {k: v["interest"] for k, v in records.items()},
             "features": features}

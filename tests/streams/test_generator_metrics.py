@@ -90,19 +90,17 @@ def test_a_push_that_fails_observes_nothing_and_raises():
 def test_the_service_wires_an_observed_push_the_stale_policys_reader_and_the_delete_path(monkeypatch, tmp_path):
     from streams.generator import service
 
-    made = {}
+    real = service.GeneratorWorker
 
-    class Recorder:
-        def __init__(self, streams, gen, feast, **kwargs):
-            made.update(kwargs)
+    def worker_without_kafka(streams, gen, feast, **kwargs):
+        return real(streams, gen, feast, generator=Scripted(), embedder=HashEmbedder(dim=8),
+                    consumer=FakeConsumer(), producer=FakeProducer(), **kwargs)
 
-        def stats(self):
-            return {}
-
-    monkeypatch.setattr(service, "GeneratorWorker", Recorder)
+    monkeypatch.setattr(service, "GeneratorWorker", worker_without_kafka)
     worker, metrics = service.build(STREAMS, config(), FeatureStoreConfig(data_dir=tmp_path / "feast"),
                                     GeneratorMetrics(process=False))
-    assert made["push"].__name__ == "push_and_observe"
-    assert made["read_previous"].func.__name__ == "read_features"  # previous features for the stale policy
-    assert made["delete"].func.__name__ == "delete_users"  # feature deletions (a deletion request, a revocation)
-    assert worker.store is not None
+    processor = worker.processor
+    assert processor.push.__name__ == "push_and_observe"  # the store's push, observed for the freshness histograms
+    assert processor.read_previous.func.__name__ == "read_features"  # previous features for the stale policy
+    assert processor.delete.func.__name__ == "delete_users"  # feature deletions (a deletion request, a revocation)
+    assert worker.store is not None and processor.read_previous.args == (worker.store,)

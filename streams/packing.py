@@ -1,4 +1,4 @@
-"""How a user's interest state is stored in the changelog-backed ``users`` table (inside each user's record,
+"""How a user's record is packed for the changelog-backed ``users`` table (the record itself is
 ``streams/user_state.py``): the two 384-float vectors as base64 of
 little-endian float32 (about 2 KB each) instead of JSON number lists (about 8 KB each, and the slowest part of
 serialising the state). Every table write is also a changelog record, so this is the volume the worker sends per
