@@ -9,7 +9,9 @@ COPY requirements.lock requirements-nodeps.lock ./
 RUN pip install -r requirements.lock && pip install --no-deps -r requirements-nodeps.lock
 # vllm 0.32.0 pins torch 2.13.0 and transformers <5.20, which the lock already has (see DESIGN.md)
 RUN if [ "$WITH_VLLM" = "1" ]; then pip install "vllm==0.32.0"; fi
-COPY pyproject.toml README.md interests_cli.py ./
+COPY pyproject.toml README.md ./
+COPY interests_cli interests_cli
+COPY common common
 COPY schemas schemas
 COPY streams streams
 COPY models models

@@ -25,11 +25,11 @@ PY=${PYTHON:-python3}
 if [ "$DEVICE" != cpu ]; then
   $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA GPU'; print(torch.__version__, torch.cuda.get_device_name())" || exit 1
 fi
-$PY interests_cli.py model convert --gguf "$GGUF" > "$OUT/convert.log" 2>&1 || { tail -20 "$OUT/convert.log"; exit 1; }
+$PY -m interests_cli model convert --gguf "$GGUF" > "$OUT/convert.log" 2>&1 || { tail -20 "$OUT/convert.log"; exit 1; }
 pids=()
 for run in $RUNS; do
   mode=${run%%:*}; layers=${run##*:}; name=student-$mode-L$layers
-  $PY interests_cli.py train distill --histories "$HISTORIES" --teacher "$TEACHER" --mode "$mode" \
+  $PY -m interests_cli train distill --histories "$HISTORIES" --teacher "$TEACHER" --mode "$mode" \
     --layers "$layers" --device "$DEVICE" --steps 100000 --time-budget "$BUDGET_S" --lora-rank "$RANK" \
     --users-per-step "$USERS" --samples-per-user "$SAMPLES" --checkpoint-every 1000 --threads 2 --restart \
     --out "$INTERESTS_CACHE/runs/$name" > "$INTERESTS_CACHE/runs/$name.console.log" 2>&1 &

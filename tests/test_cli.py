@@ -27,11 +27,18 @@ def test_features_get_prints_what_a_ranker_reads(tmp_path, monkeypatch, capsys):
     assert main(["features", "get", "nobody"]) == 1
 
 
-def test_reward_weights_parse_names_and_weights():
+def test_reward_weights_parse_names_and_weights(capsys):
+    import argparse
+
     import pytest
 
     from interests_cli import reward_weights
 
     assert reward_weights("closeness=4, relevance=2,count") == {"closeness": 4.0, "relevance": 2.0, "count": 1.0}
-    with pytest.raises(SystemExit, match="name=weight"):
+    with pytest.raises(argparse.ArgumentTypeError, match="name=weight"):
         reward_weights("closeness=lots")
+    # the type of --rewards: a malformed item is a usage error of `train grpo` (exit 2), before anything loads
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "grpo", "--rewards", "closeness=lots"])
+    assert exited.value.code == 2
+    assert "--rewards: 'closeness=lots' is not name=weight" in capsys.readouterr().err

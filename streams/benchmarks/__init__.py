@@ -1,1 +1,1 @@
-"""Benchmarks of the stream side (``interests bench load``); results are written to ``results/`` beside them."""
+"""Benchmarks of the stream side (``interests stream load``); results are written to ``results/`` beside them."""

@@ -1,4 +1,4 @@
-"""Load benchmark of the stream side: ``interests bench load [--embedder hash|minilm] [--out DIR]``.
+"""Load benchmark of the stream side: ``interests stream load [--embedder hash|minilm] [--out DIR]``.
 
 Every phase runs on real parts (a fresh local Kafka broker, worker processes started as in ``make demo``) and
 reads the numbers from the workers' own Prometheus endpoints; the worker's memory and CPU come from the OS.
@@ -248,8 +248,8 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None) -> dict:
     unknown = set(lc.phases) - set(PHASES)
     if unknown:
         raise ValueError(f"unknown phases {sorted(unknown)}: choose from {', '.join(PHASES)}")
-    result: dict = {"command": " ".join(["interests", "bench", "load", *sys.argv[3:]]) if sys.argv[1:2] == ["bench"]
-                    else " ".join(sys.argv), "config": asdict(lc), "machine": _machine(),
+    command = ["interests", *sys.argv[1:]] if sys.argv[1:3] == ["stream", "load"] else sys.argv
+    result: dict = {"command": " ".join(command), "config": asdict(lc), "machine": _machine(),
                     "loadavg_start": [round(x, 2) for x in os.getloadavg()], "started_at": time.strftime("%FT%T%z")}
     base_rate = 0.0
     if {"throughput", "rates", "memory"} & set(lc.phases):

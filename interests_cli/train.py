@@ -1,0 +1,286 @@
+"""Training: ``interests train grpo|distill|study|retrain|package|export-histories`` (the Dr.GRPO teacher, the
+distilled student, the study, the retraining job, shipping an adapter, the histories a GPU machine trains on)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from interests_cli.base import UsageError, command, comma_list, group
+
+
+def reward_weights(text: str) -> dict[str, float]:
+    """``"closeness=4,relevance=2,count"`` -> ``{"closeness": 4.0, "relevance": 2.0, "count": 1.0}`` (the type of
+    ``--rewards``: a malformed item is a usage error)."""
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition("=")
+        try:
+            weights[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not name=weight") from None
+    return weights
+
+
+def _work(args) -> Path:
+    from common.settings import cache_dir
+
+    return Path(args.work) if args.work else cache_dir() / "train"
+
+
+def _bench_folder(args) -> Path:
+    from training.benchmark import simulated
+
+    return Path(args.data) if args.data else simulated(args.seed, args.bench_users)
+
+
+def _reward_env(args, coverage_judge: str | None = None):
+    """The benchmark, the embedder, the article index and the click model."""
+    from models.embeddings import MiniLMEmbedder
+    from training.env import RewardEnv
+
+    return RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed, coverage_judge=coverage_judge)
+
+
+def _given(args, *names: str) -> dict:
+    """The named options that were given (not None, not zero): they override the config's defaults."""
+    return {name: getattr(args, name) for name in names if getattr(args, name)}
+
+
+def _policy(base, args):
+    """``base`` (a PolicyConfig) with the model, threads, device and LoRA options."""
+    from dataclasses import replace
+
+    lora = {"lora_rank": args.lora_rank, "lora_alpha": 2 * args.lora_rank} if args.lora_rank else {}
+    if args.lora_top_layers is not None:
+        lora["lora_top_layers"] = args.lora_top_layers
+    return replace(base, torch_threads=args.threads, device=args.device,
+                   **({"model": args.model} if args.model else {}), **lora)
+
+
+def _grpo_config(args):
+    from dataclasses import replace
+
+    from training.config import GRPOConfig, PolicyConfig
+    from training.grpo import with_rewards
+
+    cfg = replace(GRPOConfig(), seed=args.seed, policy=_policy(PolicyConfig(), args), time_budget_s=args.time_budget,
+                  **_given(args, "steps", "lr", "users_per_step", "checkpoint_every"))
+    try:
+        if args.rewards:
+            cfg = with_rewards(cfg, args.rewards)
+    except ValueError as exc:
+        raise UsageError(f"--rewards: {exc}") from None
+    try:
+        if args.without:
+            cfg = with_rewards(cfg, {k: v for k, v in cfg.weights.items() if k not in args.without})
+    except ValueError as exc:
+        raise UsageError(f"--without: {exc}") from None
+    return cfg
+
+
+def cmd_grpo(args) -> int:
+    from training.grpo import train
+
+    cfg = _grpo_config(args)
+    out = Path(args.out) if args.out else _work(args) / "teacher"
+    init = Path(args.init_adapter) if args.init_adapter else None
+    print(train(cfg, _reward_env(args, args.coverage_judge), out, resume=not args.restart, init_adapter=init))
+    return 0
+
+
+def cmd_distill(args) -> int:
+    from dataclasses import replace
+
+    from training.config import DistillConfig
+    from training.distill import train as distill
+
+    base = DistillConfig()
+    cfg = replace(base, student=_policy(base.student, args), mode=args.mode, keep_layers=args.layers, seed=args.seed,
+                  time_budget_s=args.time_budget,
+                  **_given(args, "steps", "lr", "users_per_step", "samples_per_user", "checkpoint_every"))
+    if args.teacher_temperature is not None:
+        cfg = replace(cfg, teacher_temperature=args.teacher_temperature)
+    if args.histories:
+        from training.histories import HistoryEnv
+
+        env = HistoryEnv.load(Path(args.histories))
+    else:
+        env = _reward_env(args, args.coverage_judge)
+    out = Path(args.out) if args.out else _work(args) / f"student-{args.mode}-L{args.layers}"
+    print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart,
+                  init_adapter=Path(args.init_adapter) if args.init_adapter else None))
+    return 0
+
+
+def cmd_study(args) -> int:
+    from training.study import RESULTS, StudyConfig, run
+
+    cfg = StudyConfig(seed=args.seed, bench_users=args.bench_users, torch_threads=args.threads or 1,
+                      **({"eval_users": args.eval_users} if args.eval_users else {}))
+    results = run(cfg, _work(args) / "study", stages=set(args.stages) if args.stages else None)
+    print((RESULTS / "study.md").read_text() if (RESULTS / "study.md").exists() else json.dumps(results)[:2000])
+    return 0
+
+
+def cmd_retrain(args) -> int:
+    from models.config import GeneratorConfig
+    from models.embeddings import MiniLMEmbedder
+    from models.registry import Registry
+    from training.retrain import parse_time, retrain
+
+    gen = GeneratorConfig.from_env()
+    result = retrain(Registry(gen.registry_dir), args.name or gen.model_name, Path(args.events), _bench_folder(args),
+                     parse_time(args.since), parse_time(args.until), _work(args) / "retrain", _grpo_config(args),
+                     MiniLMEmbedder(), eval_users=args.eval_users or 60, tolerance=args.tolerance)
+    print(json.dumps(result.__dict__, indent=1, default=str))
+    return 0
+
+
+def cmd_package(args) -> int:
+    from models.config import MODEL_NAME
+    from models.student import PACKAGED
+    from training.runs import package_adapter
+
+    dest = Path(args.out) if args.out else PACKAGED / args.version
+    print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version, f"{MODEL_NAME}@base"))
+    return 0
+
+
+def cmd_export_histories(args) -> int:
+    from training.histories import export
+
+    env = _reward_env(args)
+    out = Path(args.out) if args.out else _work(args) / "histories.json.gz"
+    export(env, out, meta={"benchmark": str(_bench_folder(args)), "seed": args.seed})
+    print(f"{out}: {len(env.train_users())} training users ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _bench_options(p, data: bool = True) -> None:
+    """The benchmark the rewards are measured on: a folder, or the simulated one for --seed and --bench-users."""
+    p.add_argument("--seed", type=int, default=0)
+    if data:
+        p.add_argument("--data", default=None, help="a benchmark folder (default: the simulated one for --seed)")
+    p.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")
+
+
+def _work_option(p) -> None:
+    p.add_argument("--work", default=None, help="work folder (default: $INTERESTS_CACHE/train)")
+
+
+def _run_options(p) -> None:
+    """A resumable training run's folder."""
+    p.add_argument("--out", default=None, help="the run folder (default: under --work)")
+    _work_option(p)
+    p.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+
+
+def _policy_options(p) -> None:
+    """The model that learns and how: grpo, distill, retrain."""
+    p.add_argument("--model", default=None, help="the base Hugging Face model folder (default: converted SmolLM2)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default; 1 on a busy machine)")
+    p.add_argument("--device", default="auto", help="auto (a CUDA GPU when visible), cpu, cuda, ...")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the config's)")
+    p.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (alpha = 2 x rank)")
+    p.add_argument("--lora-top-layers", type=int, default=None,
+                   help="LoRA on the top N layers only (0 = every layer; default: the config's)")
+    p.add_argument("--users-per-step", type=int, default=None, help="prompts per step")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    p.add_argument("--time-budget", type=float, default=0.0,
+                   help="stop after the step that passes this many seconds (resumable; 0 = none)")
+
+
+def _reward_options(p) -> None:
+    """The rewards the teacher learns from: grpo, retrain."""
+    p.add_argument("--rewards", type=reward_weights, default=None,
+                   help="the rewards and their weights, e.g. closeness=4,relevance=2,count=1 (default: every "
+                        "reward of training/rewards.py but closeness, at weight 1)")
+    p.add_argument("--without", type=comma_list(), default=None, help="comma list of rewards to leave out (ablation)")
+
+
+def _coverage_judge(p) -> None:
+    p.add_argument("--coverage-judge", default=None,
+                   help="a Hugging Face causal LM folder that judges coverage (R_cov) instead of the embedding "
+                        "criterion")
+
+
+def _add_grpo(train) -> None:
+    p = command(train, "grpo", cmd_grpo, "train the Dr.GRPO teacher on the benchmark's rewards")
+    _bench_options(p)
+    _policy_options(p)
+    _reward_options(p)
+    _coverage_judge(p)
+    p.add_argument("--init-adapter", default=None,
+                   help="continue training this teacher adapter (e.g. models/artifacts/grpo-v1)")
+    _run_options(p)
+
+
+def _add_distill(train) -> None:
+    p = command(train, "distill", cmd_distill, "distil the teacher into a depth-pruned student")
+    p.add_argument("--teacher", required=True,
+                   help="the teacher's adapter folder (the adapter folder of `interests train grpo`)")
+    p.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="the method")
+    p.add_argument("--layers", type=int, default=12, help="layers the student keeps")
+    p.add_argument("--teacher-temperature", type=float, default=None,
+                   help="sft: the teacher's sampling temperature (default: the student's; 0 = greedy, generated "
+                        "once per user: sequence-level distillation)")
+    p.add_argument("--init-adapter", default=None,
+                   help="start from this trained student adapter (same --layers), e.g. on-policy after SFT")
+    p.add_argument("--histories", default=None,
+                   help="train on the histories file of `export-histories` instead of the benchmark (no rewards "
+                        "needed: a machine with a GPU but without the benchmark)")
+    _bench_options(p)
+    _coverage_judge(p)
+    _policy_options(p)
+    p.add_argument("--samples-per-user", type=int, default=None, help="student (or teacher, sft) samples per prompt")
+    _run_options(p)
+
+
+def _add_retrain(train) -> None:
+    p = command(train, "retrain", cmd_retrain, "retrain the served model on logged events; publish it when it is "
+                "no worse")
+    p.add_argument("--events", required=True, help="the logged events (JSON lines)")
+    p.add_argument("--since", required=True, help="start of the time range (ISO time or epoch milliseconds)")
+    p.add_argument("--until", required=True, help="end of the time range (ISO time or epoch milliseconds)")
+    p.add_argument("--name", default=None, help="the registry model name (default: the served one)")
+    p.add_argument("--tolerance", type=float, default=0.0, help="publish if NDCG@10 >= current - this")
+    p.add_argument("--eval-users", type=int, default=None, help="test users evaluated (default 60)")
+    _bench_options(p)
+    _policy_options(p)
+    _reward_options(p)
+    _work_option(p)
+
+
+def _add_study(train) -> None:
+    study = command(train, "study", cmd_study, "the training study (train, eval, scaling)")
+    _bench_options(study, data=False)
+    study.add_argument("--threads", type=int, default=0, help="torch threads (0 = 1)")
+    study.add_argument("--eval-users", type=int, default=None, help="test users evaluated")
+    study.add_argument("--stages", type=comma_list(("train", "eval", "scaling")), default=None,
+                       help="comma list of train,eval,scaling (default: all)")
+    _work_option(study)
+
+
+def _add_shipping(train) -> None:
+    package = command(train, "package", cmd_package, "copy a trained adapter into models/artifacts for shipping")
+    package.add_argument("--adapter", required=True, help="a trained adapter folder (a run's adapter/)")
+    package.add_argument("--version", required=True, help="the version it ships as (models/artifacts/VERSION)")
+    package.add_argument("--name", default=None, help="the registry model name (default: the student's)")
+    package.add_argument("--out", default=None, help="the folder (default: models/artifacts/VERSION)")
+    export = command(train, "export-histories", cmd_export_histories,
+                     "write the training users' histories (what `train distill --histories` trains on)")
+    _bench_options(export)
+    export.add_argument("--out", default=None, help="the file (default: --work/histories.json.gz)")
+    _work_option(export)
+
+
+def add(sub) -> None:
+    train = group(sub, "train", "training: Dr.GRPO teacher, distilled student, the study, the retraining job")
+    _add_grpo(train)
+    _add_distill(train)
+    _add_study(train)
+    _add_retrain(train)
+    _add_shipping(train)
