@@ -10,12 +10,13 @@ from pathlib import Path
 from common.settings import cache_dir, from_env
 
 MODEL_NAME = "smollm2-135m-instruct"  # the student's registry name and its converted folder's name
+PROMPT_SIGNALS = 20  # signals a prompt shows: serving and training build the same prompt
 ON_INVALID = ("stale", "fallback")
 
 
 def parse_weights(text: str) -> dict[str, float] | None:
     """``"structure=1, diversity=0.5"`` -> ``{"structure": 1.0, "diversity": 0.5}``; None for an empty string.
-    Reward names are checked where the rewards are (models/bestofn.py); here only the shape and the numbers."""
+    Reward names are checked where the rewards are (models/rewards.py); here only the shape and the numbers."""
     if not text.strip():
         return None
     weights: dict[str, float] = {}
@@ -54,13 +55,13 @@ class GeneratorConfig:
     # a list the model left short (1 to num_queries - 1 valid queries) is completed by this generator's queries about
     # what the list does not mention yet (models/generators/fill.py; "" = serve short lists as they are)
     fill: str = "keyphrase"
-    # --- best-of-N (models/bestofn.py) -----------------------------------------------------------------------
+    # --- best-of-N (models/bestofn.py, models/rewards.py) -------------------------------------------------------------
     best_of_n: int = 1  # N > 1: sample N query lists per user at sample_temperature and serve the best by the rewards
     sample_temperature: float = 0.8  # temperature of the best-of-N samples
     # reward weights of best-of-N, "name=weight,..." over structure, diversity, alignment, grounding; rewards not
     # named weigh 0; "" = each 1 (alignment needs an article index, which the worker does not have: it is skipped)
     reward_weights: str = ""
-    max_prompt_signals: int = 20  # newest signals shown to the model
+    max_prompt_signals: int = PROMPT_SIGNALS  # signals shown to the model (models/prompt.py covering_signals)
     completion_cache: str = ""  # offline evaluation only: a file of completions by prompt (models/generators/cache.py)
     batch_size: int = 16  # B: regeneration requests generated together
     batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill
@@ -75,7 +76,7 @@ class GeneratorConfig:
     registry_dir: Path = field(default_factory=lambda: cache_dir() / "registry")  # versioned models + current pointers
     model_name: str = MODEL_NAME  # the registry name the smollm2 backend serves (its `current` version)
     reload_check_s: float = 5.0  # the worker re-reads the current pointer between batches at most this often
-    # --- worker queue and metrics (streams/generator/worker.py) -----------------------------------------------------------
+    # --- worker queue and metrics (streams/generator/worker.py) -------------------------------------------------------
     max_queue: int = 256  # requests held in memory; polling pauses while the queue is full
     request_timeout_s: float = 60.0  # a request older than this when its batch starts is still served, counted late
     stats_every: int = 10  # log the worker's metrics every N batches

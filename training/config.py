@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from models.config import PROMPT_SIGNALS
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -39,7 +41,7 @@ class SimConfig:
     recency_days: float = 3.0  # articles are picked with weight exp(-age / recency_days): news is read fresh
 
 
-ALL_REWARDS = ("structure", "count", "align", "coverage", "specificity", "diversity", "relevance", "engagement")
+ALL_REWARDS = ("format", "count", "alignment", "coverage", "specificity", "diversity", "relevance", "engagement")
 
 
 def _default_model() -> str:
@@ -59,7 +61,7 @@ class PolicyConfig:
     lora_alpha: int = 32
     lora_top_layers: int = 10  # LoRA on the top N layers only (backpropagation stops there); 0 = every layer
     num_queries: int = 5
-    max_prompt_signals: int = 12  # newest signals in the prompt (serving shows 20; shorter prompts train faster)
+    max_prompt_signals: int = PROMPT_SIGNALS  # the serving prompt's (models/config.py): no train/serve skew
     max_new_tokens: int = 40
     temperature: float = 0.8  # sampling temperature of rollouts; log-probabilities use the same temperature
     top_p: float = 0.9  # nucleus sampling of rollouts (a 135M model's full-vocabulary tail is mostly junk)

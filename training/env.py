@@ -2,7 +2,7 @@
 
 :class:`RewardEnv` loads a benchmark folder (``training/evaluate.py``'s :class:`Benchmark`), the query embedder,
 the article index, the corpus IDF, the generic-query embeddings and the click model, and turns a batch of user ids
-into the rewards' :class:`training.rewards.UserContext` objects. Only users of the ``train`` split are handed out
+into the rewards' :class:`training.rewards.TrainingUser` objects. Only users of the ``train`` split are handed out
 for training (:meth:`RewardEnv.train_users`); evaluation users' targets never reach a reward.
 """
 
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.bestofn import RewardContext
+from models.rewards import RewardContext
 from models.embeddings import Embedder
 from models.retrieval import ArticleIndex
 from streams import drift
 from training.evaluate import Benchmark
-from training.rewards import GENERIC_QUERIES, Scorers, UserContext, interest_clusters
+from training.rewards import GENERIC_QUERIES, Scorers, TrainingUser, interest_clusters
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ class RewardEnv:
         """The user's signals, newest first, as the serving prompt reads them."""
         return self.bench.histories[user]
 
-    def contexts(self, users: list[str]) -> list[UserContext]:
-        """One :class:`UserContext` per user (repeats allowed); one embedder call for all the histories."""
+    def contexts(self, users: list[str]) -> list[TrainingUser]:
+        """One :class:`TrainingUser` per user (repeats allowed); one embedder call for all the histories."""
         cache: dict[str, np.ndarray] = {}
         distinct = list(dict.fromkeys(users))
         histories = {u: [s["text"] for s in self.bench.histories[u]] for u in distinct}
@@ -81,7 +81,7 @@ class RewardEnv:
             rows = [self._article_row[a] for a in clicked if a in self._article_row]
             profile = drift.unit(self.bench.embeddings[rows].mean(axis=0)) if rows else (
                 drift.unit(hist_vectors.mean(axis=0)) if len(hist_vectors) else np.zeros(self.embedder.dim))
-            built[user] = UserContext(
+            built[user] = TrainingUser(
                 user, histories[user], rc, self.scorers, interest_clusters(hist_vectors), np.asarray(profile),
                 list(self.bench.targets.get(user, [])), set(self.bench.clicked.get(user, set())), self.num_queries)
         return [built[u] for u in users]

@@ -2,26 +2,27 @@
 
     reward(prompts, completions, contexts) -> list[float]     (one score in [0, 1] per completion)
 
-with ``contexts[i]`` the :class:`UserContext` of completion ``i``'s user. :data:`REWARDS` names them; the weights live
+with ``contexts[i]`` the :class:`TrainingUser` of completion ``i``'s user. :data:`REWARDS` names them; the weights live
 in the config (``training.config.GRPOConfig.rewards``) and :func:`composite` is their weighted mean.
 
 A completion is parsed as serving parses it (``models.parsing.parse_queries``), and the content rewards score the
 queries serving would **write** (the grounded ones, ``models.parsing.grounded``), so the model is rewarded for
 what reaches the feature store:
 
-- ``structure`` (R_struct, binary): the output is exactly ``num_queries`` distinct valid queries, one per line, and
-  nothing else;
+- ``format`` (binary): the output is exactly ``num_queries`` distinct valid queries, one per line, and nothing else
+  (stricter than serving's ``structure`` of :mod:`models.rewards`, which scores a parsed list);
 - ``count``: the share of the asked-for ``num_queries`` that serving would write: distinct queries grounded in the
   user's activity, not copied from the prompt, made of real words (``models.parsing.grounded``), so a copied worked
-  example or an invented word costs reward where ``structure`` alone cannot see it;
-- ``align`` (R_align): mean cosine between each query and its top-10 retrieved articles;
+  example or an invented word costs reward where ``format`` alone cannot see it;
+- ``alignment`` (R_align) and ``diversity`` (R_div): serving's rewards of :mod:`models.rewards`, on the served
+  queries;
 - ``coverage`` (R_cov): share of the user's distinct interests, the clusters of their history's embeddings, that
   some query covers (cosine >= ``coverage_threshold``) -- the measurable default; ``training/judge.py`` offers the
   paper's LLM-judge variant where a larger model is available (``RewardEnv(..., coverage_judge=MODEL)``);
 - ``specificity`` (R_spec): content-rich queries: the mean corpus IDF of their words (normalised) and their
   distance from generic news queries;
-- ``diversity`` (R_div): mean pairwise cosine distance of the query embeddings (ILD);
 - ``relevance``: NDCG@10 of retrieving the user's held-out next clicks (training users only);
+- ``closeness``: the dense form of ``relevance``: per held-out click, the best cosine of any query to it, averaged;
 - ``engagement``: mean predicted click probability of the retrieved top 10 under the click model
   (``training/click_model.py``) fitted on training users' logged impressions.
 """
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common import ranking
-from models.bestofn import RewardContext, alignment, diversity
+from models.rewards import RewardContext, alignment, diversity
 from models.parsing import InvalidOutput, candidate_lines, grounded, normalise, parse_queries, query_problem
 from models.retrieval import retrieve
 from streams import drift
@@ -46,7 +47,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass
-class UserContext:
+class TrainingUser:
     """What the rewards may see of one training user."""
 
     user_id: str
@@ -91,12 +92,12 @@ class Scorers:
         self.coverage_threshold = coverage_threshold
 
 
-Reward = Callable[[list[str], list[str], list[UserContext]], list[float]]
+Reward = Callable[[list[str], list[str], list[TrainingUser]], list[float]]
 
 
 def _per_query(fn) -> Reward:
     """Lift ``fn(queries, context) -> float`` (on the served queries) to the batch signature."""
-    def reward(prompts: list[str], completions: list[str], contexts: list[UserContext]) -> list[float]:
+    def reward(prompts: list[str], completions: list[str], contexts: list[TrainingUser]) -> list[float]:
         out = []
         for completion, context in zip(completions, contexts):
             queries = context.served(completion)
@@ -108,7 +109,7 @@ def _per_query(fn) -> Reward:
     return reward
 
 
-def structure(prompts: list[str], completions: list[str], contexts: list[UserContext]) -> list[float]:
+def format_reward(prompts: list[str], completions: list[str], contexts: list[TrainingUser]) -> list[float]:
     """1.0 when the completion is exactly ``num_queries`` distinct valid queries and no other line, else 0.0."""
     out = []
     for completion, context in zip(completions, contexts):
@@ -120,23 +121,23 @@ def structure(prompts: list[str], completions: list[str], contexts: list[UserCon
     return out
 
 
-def count(prompts: list[str], completions: list[str], contexts: list[UserContext]) -> list[float]:
+def count(prompts: list[str], completions: list[str], contexts: list[TrainingUser]) -> list[float]:
     """The share of ``num_queries`` that serving would write for the completion (its distinct grounded queries)."""
     return [min(len(context.served(completion)) / context.num_queries, 1.0)
             for completion, context in zip(completions, contexts)]
 
 
-def _align(queries: list[str], context: UserContext) -> float:
-    """Mean cosine between each query and its top-10 articles (R_align)."""
+def _alignment(queries: list[str], context: TrainingUser) -> float:
+    """Mean cosine between each query and its top-10 articles (R_align, :func:`models.rewards.alignment`)."""
     return alignment(queries, context.rc)
 
 
-def _diversity(queries: list[str], context: UserContext) -> float:
+def _diversity(queries: list[str], context: TrainingUser) -> float:
     """Intra-list diversity of the query embeddings (R_div)."""
     return diversity(queries, context.rc)
 
 
-def _coverage(queries: list[str], context: UserContext) -> float:
+def _coverage(queries: list[str], context: TrainingUser) -> float:
     """Share of the history's interest clusters that a query covers (R_cov, embedding criterion)."""
     if len(context.interests) == 0:
         return 0.0
@@ -153,21 +154,21 @@ def query_specificity(query: str, query_vector: np.ndarray, scorers: Scorers) ->
     return float(0.5 * informative + 0.5 * (1.0 - max(0.0, generic)))
 
 
-def _specificity(queries: list[str], context: UserContext) -> float:
+def _specificity(queries: list[str], context: TrainingUser) -> float:
     """Content-rich, non-generic queries (R_spec): mean of :func:`query_specificity`."""
     scorers = context.scorers
     vectors = context.rc.vectors(queries)
     return float(np.mean([query_specificity(q, v, scorers) for q, v in zip(queries, vectors)]))
 
 
-def _relevance(queries: list[str], context: UserContext) -> float:
+def _relevance(queries: list[str], context: TrainingUser) -> float:
     """NDCG@10 of the user's held-out next clicks among the articles the queries retrieve."""
     if not context.targets:
         return 0.0
     return ranking.ndcg_at_k(context.ranked(queries), context.targets, 10)
 
 
-def _closeness(queries: list[str], context: UserContext) -> float:
+def _closeness(queries: list[str], context: TrainingUser) -> float:
     """How near the queries come to the user's held-out next clicks: per click, the best cosine of any query to the
     article's embedding; the mean over clicks. A dense form of ``relevance`` (NDCG is 0 for most lists of a small
     model, so a group of samples rarely differs in it): it pays for moving a query towards a future click before the
@@ -181,7 +182,7 @@ def _closeness(queries: list[str], context: UserContext) -> float:
     return float(np.mean(np.clip(best, 0.0, 1.0)))
 
 
-def _engagement(queries: list[str], context: UserContext) -> float:
+def _engagement(queries: list[str], context: TrainingUser) -> float:
     """Mean predicted click probability of the retrieved top 10 (the click model of training/click_model.py)."""
     model = context.scorers.click_model
     if model is None:
@@ -191,9 +192,9 @@ def _engagement(queries: list[str], context: UserContext) -> float:
 
 
 REWARDS: dict[str, Reward] = {
-    "structure": structure,
+    "format": format_reward,
     "count": count,
-    "align": _per_query(_align),
+    "alignment": _per_query(_alignment),
     "coverage": _per_query(_coverage),
     "specificity": _per_query(_specificity),
     "diversity": _per_query(_diversity),
@@ -212,7 +213,7 @@ def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in weights.items()}
 
 
-def composite(prompts: list[str], completions: list[str], contexts: list[UserContext],
+def composite(prompts: list[str], completions: list[str], contexts: list[TrainingUser],
               weights: Mapping[str, float], rewards: Mapping[str, Reward] | None = None
               ) -> tuple[np.ndarray, dict[str, list[float]]]:
     """``(total, per_reward)``: the weighted mean of the rewards with a positive weight, in [0, 1] per completion.

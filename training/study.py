@@ -31,7 +31,7 @@ from training.evaluate import Benchmark, EvalResult, evaluate, make_baseline
 
 log = logging.getLogger(__name__)
 RESULTS = Path(__file__).parent / "results"
-SELECTION_REWARDS = ("structure", "align", "coverage", "specificity", "diversity", "engagement")
+SELECTION_REWARDS = ("format", "alignment", "coverage", "specificity", "diversity", "engagement")
 
 
 @dataclass(frozen=True)

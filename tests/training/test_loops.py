@@ -53,7 +53,7 @@ def test_grpo_trains_logs_checkpoints_and_resumes(env, tiny_base, tmp_path):
     adapter = grpo.train(grpo_cfg(tiny_base), env, out)
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2]
-    for key in ("reward", "reward/structure", "reward/relevance", "reward/engagement", "kl", "entropy",
+    for key in ("reward", "reward/format", "reward/relevance", "reward/engagement", "kl", "entropy",
                 "completion_len", "grad_norm"):
         assert key in rows[0], key
     assert (adapter / "adapter_config.json").exists() and (adapter / "README.md").exists()

@@ -23,9 +23,9 @@ def test_every_reward_is_registered_and_returns_unit_scores(env):
         assert all(0.0 <= s <= 1.0 for s in scores), (name, scores)
 
 
-def test_structure_needs_exactly_the_asked_number_of_clean_lines(env):
+def test_format_needs_exactly_the_asked_number_of_clean_lines(env):
     contexts = ctx(env, "u0", 4)
-    scores = REWARDS["structure"]([""] * 4, [GOOD, "fed rates\nfed rates\nbond yields\nfed\nmortgage rates",
+    scores = REWARDS["format"]([""] * 4, [GOOD, "fed rates\nfed rates\nbond yields\nfed\nmortgage rates",
                                               "Here are your queries:\n" + GOOD, "fed rates"], contexts)
     assert scores == [1.0, 0.0, 0.0, 0.0]
 
@@ -41,7 +41,7 @@ def test_count_is_the_share_of_the_asked_queries_serving_would_write(env):
 def test_content_rewards_prefer_on_topic_queries(env):
     on_topic, off_topic = GOOD, "arsenal striker january\narsenal chelsea derby"
     contexts = ctx(env, "u0", 2)  # u0 reads about rates
-    for name in ("align", "relevance"):
+    for name in ("alignment", "relevance"):
         on, off = REWARDS[name](["", ""], [on_topic, off_topic], contexts)
         assert on > off, (name, on, off)
     # off-topic queries are not grounded in u0's history: serving would write none of them
@@ -85,14 +85,14 @@ def test_diversity_and_coverage_move_the_right_way(env):
 
 def test_composite_is_the_weighted_mean_and_weights_are_checked(env):
     contexts = ctx(env, "u0", 2)
-    total, per = composite(["", ""], [GOOD, "nonsense"], contexts, {"structure": 3.0, "align": 1.0})
-    assert set(per) == {"structure", "align"}
-    expected = (3 * np.asarray(per["structure"]) + np.asarray(per["align"])) / 4
+    total, per = composite(["", ""], [GOOD, "nonsense"], contexts, {"format": 3.0, "alignment": 1.0})
+    assert set(per) == {"format", "alignment"}
+    expected = (3 * np.asarray(per["format"]) + np.asarray(per["alignment"])) / 4
     assert total.tolist() == pytest.approx(expected.tolist())
     with pytest.raises(ValueError, match="unknown rewards"):
         check_weights({"fluency": 1.0})
     with pytest.raises(ValueError, match="positive weight"):
-        check_weights({"align": 0.0})
+        check_weights({"alignment": 0.0})
 
 
 def test_interest_clusters_group_similar_vectors():

@@ -1,4 +1,4 @@
-"""models.bestofn: the rewards pinned on hand-made cases, the weighted choice, and the BestOfN wrapper.
+"""models.rewards and models.bestofn: the rewards pinned on hand-made cases, the weighted choice, and the BestOfN wrapper.
 
 Embeddings come from the FAKE HashEmbedder (signed feature hashing of words): texts sharing words are close and
 distinct words are orthogonal, so the expected cosines are exact fractions. One collision of this hash is used on
@@ -12,10 +12,13 @@ import math
 import numpy as np
 import pytest
 
-from models.bestofn import (
+from models.bestofn import BestOfN
+from models.embeddings import HashEmbedder
+from models.generators.base import Generation, QueryGenerator, UserContext
+from models.retrieval import ArticleIndex
+from models.rewards import (
     DEFAULT_WEIGHTS,
     REWARDS,
-    BestOfN,
     RewardContext,
     RewardSkipped,
     alignment,
@@ -25,9 +28,6 @@ from models.bestofn import (
     score,
     structure,
 )
-from models.embeddings import HashEmbedder
-from models.generators.base import Generation, QueryGenerator, UserContext
-from models.retrieval import ArticleIndex
 
 EMB = HashEmbedder()  # FAKE embedder
 HISTORY = ["Tennis final in Paris", "Stock market rally continues"]
