@@ -165,60 +165,24 @@ class BatchProcessor:
                 wait: Callable[[float], Any] = time.sleep) -> list[dict]:
         """Process one batch of Kafka messages (``key``, ``value``, ``topic``, ``partition``, ``offset``); returns
         the feature rows written. A failed write is retried (waiting with ``wait``) until it succeeds while
-        ``should_stop()`` is false; :class:`streams.generator.sink.SinkError` is raised when stopping first, or at once without
-        ``should_stop`` (then nothing may be committed)."""
+        ``should_stop()`` is false; :class:`streams.generator.sink.SinkError` is raised when stopping first, or at
+        once without ``should_stop`` (then nothing may be committed)."""
         started = time.monotonic()
         generator = self.generator  # one version answers the whole batch, even if a swap is pending
         writes = Writes()
-        entries, source = [], {}
-        for message in messages:
-            try:
-                subject, record = self.codec.decode(message.value)
-                if subject not in ("regen_request", "feature_deletion"):
-                    raise DecodeError("wrong_subject", f"{subject} on the regeneration topic")
-            except DecodeError as exc:
-                log.warning("dead-lettered a regeneration request: %s", exc)
-                writes.records.append(self._dead_letter(message, exc.reason, str(exc)))
-                continue
-            entries.append((subject, record))
-            source[id(record)] = message
+        entries, source = self._decode(messages, writes)
         requests, writes.deletions, cancelled = after_deletions(entries)
         self.stats.requests += sum(1 for subject, _ in entries if subject == "regen_request")
         kept, dropped = latest_per_user(requests)
         self.stats.superseded += dropped
-        now_ms = time.time() * 1000
-        late = sum(1 for r in kept if now_ms - _millis(r["emitted_at"]) > self.gen.request_timeout_s * 1000)
-        if late:
-            self.stats.late += late
-            log.warning("%d of %d requests older than %.0f s at batch start", late, len(kept),
-                        self.gen.request_timeout_s)
-        settled = None
-        if kept:
-            contexts = [to_context(r) for r in kept]
-            generations, error = self._generate(generator, contexts)
-            if generations is None:
-                self.stats.failed_batches += 1
-                log.error("generation failed twice for a batch of %d requests (%s): dead-lettering them",
-                          len(kept), error)
-                detail = f"{generator.version}: {error}"
-                writes.records += [self._dead_letter(source[id(r)], "generation_failed", detail) for r in kept]
-            else:
-                # outputs still invalid: previous features kept (stale), the fallback, or nothing; never invalid ones.
-                # A user deleted in this batch has no previous features to keep.
-                settled = settle(kept, contexts, generations, generator.version,
-                                 self._previous_except(set(writes.deletions)), self.fallback)
-                writes.rows = (feature_rows(kept, settled.generations, self.embedder, generator.version)
-                               + settled.stale_rows)
-                for row in writes.rows:
-                    record = {k: v for k, v in row.items() if k != "freshness_ms"}
-                    writes.records.append((self.streams.queries_topic, row["user_id"].encode(),
-                                           self.codec.encode("query_features", record), None))
+        late = self._count_late(kept)
+        settled = self._answer(generator, kept, source, writes) if kept else None
 
         def failed(exc: SinkError) -> None:
             self.stats.write_failures += 1
 
-        sink = Sink(self.push, self.delete, self.producer)
-        write_until_done(sink, writes, should_stop, on_failure=failed, sleep=wait)
+        write_until_done(Sink(self.push, self.delete, self.producer), writes, should_stop, on_failure=failed,
+                         sleep=wait)
         if settled is not None:
             self.stats.answered[generator.version] = self.stats.answered.get(generator.version, 0) + len(kept)
             self._count(settled, generated=len(writes.rows) - len(settled.stale_rows))
@@ -234,6 +198,55 @@ class BatchProcessor:
                  late, cancelled, len(rows), sum(1 for r in rows if r.get("stale")), len(kept) - len(rows),
                  len(writes.deletions), generator.version, elapsed)
         return rows
+
+    def _decode(self, messages: list, writes: Writes) -> tuple[list[tuple[str, dict]], dict[int, Any]]:
+        """``(entries, source)``: the decoded (subject, record) pairs in order and each record's message (by the
+        record's id); undecodable records and other subjects go to ``writes`` as dead letters."""
+        entries, source = [], {}
+        for message in messages:
+            try:
+                subject, record = self.codec.decode(message.value)
+                if subject not in ("regen_request", "feature_deletion"):
+                    raise DecodeError("wrong_subject", f"{subject} on the regeneration topic")
+            except DecodeError as exc:
+                log.warning("dead-lettered a regeneration request: %s", exc)
+                writes.records.append(self._dead_letter(message, exc.reason, str(exc)))
+                continue
+            entries.append((subject, record))
+            source[id(record)] = message
+        return entries, source
+
+    def _count_late(self, kept: list[dict]) -> int:
+        """Requests older than ``request_timeout_s`` at batch start (counted and logged; still answered)."""
+        now_ms = time.time() * 1000
+        late = sum(1 for r in kept if now_ms - _millis(r["emitted_at"]) > self.gen.request_timeout_s * 1000)
+        if late:
+            self.stats.late += late
+            log.warning("%d of %d requests older than %.0f s at batch start", late, len(kept),
+                        self.gen.request_timeout_s)
+        return late
+
+    def _answer(self, generator: QueryGenerator, kept: list[dict], source: dict[int, Any], writes: Writes):
+        """Generate for ``kept`` and put the feature rows and query records in ``writes``; returns the settled
+        outputs, or None when generation failed twice (the requests are dead-lettered)."""
+        contexts = [to_context(r) for r in kept]
+        generations, error = self._generate(generator, contexts)
+        if generations is None:
+            self.stats.failed_batches += 1
+            log.error("generation failed twice for a batch of %d requests (%s): dead-lettering them", len(kept), error)
+            detail = f"{generator.version}: {error}"
+            writes.records += [self._dead_letter(source[id(r)], "generation_failed", detail) for r in kept]
+            return None
+        # outputs still invalid: previous features kept (stale), the fallback, or nothing; never invalid ones.
+        # A user deleted in this batch has no previous features to keep.
+        settled = settle(kept, contexts, generations, generator.version,
+                         self._previous_except(set(writes.deletions)), self.fallback)
+        writes.rows = feature_rows(kept, settled.generations, self.embedder, generator.version) + settled.stale_rows
+        for row in writes.rows:
+            record = {k: v for k, v in row.items() if k != "freshness_ms"}
+            writes.records.append((self.streams.queries_topic, row["user_id"].encode(),
+                                   self.codec.encode("query_features", record), None))
+        return settled
 
     def _previous_except(self, deleted: set[str]) -> ReadPrevious | None:
         """``read_previous`` that answers "no features" for users whose deletion is in this batch."""

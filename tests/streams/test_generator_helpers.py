@@ -129,23 +129,21 @@ def test_feature_rows_with_no_valid_generation_do_not_call_the_embedder():
     assert feature_rows([request()], [Generation([])], Exploding(dim=8), "v") == []
 
 
-def test_the_service_wires_every_store_path_into_the_worker(monkeypatch, tmp_path):
-    """The service builds the worker with push, read and delete paths on its store (a worker without a delete
-    path can never settle a batch holding a feature deletion)."""
-    import streams.generator.service as service
-
-    seen = {}
-
-    class Recorder:
-        def __init__(self, *args, **kwargs):
-            seen.update(kwargs)
-            self.stats = lambda: {}
-
-    monkeypatch.setattr(service, "GeneratorWorker", Recorder)
-    monkeypatch.setattr(service, "open_store", lambda feast, apply=True: object())
+def test_the_worker_wires_every_store_path_itself(monkeypatch, tmp_path):
+    """Given only the store's config, the worker builds push, read and delete paths on one store (a worker without
+    a delete path can never settle a batch holding a feature deletion)."""
+    import streams.generator.worker as worker_module
     from feature_repo.config import FeatureStoreConfig
     from models.config import GeneratorConfig
     from streams.config import StreamsConfig
+    from tests.streams.test_generator_worker import FakeConsumer, FakeProducer, Scripted
 
-    service.build(StreamsConfig(), GeneratorConfig(), FeatureStoreConfig(data_dir=tmp_path))
-    assert {"push", "read_previous", "delete"} <= set(seen) and all(seen[k] is not None for k in seen)
+    store = object()
+    monkeypatch.setattr(worker_module, "open_store", lambda feast, apply=True: store)
+    worker = worker_module.GeneratorWorker(StreamsConfig(), GeneratorConfig(), FeatureStoreConfig(data_dir=tmp_path),
+                                           generator=Scripted(), embedder=HashEmbedder(dim=8),
+                                           consumer=FakeConsumer(), producer=FakeProducer())
+    processor = worker.processor
+    assert worker.store is store
+    for path in (processor.push, processor.read_previous, processor.delete):
+        assert path is not None and path.args == (store,)
