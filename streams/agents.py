@@ -81,6 +81,26 @@ async def delivered(pending: list) -> None:
         await asyncio.gather(*waiting)
 
 
+def topics(app: faust.App, cfg: StreamsConfig) -> tuple:
+    """The stream's topics: ``(sources, by_user, dlq, regen)``."""
+    return (app.topic(*cfg.ingest_topics, key_type=bytes, value_type=bytes),
+            app.topic(cfg.by_user_topic, key_type=bytes, value_type=bytes, partitions=cfg.event_partitions),
+            app.topic(cfg.dlq_topic, key_type=bytes, value_type=bytes, partitions=1),
+            app.topic(cfg.regen_topic, key_type=bytes, value_type=bytes, partitions=cfg.regen_partitions))
+
+
+def tables(app: faust.App, cfg: StreamsConfig) -> tuple:
+    """The changelog-backed tables: ``(users, outcomes, dead_letters, noise_filtered)``.
+
+    Keys are raw user-id bytes (key_type=bytes) and use_partitioner=True: the changelog partition of a user is
+    chosen by the same murmur2 partitioner that placed the user on the by-user topic, so table and source
+    partitions line up even though ``track`` handles a batch of events from several partitions at once."""
+    table_args = dict(partitions=cfg.event_partitions, key_type=bytes, use_partitioner=True)
+    return (app.Table("users", **table_args), app.Table("outcomes", default=int, **table_args),
+            app.Table("dead-letters", default=int, **table_args),
+            app.Table("noise-filtered", default=int, **table_args))  # noise-filtered: per domain
+
+
 def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
              noise_filter=None, metrics: StreamMetrics | None = None) -> StreamParts:
     """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``models.noise.NoiseFilter`` or anything
@@ -92,19 +112,8 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
     rules = user_state.Rules.from_config(cfg)
 
-    sources = app.topic(*cfg.ingest_topics, key_type=bytes, value_type=bytes)
-    by_user = app.topic(cfg.by_user_topic, key_type=bytes, value_type=bytes, partitions=cfg.event_partitions)
-    dlq = app.topic(cfg.dlq_topic, key_type=bytes, value_type=bytes, partitions=1)
-    regen = app.topic(cfg.regen_topic, key_type=bytes, value_type=bytes, partitions=cfg.regen_partitions)
-
-    # Keys are raw user-id bytes (key_type=bytes) and use_partitioner=True: the changelog partition of a user is
-    # chosen by the same murmur2 partitioner that placed the user on the by-user topic, so table and source
-    # partitions line up even though `track` handles a batch of events from several partitions at once.
-    table_args = dict(partitions=cfg.event_partitions, key_type=bytes, use_partitioner=True)
-    users = app.Table("users", **table_args)
-    outcomes = app.Table("outcomes", default=int, **table_args)
-    dead_letters = app.Table("dead-letters", default=int, **table_args)
-    noise_filtered = app.Table("noise-filtered", default=int, **table_args)  # per domain
+    sources, by_user, dlq, regen = topics(app, cfg)
+    users, outcomes, dead_letters, noise_filtered = tables(app, cfg)
 
     async def dead_letter(reason: str, detail: str, key, value, message) -> None:
         log.warning("dead-lettered an event from %s: %s", getattr(message, "topic", "?"), detail)
@@ -133,7 +142,6 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
 
     @app.agent(by_user, name="track")
     async def track(stream):
-        loop = asyncio.get_running_loop()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             batch_started = time.perf_counter()
             items = []
@@ -143,44 +151,11 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 except InvalidEvent as exc:  # only reachable if a producer writes to the by-user topic directly
                     await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
             todo = tracking.candidates(items, load, rules)
-            vectors = {}
-            if todo:
-                # one model call per batch, off the event loop so heartbeats and fetches go on
-                with metrics.embed_seconds.time():
-                    embedded = await loop.run_in_executor(None, embedder.embed, [s.text for s in todo])
-                flags = [False] * len(todo)
-                if noise_filter is not None:
-                    flags = noise_filter.predict([s.as_dict() for s in todo], embedded)
-                    for signal in (s for s, noisy in zip(todo, flags) if noisy):
-                        noise_filtered[signal.domain.encode()] += 1
-                        metrics.noise_filtered.labels(signal.domain).inc()
-                        log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
-                vectors = {s: v for s, v, noisy in zip(todo, embedded, flags) if not noisy}
+            vectors = await embed_signals(todo, embedder, noise_filter, noise_filtered, metrics) if todo else {}
             result = tracking.apply_batch(items, load, vectors, rules)
-            for user_id in result.revoked:  # consent withdrawn: the vector again from what the user still allows
-                kept = user_state.kept_signals(result.users[user_id])
-                embedded = await loop.run_in_executor(None, embedder.embed, [s["text"] for s in kept]) if kept else []
-                user_state.rebuild_interest(result.users[user_id], embedded, rules)
+            await rebuild_revoked(result, embedder, rules)
             tracking.settle_revocations(result)
-            # feature deletions first, then requests (same topic, keyed by user: the generator sees them in this
-            # order); both acknowledged by the broker before the records are written
-            pending = []
-            for user_id, reason, before in result.deletions:
-                record = deletion_record(user_id, reason, before)
-                pending.append(await regen.send(key=user_id.encode(), value=codec.encode("feature_deletion", record)))
-                log.info("feature deletion sent for %s (%s)", user_id, reason)
-            await delivered(pending)
-            pending = []
-            for user_id, user in result.users.items():
-                decision = tracking.decide(user, policy, user_id in result.revoked)
-                if decision.regenerate:
-                    record = regen_record(user_id, decision, user["interest"], user["history"], cfg.snapshot_items)
-                    pending.append(await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record)))
-                    drift.mark_generated(user["interest"])
-                    metrics.regeneration(decision.reason)
-                    log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason,
-                             decision.drift)
-            await delivered(pending)
+            await send_regeneration(result, regen, codec, policy, cfg.snapshot_items, metrics)
             for user_id, user in result.users.items():
                 users[user_id.encode()] = packing.pack_user(user)  # vectors as float32 base64 (packing.py)
             for outcome, count in result.outcomes.items():
@@ -193,3 +168,50 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
 
     return StreamParts(app, sources, by_user, dlq, regen, users, outcomes, dead_letters, noise_filtered, ingest,
                        track, metrics)
+
+
+async def embed_signals(todo: list, embedder: Embedder, noise_filter, noise_filtered, metrics: StreamMetrics) -> dict:
+    """The embeddings of the batch's new signals (one model call, off the event loop so heartbeats and fetches go
+    on), without those the noise filter flags (counted per domain)."""
+    loop = asyncio.get_running_loop()
+    with metrics.embed_seconds.time():
+        embedded = await loop.run_in_executor(None, embedder.embed, [s.text for s in todo])
+    flags = [False] * len(todo)
+    if noise_filter is not None:
+        flags = noise_filter.predict([s.as_dict() for s in todo], embedded)
+        for signal in (s for s, noisy in zip(todo, flags) if noisy):
+            noise_filtered[signal.domain.encode()] += 1
+            metrics.noise_filtered.labels(signal.domain).inc()
+            log.debug("noise filter dropped %s %s of %s", signal.domain, signal.event_id, signal.user_id)
+    return {s: v for s, v, noisy in zip(todo, embedded, flags) if not noisy}
+
+
+async def rebuild_revoked(result: tracking.BatchResult, embedder: Embedder, rules: user_state.Rules) -> None:
+    """Consent withdrawn: each such user's interest vector again, from what the user still allows."""
+    loop = asyncio.get_running_loop()
+    for user_id in result.revoked:
+        kept = user_state.kept_signals(result.users[user_id])
+        embedded = await loop.run_in_executor(None, embedder.embed, [s["text"] for s in kept]) if kept else []
+        user_state.rebuild_interest(result.users[user_id], embedded, rules)
+
+
+async def send_regeneration(result: tracking.BatchResult, regen, codec: AvroCodec, policy: drift.DriftPolicy,
+                            snapshot_items: int, metrics: StreamMetrics) -> None:
+    """Feature deletions first, then regeneration requests (same topic, keyed by user: the generator sees them in
+    this order); each group acknowledged by the broker before the next step (and before the records are saved)."""
+    pending = []
+    for user_id, reason, before in result.deletions:
+        record = deletion_record(user_id, reason, before)
+        pending.append(await regen.send(key=user_id.encode(), value=codec.encode("feature_deletion", record)))
+        log.info("feature deletion sent for %s (%s)", user_id, reason)
+    await delivered(pending)
+    pending = []
+    for user_id, user in result.users.items():
+        decision = tracking.decide(user, policy, user_id in result.revoked)
+        if decision.regenerate:
+            record = regen_record(user_id, decision, user["interest"], user["history"], snapshot_items)
+            pending.append(await regen.send(key=user_id.encode(), value=codec.encode("regen_request", record)))
+            drift.mark_generated(user["interest"])
+            metrics.regeneration(decision.reason)
+            log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason, decision.drift)
+    await delivered(pending)
