@@ -192,13 +192,84 @@ def plot_curve(xs, ys, fit: dict, xlabel: str, title: str, path: Path, labels: l
     plt.close(fig)
 
 
+class StudyRuns:
+    """The study's trained models: each trained once into ``work/runs/<tag>`` and reused; a model the stages do not
+    train is recorded in ``missing`` (evaluated once a later run of the train stage made it)."""
+
+    def __init__(self, cfg: StudyConfig, work: Path, stages: set[str], env, grpo_cfg, pcfg):
+        self.cfg, self.runs, self.stages, self.env = cfg, Path(work) / "runs", stages, env
+        self.grpo_cfg, self.pcfg = grpo_cfg, pcfg
+        self.missing: list[str] = []
+
+    def _done(self, tag: str) -> Path | None:
+        adapter = self.runs / tag / "adapter"
+        return adapter if (adapter / "manifest.json").exists() else None
+
+    def teacher(self, tag: str, drop: str | None) -> Path | None:
+        from training import grpo
+
+        if self._done(tag):
+            return self._done(tag)
+        if "train" not in self.stages:
+            self.missing.append(tag)
+            return None
+        gcfg = self.grpo_cfg if drop is None else grpo.with_rewards(
+            self.grpo_cfg, {k: v for k, v in self.grpo_cfg.weights.items() if k != drop})
+        return grpo.train(gcfg, self.env, self.runs / tag)
+
+    def student(self, tag: str, mode: str, keep: int, teacher_adapter: Path | None, init: Path | None = None,
+                needs_init: bool = False, teacher_temperature: float | None = None) -> Path | None:
+        from training import distill
+
+        if self._done(tag):
+            return self._done(tag)
+        if "train" not in self.stages or teacher_adapter is None or (needs_init and init is None):
+            self.missing.append(tag)
+            return None
+        cfg, pcfg = self.cfg, self.pcfg
+        spcfg = replace(cfg.distill.student, torch_threads=cfg.torch_threads, dtype=pcfg.dtype,
+                        max_prompt_signals=pcfg.max_prompt_signals, num_queries=pcfg.num_queries)
+        dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed,
+                       teacher_temperature=teacher_temperature)
+        return distill.train(dcfg, self.env, teacher_adapter, self.runs / tag, init_adapter=init)
+
+    def candidates(self, total_layers: int) -> dict[str, tuple[Path | None, list[int] | None]]:
+        """Every model of the study by name: (adapter or None for the base, layers kept or None for all); models
+        that need an adapter not trained yet are left out."""
+        from models.pruning import default_layers
+
+        keep = self.cfg.distill.keep_layers
+        pruned = default_layers(total_layers, keep)
+        teacher = self.teacher("teacher", None)
+        sft = self.student("student-sft", "sft", keep, teacher)
+        rows: list[tuple[str, Path | None, list[int] | None, bool]] = [  # name, adapter, layers, needs adapter
+            ("base prompt-only", None, None, False),
+            ("teacher (Dr.GRPO)", teacher, None, True),
+            (f"student on-policy ({keep} layers)", self.student("student-on-policy", "on-policy", keep, teacher),
+             pruned, True),
+            (f"student SFT ({keep} layers)", sft, pruned, True),
+            (f"student SFT then on-policy ({keep} layers)",
+             self.student("student-sft-on-policy", "on-policy", keep, teacher, init=sft, needs_init=True),
+             pruned, True),
+            (f"student SFT then greedy-teacher SFT ({keep} layers)",  # sequence-level distillation after SFT
+             self.student("student-sft-greedy", "sft", keep, teacher, init=sft, needs_init=True,
+                          teacher_temperature=0.0), pruned, True),
+            (f"student undistilled ({keep} layers)", None, pruned, False),
+        ]
+        for drop in self.cfg.ablations:
+            rows.append((f"teacher without {drop}", self.teacher(f"teacher-no-{drop}", drop), None, True))
+        for depth in self.cfg.capacity_layers:
+            rows.append((f"student on-policy ({depth} layers)",
+                         self.student(f"student-on-policy-L{depth}", "on-policy", depth, teacher),
+                         default_layers(total_layers, depth), True))
+        return {name: (adapter, layers) for name, adapter, layers, needs in rows if adapter or not needs}
+
+
 def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] | None = None) -> dict:
     """The whole study (or ``stages`` of it: train, eval, scaling); returns and writes the results."""
     import torch
 
     from models.embeddings import MiniLMEmbedder
-    from models.pruning import default_layers
-    from training import distill, grpo
     from training.benchmark import simulated
     from training.env import RewardEnv
 
@@ -210,104 +281,62 @@ def run(cfg: StudyConfig, work: Path, out_dir: Path = RESULTS, stages: set[str] 
     embedder = MiniLMEmbedder()
     env = RewardEnv(bench, embedder, num_queries=cfg.grpo.policy.num_queries, seed=cfg.seed)
     pcfg = replace(cfg.grpo.policy, torch_threads=cfg.torch_threads)
-    grpo_cfg = replace(cfg.grpo, seed=cfg.seed, policy=pcfg)
-    base = Path(pcfg.model)
-    total_layers = P.load_model(base, pcfg.dtype).config.num_hidden_layers
-    runs = work / "runs"
-
-    missing: list[str] = []
-
-    def teacher(tag: str, drop: str | None) -> Path | None:
-        folder = runs / tag
-        if (folder / "adapter" / "manifest.json").exists():
-            return folder / "adapter"
-        if "train" not in stages:
-            missing.append(tag)  # evaluated once trained (a later run of the eval stage)
-            return None
-        gcfg = grpo_cfg if drop is None else grpo.with_rewards(
-            grpo_cfg, {k: v for k, v in grpo_cfg.weights.items() if k != drop})
-        return grpo.train(gcfg, env, folder)
-
-    def student(tag: str, mode: str, keep: int, teacher_adapter: Path | None, init: Path | None = None,
-                needs_init: bool = False, teacher_temperature: float | None = None) -> Path | None:
-        folder = runs / tag
-        if (folder / "adapter" / "manifest.json").exists():
-            return folder / "adapter"
-        if "train" not in stages or teacher_adapter is None or (needs_init and init is None):
-            missing.append(tag)
-            return None
-        spcfg = replace(cfg.distill.student, torch_threads=cfg.torch_threads, dtype=pcfg.dtype,
-                        max_prompt_signals=pcfg.max_prompt_signals, num_queries=pcfg.num_queries)
-        dcfg = replace(cfg.distill, student=spcfg, mode=mode, keep_layers=keep, seed=cfg.seed,
-                       teacher_temperature=teacher_temperature)
-        return distill.train(dcfg, env, teacher_adapter, folder, init_adapter=init)
-
-    prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
-    keep = cfg.distill.keep_layers
-    pruned = default_layers(total_layers, keep)
-    teacher_adapter = teacher("teacher", None)
-    sft_adapter = student("student-sft", "sft", keep, teacher_adapter)
-    candidates: list[tuple[str, Path | None, list[int] | None, bool]] = [  # name, adapter, layers, needs adapter
-        ("base prompt-only", None, None, False),
-        ("teacher (Dr.GRPO)", teacher_adapter, None, True),
-        (f"student on-policy ({keep} layers)", student("student-on-policy", "on-policy", keep, teacher_adapter),
-         pruned, True),
-        (f"student SFT ({keep} layers)", sft_adapter, pruned, True),
-        (f"student SFT then on-policy ({keep} layers)",
-         student("student-sft-on-policy", "on-policy", keep, teacher_adapter, init=sft_adapter, needs_init=True),
-         pruned, True),
-        (f"student SFT then greedy-teacher SFT ({keep} layers)",  # sequence-level distillation after SFT
-         student("student-sft-greedy", "sft", keep, teacher_adapter, init=sft_adapter, needs_init=True,
-                 teacher_temperature=0.0), pruned, True),
-        (f"student undistilled ({keep} layers)", None, pruned, False),
-    ]
-    for drop in cfg.ablations:
-        candidates.append((f"teacher without {drop}", teacher(f"teacher-no-{drop}", drop), None, True))
-    for depth in cfg.capacity_layers:
-        candidates.append((f"student on-policy ({depth} layers)",
-                           student(f"student-on-policy-L{depth}", "on-policy", depth, teacher_adapter),
-                           default_layers(total_layers, depth), True))
-    models = {name: (adapter, layers) for name, adapter, layers, needs in candidates if adapter or not needs}
-    results: dict = {"config": asdict(cfg), "rows": [], "machine": _machine(), "not_trained": missing}
+    runs = StudyRuns(cfg, work, stages, env, replace(cfg.grpo, seed=cfg.seed, policy=pcfg), pcfg)
+    models = runs.candidates(P.load_model(Path(pcfg.model), pcfg.dtype).config.num_hidden_layers)
+    results: dict = {"config": asdict(cfg), "rows": [], "machine": _machine(), "not_trained": runs.missing}
     if "eval" in stages or "scaling" in stages:
         users = bench.eval_users("test", cfg.eval_users, seed=cfg.seed)
         gen_cfg = gen_config(cfg.torch_threads, pcfg)
-        for name in ("centroid", "recent-titles", "keyphrase"):
-            results["rows"].append(evaluate_folder(bench, name, None, embedder, users, work, gen_cfg, cfg.seed))
-        folders = {}
-        for name, (adapter, layers) in models.items():
-            slug = name.replace(" ", "-").replace("(", "").replace(")", "")
-            folders[name] = materialize(work, slug, base, adapter, layers, prompt, pcfg.dtype)
-            results["rows"].append(evaluate_folder(bench, name, folders[name], embedder, users, work, gen_cfg,
-                                                   cfg.seed))
-        results["eval_users"] = len(users)
-        speeds = {name: measure_speed(name, folder, bench, users, gen_cfg, work) for name, folder in folders.items()}
-        for row in results["rows"]:
-            if row["name"] in speeds:
-                row["speed"] = speeds[row["name"]]
+        folders = _evaluate_all(results, models, bench, embedder, users, work, gen_cfg, cfg, pcfg)
         if "scaling" in stages and "teacher (Dr.GRPO)" in folders:
-            bon_users = users[: cfg.best_of_n_users]
-            results["best_of_n"] = best_of_n_curve(bench, env, folders["teacher (Dr.GRPO)"], bon_users,
-                                                   cfg.best_of_n, gen_cfg, embedder, work, cfg.seed)
-            capacity = [r for r in results["rows"] if r["name"].startswith("student on-policy")
-                        or r["name"] == "teacher (Dr.GRPO)"]
-            capacity.sort(key=lambda r: r["params"])
-            xs = [r["params"] / 1e6 for r in capacity]
-            ys = [r["summary"]["ndcg@10"][0] for r in capacity]
-            results["capacity"] = {"models": [r["name"] for r in capacity], "params_m": xs, "ndcg@10": ys,
-                                   "fit": power_law(xs, ys)}
-            out_dir.mkdir(parents=True, exist_ok=True)
-            bon = results["best_of_n"]
-            plot_curve(bon["n"], bon["ndcg@10"], bon["fit"], "N (samples per user)",
-                       "Best-of-N with the teacher", out_dir / "scaling_best_of_n.png")
-            plot_curve(xs, ys, results["capacity"]["fit"], "parameters (millions)", "Capacity: student depth",
-                       out_dir / "scaling_capacity.png", [r["name"].split("(")[-1].rstrip(")") for r in capacity])
+            _scaling(results, bench, env, folders["teacher (Dr.GRPO)"], users, gen_cfg, embedder, work, cfg,
+                     out_dir)
         results["targets"] = targets(results["rows"])
         results["wall_s"] = round(time.time() - started, 1)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "study.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
         (out_dir / "study.md").write_text(markdown(results))
     return results
+
+
+def _evaluate_all(results: dict, models: dict, bench, embedder, users: list[str], work: Path, gen_cfg, cfg, pcfg
+                  ) -> dict[str, Path]:
+    """The baselines and every model evaluated (rows appended to ``results``) and timed; returns each model's
+    materialised folder by name."""
+    prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
+    for name in ("centroid", "recent-titles", "keyphrase"):
+        results["rows"].append(evaluate_folder(bench, name, None, embedder, users, work, gen_cfg, cfg.seed))
+    folders = {}
+    for name, (adapter, layers) in models.items():
+        slug = name.replace(" ", "-").replace("(", "").replace(")", "")
+        folders[name] = materialize(work, slug, Path(pcfg.model), adapter, layers, prompt, pcfg.dtype)
+        results["rows"].append(evaluate_folder(bench, name, folders[name], embedder, users, work, gen_cfg, cfg.seed))
+    results["eval_users"] = len(users)
+    speeds = {name: measure_speed(name, folder, bench, users, gen_cfg, work) for name, folder in folders.items()}
+    for row in results["rows"]:
+        if row["name"] in speeds:
+            row["speed"] = speeds[row["name"]]
+    return folders
+
+
+def _scaling(results: dict, bench, env, teacher_folder: Path, users: list[str], gen_cfg, embedder, work: Path, cfg,
+             out_dir: Path) -> None:
+    """The best-of-N curve of the teacher and the capacity curve of the students, fitted and plotted."""
+    results["best_of_n"] = best_of_n_curve(bench, env, teacher_folder, users[: cfg.best_of_n_users], cfg.best_of_n,
+                                           gen_cfg, embedder, work, cfg.seed)
+    capacity = [r for r in results["rows"] if r["name"].startswith("student on-policy")
+                or r["name"] == "teacher (Dr.GRPO)"]
+    capacity.sort(key=lambda r: r["params"])
+    xs = [r["params"] / 1e6 for r in capacity]
+    ys = [r["summary"]["ndcg@10"][0] for r in capacity]
+    results["capacity"] = {"models": [r["name"] for r in capacity], "params_m": xs, "ndcg@10": ys,
+                           "fit": power_law(xs, ys)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bon = results["best_of_n"]
+    plot_curve(bon["n"], bon["ndcg@10"], bon["fit"], "N (samples per user)", "Best-of-N with the teacher",
+               out_dir / "scaling_best_of_n.png")
+    plot_curve(xs, ys, results["capacity"]["fit"], "parameters (millions)", "Capacity: student depth",
+               out_dir / "scaling_capacity.png", [r["name"].split("(")[-1].rstrip(")") for r in capacity])
 
 
 def _row(rows: list[dict], prefix: str) -> dict | None:

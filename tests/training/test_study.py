@@ -46,3 +46,20 @@ def test_markdown_lists_every_row_with_speed():
     text = markdown(results)
     assert "| keyphrase |" in text and "| teacher |" in text and "2.00" in text  # 500 ms/user = 2 users/s
     assert "N=2: 0.200" in text
+
+
+def test_without_the_train_stage_only_untrained_models_are_candidates_and_the_rest_are_listed_missing(tmp_path):
+    from training.study import StudyConfig, StudyRuns
+
+    cfg = StudyConfig()
+    runs = StudyRuns(cfg, tmp_path, {"eval"}, env=None, grpo_cfg=cfg.grpo, pcfg=cfg.grpo.policy)
+    models = runs.candidates(total_layers=30)
+    keep = cfg.distill.keep_layers
+    assert set(models) == {"base prompt-only", f"student undistilled ({keep} layers)"}
+    assert models["base prompt-only"] == (None, None) and len(models[f"student undistilled ({keep} layers)"][1]) == keep
+    assert {"teacher", "student-sft", "student-on-policy"} <= set(runs.missing)
+    # a trained run is found by its manifest and becomes a candidate
+    (tmp_path / "runs" / "teacher" / "adapter").mkdir(parents=True)
+    (tmp_path / "runs" / "teacher" / "adapter" / "manifest.json").write_text("{}")
+    assert StudyRuns(cfg, tmp_path, {"eval"}, None, cfg.grpo, cfg.grpo.policy).candidates(30)["teacher (Dr.GRPO)"][0] \
+        == tmp_path / "runs" / "teacher" / "adapter"
