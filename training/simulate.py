@@ -26,33 +26,26 @@ One ``numpy.random.default_rng(cfg.seed)`` drives every draw, in sorted orders: 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import math
 import re
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from sklearn.cluster import KMeans
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from tqdm import tqdm
 
-from common.settings import cache_dir
 from models.embeddings import Embedder
-from schemas import default_codec
-from streams.replay import TYPE_SUBJECT
 from training.config import SimConfig
+from training.simfiles import dump, write_events
+from training.topics import TOKEN, embed_cached, topic_space
 
 log = logging.getLogger(__name__)
 
 DOMAINS = ("click", "search", "social", "browse")
-FIELDS = {kind: [f["name"] for f in default_codec().registry.latest(subject).raw["fields"]]
-          for kind, subject in TYPE_SUBJECT.items()}
 NOISE_KINDS = ("accidental_click", "navigational_search", "spam_post")
 SITES = ("facebook", "gmail", "youtube", "amazon", "netflix", "twitter", "instagram", "outlook", "yahoo mail",
          "weather", "google maps", "linkedin", "ebay", "paypal", "wikipedia", "espn", "craigslist", "hotmail")
@@ -68,29 +61,11 @@ PLATFORMS = ("twitter", "facebook", "reddit", "mastodon")
 MIN = 60_000  # one minute in ms
 FILES = ("events.jsonl", "labels.parquet", "catalogue.parquet", "article_embeddings.npy", "targets.json",
          "users.json", "topics.json")
-TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z]{2,}\b"
 
 
 def _to_ms(values: pd.Series) -> np.ndarray:
     stamps = pd.to_datetime(values, utc=True)
     return ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)
-
-
-def embed_cached(embedder: Embedder, texts: list[str], tag: str) -> np.ndarray:
-    """``embedder.embed(texts)``, cached under ``cache_dir()/data/`` by a hash of the embedder and the texts."""
-    digest = hashlib.sha256(f"{embedder.name}|{embedder.dim}\x00".encode())
-    for text in texts:
-        digest.update(text.encode("utf-8", "replace") + b"\x00")
-    path = cache_dir() / "data" / f"{tag}-{digest.hexdigest()[:24]}.npy"
-    if path.exists():
-        log.info("embeddings of %d %s from the cache %s", len(texts), tag, path)
-        return np.load(path)
-    log.info("embedding %d %s with %s", len(texts), tag, embedder.name)
-    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path.with_suffix(".tmp.npy"), vectors)
-    path.with_suffix(".tmp.npy").replace(path)  # atomic: a half-written cache file is never read
-    return vectors
 
 
 def _top_terms(matrix, vocab: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
@@ -325,26 +300,6 @@ class _User:
         return sorted(rng.choice(np.array(cands), size=n, replace=False, p=p).tolist(), key=lambda a: (w.avail[a], a))
 
 
-TOPIC_SPACES = ("embedding", "lexical")
-
-
-def _topic_space(arts: pd.DataFrame, emb: np.ndarray, embedder: Embedder, cfg: SimConfig):
-    """``(article vectors to cluster, texts -> vectors in the same space)`` for ``cfg.topics``."""
-    if cfg.topics == "embedding":
-        return emb.astype(np.float64), lambda texts, tag: embed_cached(embedder, texts, tag)
-    if cfg.topics != "lexical":
-        raise ValueError(f"unknown topic space {cfg.topics!r}; choose from {', '.join(TOPIC_SPACES)}")
-    vec = TfidfVectorizer(stop_words="english", token_pattern=TOKEN, max_df=0.5, min_df=2, sublinear_tf=True)
-    tfidf = vec.fit_transform((arts["title"] + " " + arts["body"]).tolist())
-    svd = TruncatedSVD(n_components=cfg.lexical_dims, random_state=cfg.seed).fit(tfidf)
-
-    def project(texts: list[str], tag: str = "") -> np.ndarray:
-        z = svd.transform(vec.transform(texts))
-        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-
-    return project((arts["title"] + " " + arts["body"]).tolist()), project
-
-
 def _prepare_tweets(w: _World, tweets: pd.DataFrame, vectorise, centroids: np.ndarray,
                     rng: np.random.Generator) -> int:
     """Vectorise a seeded sample of the tweets in the topic space and attach each to its nearest topic when close
@@ -383,7 +338,7 @@ def simulate(articles: pd.DataFrame, tweets: pd.DataFrame, embedder: Embedder, c
     arts["_ms"] = _to_ms(arts["published_at"])
     arts = arts.sort_values(["_ms", "article_id"], kind="stable").drop(columns="_ms").reset_index(drop=True)
     emb = embed_cached(embedder, (arts["title"] + ". " + arts["body"].str[:200]).tolist(), "articles")
-    space, vectorise = _topic_space(arts, emb, embedder, cfg)
+    space, vectorise = topic_space(arts, emb, embedder, cfg)
     km = KMeans(n_clusters=cfg.n_topics, n_init=4, random_state=cfg.seed).fit(space)
     topic = km.labels_.astype(np.int64)
     centroids = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12)
@@ -395,6 +350,33 @@ def simulate(articles: pd.DataFrame, tweets: pd.DataFrame, embedder: Embedder, c
              cfg.topics, len(arts), cfg.n_topics, len(w.eligible), len(w.future), n_tweets,
              pd.Timestamp(cutoff, unit="ms"))
 
+    rows, users, targets, cold, test = _draw_users(w, cfg, rng, cutoff)
+    by_type, by_noise = write_events(out_dir / "events.jsonl", out_dir / "labels.parquet", rows, users)
+    arts.assign(topic=topic).to_parquet(out_dir / "catalogue.parquet", index=False)
+    np.save(out_dir / "article_embeddings.npy", emb.astype(np.float32))
+    dump(out_dir / "targets.json", targets)
+    dump(out_dir / "users.json", users)
+    dump(out_dir / "topics.json", {str(k): {
+        "size": len(w.by_topic[k]), "terms": [term for term, _ in w.topic_terms[k]], "n_before_cutoff": w.n_pre[k],
+        "n_after_cutoff": w.n_future[k], "n_tweets": len(w.tweets_by_topic.get(k, []))} for k in range(cfg.n_topics)})
+    n_targets = [len(v) for v in targets.values()]
+    meta = {"seed": cfg.seed, "config": dataclasses.asdict(cfg), "embedder": embedder.name, "n_users": cfg.n_users,
+            "n_events": len(rows), "counts": dict(sorted(by_type.items())),
+            "noise_kinds": dict(sorted(by_noise.items())), "noise_share": round(1 - by_noise["none"] / len(rows), 4),
+            "n_cold": len(cold), "n_drift": sum(u["drift"] is not None for u in users.values()),
+            "n_test_users": len(test), "cutoff": pd.Timestamp(cutoff, unit="ms", tz="UTC").isoformat(),
+            "cutoff_ms": cutoff, "n_articles": len(arts), "n_tweets_attached": n_tweets,
+            "targets": {"total": sum(n_targets), "mean": round(float(np.mean(n_targets)), 3),
+                        "min": min(n_targets), "max": max(n_targets)},
+            "files": [*FILES, "meta.json"]}
+    dump(out_dir / "meta.json", meta)
+    log.info("wrote %d events for %d users to %s", len(rows), cfg.n_users, out_dir)
+    return meta
+
+
+def _draw_users(w: _World, cfg: SimConfig, rng: np.random.Generator, cutoff: int):
+    """Every simulated user's events, profile and held-out next clicks: ``(rows, users, targets, cold, test)``,
+    rows sorted by (time, user, sequence)."""
     uids = [f"u{i:05d}" for i in range(cfg.n_users)]
     order = rng.permutation(cfg.n_users)
     n_cold = int(round(cfg.cold_share * cfg.n_users))
@@ -413,40 +395,4 @@ def simulate(articles: pd.DataFrame, tweets: pd.DataFrame, embedder: Embedder, c
                       "domains": {d: round(float(x), 4) for d, x in zip(DOMAINS, user.domains)},
                       "cold": i in cold, "drift": drift, "split": "test" if i in test else "train", "n_events": 0}
     rows.sort(key=lambda r: r[:3])
-    labels, by_type, by_noise = [], Counter(), Counter()
-    with (out_dir / "events.jsonl").open("w", encoding="utf-8") as handle:
-        for n, (ts, uid, _, kind, rec, noise, k) in enumerate(rows):
-            event_id = f"ev{n:07d}"
-            full = {**rec, "event_id": event_id, "user_id": uid, "ts": int(ts)}
-            row = {"type": kind, **{f: full.get(f) for f in FIELDS[kind]}}
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            labels.append((event_id, uid, noise is not None, noise, int(k)))
-            users[uid]["n_events"] += 1
-            by_type[kind] += 1
-            by_noise[noise or "none"] += 1
-    pd.DataFrame(labels, columns=["event_id", "user_id", "noise", "noise_kind", "topic"]).to_parquet(
-        out_dir / "labels.parquet", index=False)
-    arts.assign(topic=topic).to_parquet(out_dir / "catalogue.parquet", index=False)
-    np.save(out_dir / "article_embeddings.npy", emb.astype(np.float32))
-    _dump(out_dir / "targets.json", targets)
-    _dump(out_dir / "users.json", users)
-    _dump(out_dir / "topics.json", {str(k): {
-        "size": len(w.by_topic[k]), "terms": [term for term, _ in w.topic_terms[k]], "n_before_cutoff": w.n_pre[k],
-        "n_after_cutoff": w.n_future[k], "n_tweets": len(w.tweets_by_topic.get(k, []))} for k in range(cfg.n_topics)})
-    n_targets = [len(v) for v in targets.values()]
-    meta = {"seed": cfg.seed, "config": dataclasses.asdict(cfg), "embedder": embedder.name, "n_users": cfg.n_users,
-            "n_events": len(rows), "counts": dict(sorted(by_type.items())),
-            "noise_kinds": dict(sorted(by_noise.items())), "noise_share": round(1 - by_noise["none"] / len(rows), 4),
-            "n_cold": len(cold), "n_drift": sum(u["drift"] is not None for u in users.values()),
-            "n_test_users": len(test), "cutoff": pd.Timestamp(cutoff, unit="ms", tz="UTC").isoformat(),
-            "cutoff_ms": cutoff, "n_articles": len(arts), "n_tweets_attached": n_tweets,
-            "targets": {"total": sum(n_targets), "mean": round(float(np.mean(n_targets)), 3),
-                        "min": min(n_targets), "max": max(n_targets)},
-            "files": [*FILES, "meta.json"]}
-    _dump(out_dir / "meta.json", meta)
-    log.info("wrote %d events for %d users to %s", len(rows), cfg.n_users, out_dir)
-    return meta
-
-
-def _dump(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return rows, users, targets, cold, test
