@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 import random
@@ -33,6 +32,7 @@ import time
 from pathlib import Path
 
 from common.settings import portable
+from models.benchmarks.output import print_and_write
 from models.generators.base import QueryGenerator, UserContext
 
 BATCH_SIZES = (1, 4, 16)
@@ -339,12 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER, flush=True)
     report = run(args, command)
     print()
-    print(HEADER)
-    for row in report["results"]:
-        print(_row(row))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    print_and_write(HEADER, report["results"], _row, report, args.out)
     return 0
 
 

@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from models.benchmarks.output import print_and_write
+
 PAPER_STUDENT_USERS_PER_S = 67.0  # the paper's 0.5B student (its teacher: 2 users/s)
 BATCH_SIZES = (64, 256, 1024)
 MAX_TOKENS = 48
@@ -267,12 +269,7 @@ def main(argv: list[str] | None = None) -> int:
               "best": sorted(best.values(), key=lambda r: (r["architecture"], r["batch_size"])),
               "failures": failures}
     print(f"\nbest of {args.repeats} per setting (paper's 0.5B student: {PAPER_STUDENT_USERS_PER_S:.0f} users/s):")
-    print(HEADER)
-    for r in report["best"]:
-        print(_row(r))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    print_and_write(HEADER, report["best"], _row, report, args.out)
     return 1 if failures else 0
 
 
