@@ -13,7 +13,7 @@ import pandas as pd
 from feast import FeatureStore, RepoConfig
 from feast.data_source import PushMode
 
-from feature_repo import definitions
+from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def repo_config(cfg: FeatureStoreConfig) -> RepoConfig:
         online_store=online,
         offline_store={"type": "file"},
         entity_key_serialization_version=3,
-        repo_path=Path(__file__).parent,
+        repo_path=Path(__file__).parent / "repo",
     )
 
 

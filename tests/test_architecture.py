@@ -51,3 +51,11 @@ def cross_package_private_imports() -> list[str]:
 
 def test_no_private_name_crosses_a_package():
     assert cross_package_private_imports() == []
+
+
+def test_the_feast_repository_folder_holds_only_the_definitions_and_the_store_config():
+    repo = ROOT / "feature_repo" / "repo"
+    tracked = subprocess.run(["git", "ls-files", str(repo)], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    names = {Path(p).relative_to("feature_repo/repo").as_posix() for p in tracked}
+    assert names == {"__init__.py", "definitions.py", "feature_store.yaml", ".feastignore", "data/.gitkeep"}
+    assert (repo / ".feastignore").read_text().split() == ["__init__.py"]  # `feast apply` reads the definitions only

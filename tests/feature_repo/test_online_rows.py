@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 from feast.utils import _convert_arrow_to_proto
 
-from feature_repo import definitions
+from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import online_rows, open_store, push_rows, push_rows_through_feast, read_features, to_frame
 from tests.feature_repo.rows import feature_row
