@@ -26,11 +26,11 @@ def cmd_simulate(args) -> int:
     from dataclasses import replace
 
     from models.embeddings import MiniLMEmbedder
-    from training.config import SimConfig
+    from training.config import TrainingConfig
     from training.data.corpus import load_articles, load_tweets
     from training.simulate import simulate
 
-    cfg = replace(SimConfig(), seed=args.seed, n_users=args.users, topics=args.topics)
+    cfg = replace(TrainingConfig().sim, seed=args.seed, n_users=args.users, topics=args.topics)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = simulate(load_articles(), load_tweets(), MiniLMEmbedder(), cfg, out)

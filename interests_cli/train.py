@@ -62,10 +62,11 @@ def _policy(base, args):
 def _grpo_config(args):
     from dataclasses import replace
 
-    from training.config import GRPOConfig, PolicyConfig
+    from training.config import TrainingConfig
     from training.grpo import with_rewards
 
-    cfg = replace(GRPOConfig(), seed=args.seed, policy=_policy(PolicyConfig(), args), time_budget_s=args.time_budget,
+    base = TrainingConfig().grpo
+    cfg = replace(base, seed=args.seed, policy=_policy(base.policy, args), time_budget_s=args.time_budget,
                   **_given(args, "steps", "lr", "users_per_step", "checkpoint_every"))
     try:
         if args.rewards:
@@ -93,10 +94,10 @@ def cmd_grpo(args) -> int:
 def cmd_distill(args) -> int:
     from dataclasses import replace
 
-    from training.config import DistillConfig
+    from training.config import TrainingConfig
     from training.distill import train as distill
 
-    base = DistillConfig()
+    base = TrainingConfig().distill
     cfg = replace(base, student=_policy(base.student, args), mode=args.mode, keep_layers=args.layers, seed=args.seed,
                   time_budget_s=args.time_budget,
                   **_given(args, "steps", "lr", "users_per_step", "samples_per_user", "checkpoint_every"))

@@ -30,11 +30,11 @@ RESULTS = Path(__file__).parent / "results"
 def simulated(seed: int, users: int, topics: str = "embedding") -> Path:
     """The simulated benchmark for (seed, users, topic space), made once and cached."""
     from models.embeddings import MiniLMEmbedder
-    from training.config import SimConfig
+    from training.config import TrainingConfig
     from training.data.corpus import load_articles, load_tweets
     from training.simulate import simulate
 
-    cfg = replace(SimConfig(), seed=seed, n_users=users, topics=topics)
+    cfg = replace(TrainingConfig().sim, seed=seed, n_users=users, topics=topics)
     suffix = "" if topics == "embedding" else f"-{topics}"
     out = cache_dir() / "bench" / f"sim-seed{seed}-users{users}{suffix}"
     meta = out / "meta.json"
