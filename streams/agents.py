@@ -26,6 +26,7 @@ from common.deadletter import dlq_headers
 from models.embeddings import Embedder
 from schemas import AvroCodec, default_codec
 from streams import drift, history, packing, tracking, user_state
+from streams.catalogue import Catalogue, SignalVectors
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, Limits, decode_inbound
 from streams.metrics import StreamMetrics
@@ -49,6 +50,7 @@ class StreamParts:
     ingest: faust.types.AgentT
     track: faust.types.AgentT
     metrics: StreamMetrics | None = None
+    vectors: SignalVectors | None = None  # counts the signals that took a catalogue vector and those embedded
 
 
 def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict, snapshot_items: int) -> dict:
@@ -102,15 +104,18 @@ def tables(app: faust.App, cfg: StreamsConfig) -> tuple:
 
 
 def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: AvroCodec | None = None,
-             noise_filter=None, metrics: StreamMetrics | None = None) -> StreamParts:
+             noise_filter=None, metrics: StreamMetrics | None = None, catalogue: Catalogue | None = None
+             ) -> StreamParts:
     """Attach topics, tables and agents to ``app``. ``noise_filter`` (a ``models.noise.NoiseFilter`` or anything
     with ``predict(signals, embeddings) -> [bool]``) drops noisy signals before they enter a history. ``metrics``
-    (the worker's Prometheus metrics) is counted into; without it the counts go to an unserved registry."""
+    (the worker's Prometheus metrics) is counted into; without it the counts go to an unserved registry.
+    ``catalogue`` gives clicks and page views on its articles their precomputed vectors (streams/catalogue.py)."""
     codec = codec or default_codec()
     metrics = metrics if metrics is not None else StreamMetrics(process=False)
     limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
     rules = user_state.Rules.from_config(cfg)
+    signal_vectors = SignalVectors(embedder, catalogue)
 
     sources, by_user, dlq, regen = topics(app, cfg)
     users, outcomes, dead_letters, noise_filtered = tables(app, cfg)
@@ -151,9 +156,9 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
                 except InvalidEvent as exc:  # only reachable if a producer writes to the by-user topic directly
                     await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
             todo = tracking.candidates(items, load, rules)
-            vectors = await embed_signals(todo, embedder, noise_filter, noise_filtered, metrics) if todo else {}
+            vectors = await embed_signals(todo, signal_vectors, noise_filter, noise_filtered, metrics) if todo else {}
             result = tracking.apply_batch(items, load, vectors, rules)
-            await rebuild_revoked(result, embedder, rules)
+            await rebuild_revoked(result, signal_vectors, rules)
             tracking.settle_revocations(result)
             await send_regeneration(result, regen, codec, policy, cfg.snapshot_items, metrics)
             for user_id, user in result.users.items():
@@ -167,15 +172,16 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             yield result.outcomes["added"]
 
     return StreamParts(app, sources, by_user, dlq, regen, users, outcomes, dead_letters, noise_filtered, ingest,
-                       track, metrics)
+                       track, metrics, signal_vectors)
 
 
-async def embed_signals(todo: list, embedder: Embedder, noise_filter, noise_filtered, metrics: StreamMetrics) -> dict:
-    """The embeddings of the batch's new signals (one model call, off the event loop so heartbeats and fetches go
-    on), without those the noise filter flags (counted per domain)."""
+async def embed_signals(todo: list, vectors: SignalVectors, noise_filter, noise_filtered, metrics: StreamMetrics
+                        ) -> dict:
+    """The vectors of the batch's new signals (the catalogue's for known articles, one model call for the rest, off
+    the event loop so heartbeats and fetches go on), without those the noise filter flags (counted per domain)."""
     loop = asyncio.get_running_loop()
     with metrics.embed_seconds.time():
-        embedded = await loop.run_in_executor(None, embedder.embed, [s.text for s in todo])
+        embedded = await loop.run_in_executor(None, vectors.embed, todo)
     flags = [False] * len(todo)
     if noise_filter is not None:
         flags = noise_filter.predict([s.as_dict() for s in todo], embedded)
@@ -186,12 +192,12 @@ async def embed_signals(todo: list, embedder: Embedder, noise_filter, noise_filt
     return {s: v for s, v, noisy in zip(todo, embedded, flags) if not noisy}
 
 
-async def rebuild_revoked(result: tracking.BatchResult, embedder: Embedder, rules: user_state.Rules) -> None:
+async def rebuild_revoked(result: tracking.BatchResult, vectors: SignalVectors, rules: user_state.Rules) -> None:
     """Consent withdrawn: each such user's interest vector again, from what the user still allows."""
     loop = asyncio.get_running_loop()
     for user_id in result.revoked:
         kept = user_state.kept_signals(result.users[user_id])
-        embedded = await loop.run_in_executor(None, embedder.embed, [s["text"] for s in kept]) if kept else []
+        embedded = await loop.run_in_executor(None, vectors.embed, kept) if kept else []
         user_state.rebuild_interest(result.users[user_id], embedded, rules)
 
 

@@ -47,6 +47,9 @@ class StreamsConfig:
     # --- behaviour cleaning (the paper's lightweight classifier) -------------------------------------------------
     noise_model: str = ""  # path to a noise.joblib from `interests noise train`; empty turns the filter off
     noise_threshold: float = 0.5  # signals at or above this noise probability never enter a history
+    # a folder with catalogue.parquet + article_embeddings.npy (the stream embedder's model): clicks and page views on
+    # its articles take their precomputed vectors instead of being embedded (streams/catalogue.py); empty = embed all
+    catalogue: str = ""
     # --- processing ----------------------------------------------------------------------------------------------
     batch_size: int = 64  # events embedded together (one model call) by the tracking agent
     batch_within_s: float = 0.2  # ... or whatever arrived within this time

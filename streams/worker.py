@@ -30,7 +30,13 @@ def build(cfg: StreamsConfig, metrics: StreamMetrics | None = None):
 
         noise_filter = NoiseFilter.load(Path(cfg.noise_model), embedder=embedder, threshold=cfg.noise_threshold)
         log.info("noise filter on: %s (threshold %.2f)", cfg.noise_model, cfg.noise_threshold)
-    return register(app, cfg, embedder, noise_filter=noise_filter, metrics=metrics)
+    catalogue = None
+    if cfg.catalogue:
+        from streams.catalogue import Catalogue
+
+        catalogue = Catalogue.load(cfg.catalogue)
+        log.info("catalogue vectors for %d articles: %s", len(catalogue), cfg.catalogue)
+    return register(app, cfg, embedder, noise_filter=noise_filter, metrics=metrics, catalogue=catalogue)
 
 
 def run(cfg: StreamsConfig, loglevel: str = "info") -> None:
