@@ -82,6 +82,19 @@ def _ndcg(bench, folder: Path, users: list[str], embedder, gen_cfg) -> float:
     return float(result.summary["all"]["ndcg@10"][0])
 
 
+def _continue_from(registry, current, policy):
+    """``(base folder, adapter to continue or None, policy config)`` for training on from the version ``current``:
+    its adapter on its base, or a full model; a depth-pruned version keeps its layers (LoRA on all of them)."""
+    manifest = current.manifest
+    layers = manifest.get("layers")
+    if current.is_adapter:
+        base, init_adapter = registry.base_path(str(manifest["base"])), current.path / manifest["adapter"]
+    else:
+        base, init_adapter = current.path, None
+    pcfg = replace(policy, model=str(base), layers=tuple(layers) if layers else None)
+    return base, init_adapter, replace(pcfg, lora_top_layers=0) if layers else pcfg
+
+
 def retrain(registry, name: str, events_file: Path, reference: Path, since_ms: int, until_ms: int, work: Path,
             grpo_cfg, embedder, eval_users: int = 60, tolerance: float = 0.0, version: str | None = None,
             gen_cfg=None, evaluate_fn=None) -> RetrainResult:
@@ -106,14 +119,7 @@ def retrain(registry, name: str, events_file: Path, reference: Path, since_ms: i
 
     manifest = current.manifest
     layers = manifest.get("layers")
-    if current.is_adapter:
-        base = registry.base_path(str(manifest["base"]))
-        init_adapter = current.path / manifest["adapter"]
-    else:
-        base, init_adapter = current.path, None
-    pcfg = replace(grpo_cfg.policy, model=str(base), layers=tuple(layers) if layers else None)
-    if layers:
-        pcfg = replace(pcfg, lora_top_layers=0)
+    base, init_adapter, pcfg = _continue_from(registry, current, grpo_cfg.policy)
     candidate = grpo.train(replace(grpo_cfg, policy=pcfg), env, work / "run", resume=True, init_adapter=init_adapter)
 
     gen_cfg = gen_cfg or GeneratorConfig(dtype=pcfg.dtype, max_prompt_signals=pcfg.max_prompt_signals,
