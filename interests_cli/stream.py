@@ -52,8 +52,9 @@ def _add_replay(sub) -> None:
 def _add_load(stream) -> None:
     bl = command(stream, "load", cmd_load, "load benchmark of the stream side (streams/benchmarks/load.py): "
                  "throughput, freshness, memory")
-    bl.add_argument("--embedder", choices=["hash", "minilm"], default="hash",
-                    help="hash: a hashing stand-in with no model cost; minilm: the real embedding model")
+    bl.add_argument("--embedder", choices=["hash", "minilm", "minilm-onnx"], default="hash",
+                    help="hash: a hashing stand-in with no model cost; minilm: the real embedding model; "
+                         "minilm-onnx: the same model, int8 on ONNX Runtime")
     bl.add_argument("--events", type=int, default=50_000, help="pre-filled events (throughput and scale phases)")
     bl.add_argument("--users", type=int, default=2_000, help="user population of the steady-load phases")
     bl.add_argument("--rates", type=floats, default=None,

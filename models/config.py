@@ -71,7 +71,7 @@ class GeneratorConfig:
     dtype: str = "bfloat16"
     group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
     session_timeout_s: float = 45.0  # a worker silent this long (killed) loses its partitions to the others
-    embedder: str = "minilm"  # query embeddings: "minilm" or "hash" (tests only)
+    embedder: str = "minilm"  # query embeddings: "minilm", "minilm-onnx" (int8 ONNX) or "hash" (tests only)
     # --- model registry and hot reload (models/registry.py) -----------------------------------------------------
     registry_dir: Path = field(default_factory=lambda: cache_dir() / "registry")  # versioned models + current pointers
     model_name: str = MODEL_NAME  # the registry name the smollm2 backend serves (its `current` version)

@@ -75,6 +75,10 @@ class HashEmbedder(Embedder):
 def make_embedder(kind: str) -> Embedder:
     if kind == "minilm":
         return MiniLMEmbedder()
+    if kind == "minilm-onnx":  # the same model on ONNX Runtime, int8 weights (models/onnx_embedder.py)
+        from models.onnx_embedder import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder()
     if kind == "hash":
         return HashEmbedder()
-    raise ValueError(f"unknown embedder {kind!r}: use 'minilm' or 'hash'")
+    raise ValueError(f"unknown embedder {kind!r}: use 'minilm', 'minilm-onnx' or 'hash'")

@@ -54,7 +54,7 @@ PHASES = ("throughput", "rates", "memory", "regen", "scale")
 
 @dataclass(frozen=True)
 class LoadConfig:
-    embedder: str = "hash"  # "hash" (no model cost) or "minilm" (the real embedding model)
+    embedder: str = "hash"  # "hash" (no model cost), "minilm" (the real embedding model) or "minilm-onnx"
     events: int = 50_000  # pre-filled events of the throughput and scale phases
     users: int = 2_000  # user population of the throughput, rates and memory phases (bounds the state)
     rates: tuple[float, ...] = ()  # fixed rates of the rates phase; empty = fractions of the measured throughput
