@@ -98,7 +98,8 @@ def tables(app: faust.App, cfg: StreamsConfig) -> tuple:
     chosen by the same murmur2 partitioner that placed the user on the by-user topic, so table and source
     partitions line up even though ``track`` handles a batch of events from several partitions at once."""
     table_args = dict(partitions=cfg.event_partitions, key_type=bytes, use_partitioner=True)
-    return (app.Table("users", **table_args), app.Table("outcomes", default=int, **table_args),
+    return (app.Table("users", value_type=bytes, **table_args),  # MessagePack bytes (streams/packing.py)
+            app.Table("outcomes", default=int, **table_args),
             app.Table("dead-letters", default=int, **table_args),
             app.Table("noise-filtered", default=int, **table_args))  # noise-filtered: per domain
 
@@ -162,7 +163,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             tracking.settle_revocations(result)
             await send_regeneration(result, regen, codec, policy, cfg.snapshot_items, metrics)
             for user_id, user in result.users.items():
-                users[user_id.encode()] = packing.pack_user(user)  # vectors as float32 base64 (packing.py)
+                users[user_id.encode()] = packing.pack_user(user)  # MessagePack bytes (streams/packing.py)
             for outcome, count in result.outcomes.items():
                 outcomes[outcome.encode()] += count
             if result.outcomes["duplicate"]:

@@ -151,10 +151,10 @@ def read_table(cfg: StreamsConfig, table: str) -> dict[str, object]:
         key = message.key.decode()
         if message.value is None:
             values.pop(key, None)
+        elif table == "users":  # MessagePack bytes of the user record (streams/packing.py)
+            values[key] = packing.unpack_user(message.value)
         else:
             values[key] = json.loads(message.value)
-    if table == "users":  # records keep their interest vectors packed (streams/packing.py)
-        values = {key: packing.unpack_user(record) for key, record in values.items()}
     return values
 
 

@@ -126,7 +126,8 @@ def changelog(cfg, table: str) -> dict[bytes, dict]:
     latest = {}
     try:
         for message in consumer:
-            latest[message.key] = json.loads(message.value) if message.value is not None else None
+            value = message.value
+            latest[message.key] = None if value is None else value if table == "users" else json.loads(value)
     finally:
         consumer.close()
     return latest
@@ -137,7 +138,7 @@ def end_state(deployment: Deployment, users: list[str]) -> dict:
     store = open_store(deployment.feast)
     features = {r["user_id"]: r for r in read_features(store, users)}
     records = {k: packing.unpack_user(v) for k, v in changelog(cfg, "users").items()
-               if v is not None}  # streams/user_state.py, vectors packed (streams/packing.py)
+               if v is not None}  # streams/user_state.py, stored as MessagePack bytes (streams/packing.py)
     return {"histories": {k: v["history"] for k, v in records.items()},
             "interests": {k: v["interest"] for k, v in records.items()},
             "features": features}

@@ -9,8 +9,14 @@ from models.embeddings import HashEmbedder
 from schemas import default_codec
 from streams.agents import register
 from streams.app import make_app
+from streams import packing
 from streams.config import StreamsConfig
 from tests.conftest import NOW_MS, click, search, social
+
+
+def stored(parts, user: bytes) -> dict:
+    """A user's record as the table holds it (MessagePack bytes), read back."""
+    return packing.unpack_user(parts.users[user])
 
 
 @pytest.fixture
@@ -67,9 +73,9 @@ async def test_track_builds_history_and_requests_generation_on_cold_start(parts)
         third = social(user="carol")
         await agent.put(codec.encode("social_event", third), key=b"carol")
         await agent.put(codec.encode("social_event", third), key=b"carol")  # a redelivered duplicate
-    hist = parts.users[b"carol"]["history"]
+    hist = stored(parts, b"carol")["history"]
     assert [len(hist[d]) for d in ("click", "search", "social", "browse")] == [1, 1, 1, 0]
-    assert parts.users[b"carol"]["interest"]["events"] == 3
+    assert stored(parts, b"carol")["interest"]["events"] == 3
     assert len(sent) == 1
     subject, request = codec.decode(sent[0]["value"])
     assert subject == "regen_request" and request["user_id"] == "carol" and request["reason"] == "COLD_START"
@@ -125,10 +131,10 @@ async def test_noise_filter_keeps_flagged_signals_out_of_history(tmp_path):
     async with parts.track.test_context() as agent:
         await agent.put(codec.encode("social_event", social(user="eve", text="Win a free iPhone now")), key=b"eve")
         await agent.put(codec.encode("click_event", click(user="eve")), key=b"eve")
-    hist = parts.users[b"eve"]["history"]
+    hist = stored(parts, b"eve")["history"]
     assert hist["social"] == [] and len(hist["click"]) == 1
     assert parts.noise_filtered[b"social"] == 1 and spam.calls == [1, 1]
-    assert parts.users[b"eve"]["interest"]["events"] == 1
+    assert stored(parts, b"eve")["interest"]["events"] == 1
 
 
 def consent_record(user, domains, granted, ts):
@@ -156,13 +162,13 @@ async def test_track_keeps_a_revoked_domain_out_and_a_deletion_reaches_the_gener
                                ("click_event", click(user="hal", title="ECB holds rates", ts=t + 3)),
                                ("social_event", social(user="hal", ts=t + 4))]:
             await agent.put(codec.encode(subject, event), key=b"hal")
-        assert parts.users[b"hal"]["history"]["search"] == []
+        assert stored(parts, b"hal")["history"]["search"] == []
         assert [codec.decode(m["value"])[0] for m in sent] == ["regen_request"]  # cold start on 3 allowed signals
         await agent.put(codec.encode("deletion_request", {"event_id": "d1", "user_id": "hal", "ts": t + 10}),
                         key=b"hal")
     subject, record = codec.decode(sent[-1]["value"])
     assert subject == "feature_deletion" and record["user_id"] == "hal" and record["reason"] == "DELETION_REQUEST"
-    user = parts.users[b"hal"]
+    user = stored(parts, b"hal")
     assert all(items == [] for items in user["history"].values()) and user["deleted_before"] == t + 10
     assert user["consent"]["search"]["granted"] is False  # standing instructions survive the deletion
     assert parts.outcomes[b"no_consent"] == 1 and parts.outcomes[b"deletion"] == 1

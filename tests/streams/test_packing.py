@@ -1,39 +1,53 @@
-"""The interest state's table form: float32 vectors packed as base64, read back exactly."""
+"""The user record's table form: MessagePack bytes, vectors as float32 bytes, read back exactly, and records written
+before as JSON (base64 vectors or plain lists) still read."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
 
-from streams import drift, packing
+from streams import consent, drift, packing, user_state
+from streams.events import Signal
+
+TS = 1_700_000_000_000
 
 
-def test_pack_then_unpack_gives_back_the_same_state_and_is_much_smaller():
-    s = drift.new_state()
-    rng = np.random.default_rng(0)
-    for ts in range(5):
-        drift.update_vector(s, rng.standard_normal(384).astype(np.float32), 1_700_000_000_000 + ts, 1.0, 3600)
-    drift.mark_generated(s)
-    packed = packing.pack(s)
-    assert packing.unpack(json.loads(json.dumps(packed))) == s  # exact: the vectors are float32 already
-    assert len(json.dumps(packed)) < len(json.dumps(s)) / 3
-
-
-def test_unpack_reads_states_written_before_packing_and_none():
-    legacy = {**drift.new_state(), "vector": [0.5, 0.25], "events": 2}
-    assert packing.unpack(legacy) == legacy
-    assert packing.unpack(None) is None
-    assert packing.unpack(packing.pack(drift.new_state())) == drift.new_state()
-
-
-def test_a_user_record_packs_only_its_interest_state():
-    from streams import user_state
-
+def full_user() -> dict:
     user = user_state.new_user()
-    drift.update_vector(user["interest"], np.ones(384, dtype=np.float32) / np.sqrt(384), 1_700_000_000_000, 1.0, 3600)
-    user["history"]["click"].append({"event_id": "e1", "ts": 1_700_000_000_000, "text": "t"})
+    rng = np.random.default_rng(0)
+    rules = user_state.Rules(max_items=50, max_age_s=86400 * 30, half_life_s=3600, weights={"click": 1.0,
+                             "search": 1.0, "social": 0.8, "browse": 0.5})
+    for i, domain in enumerate(["click", "search", "social", "browse", "click"]):
+        signal = Signal(f"e{i}", "u1", domain, domain, f"text {i}", TS + i, "a1" if domain == "click" else None,
+                        "twitter" if domain == "social" else None, 1500 if domain == "browse" else None)
+        user_state.add(user, signal, rng.standard_normal(384).astype(np.float32), rules)
+    drift.mark_generated(user["interest"])
+    consent.apply(user["consent"], ["social"], False, TS + 10, consent.GRANTED)
+    user["deleted_before"] = TS - 5
+    return user
+
+
+def test_a_user_record_round_trips_exactly_and_is_a_fraction_of_its_json():
+    user = full_user()
     packed = packing.pack_user(user)
-    assert isinstance(packed["interest"]["vector"], str) and packed["history"] == user["history"]
-    assert packing.unpack_user(json.loads(json.dumps(packed))) == user
-    assert packing.unpack_user(user) == user and packing.unpack_user(None) is None  # unpacked records read as they are
+    assert isinstance(packed, bytes)
+    assert packing.unpack_user(packed) == user  # exact: the vectors are float32 already
+    vectors = {k: base64.b64encode(np.asarray(user["interest"][k], dtype="<f4").tobytes()).decode()
+               for k in ("vector", "generated_vector")}
+    before = len(json.dumps({**user, "interest": {**user["interest"], **vectors}}).encode())  # JSON, base64 vectors
+    assert len(packed) < 0.85 * before, (len(packed), before)
+    fresh = user_state.new_user()
+    assert packing.unpack_user(packing.pack_user(fresh)) == fresh
+
+
+def test_records_written_before_as_json_still_read():
+    user = full_user()
+    as_lists = json.dumps(user).encode()  # the first form: vectors as number lists
+    as_base64 = {**user, "interest": {**user["interest"], **{
+        k: base64.b64encode(np.asarray(user["interest"][k], dtype="<f4").tobytes()).decode()
+        for k in ("vector", "generated_vector")}}}
+    assert packing.unpack_user(as_lists) == user
+    assert packing.unpack_user(json.dumps(as_base64).encode()) == user
+    assert packing.unpack_user(as_base64) == user and packing.unpack_user(None) is None

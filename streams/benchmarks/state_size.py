@@ -1,0 +1,97 @@
+"""Bytes per changelog write and pack-and-read time of the stream's user record, in the form the table stores now
+(MessagePack, float32 vector bytes: ``streams/packing.py``) and the one it stored before (JSON with base64 vectors).
+
+    python -m streams.benchmarks.state_size [--data BENCH_DIR] [--users 300] [--out FILE]
+
+The records are built from the first ``--users`` users of a simulated benchmark's event log (all their events, by
+the stream's own rules and window; a hashing embedder: vector bytes do not depend on the values), so their history
+windows are as full as the benchmark makes them. Both forms are timed back to back in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common.settings import cache_dir, portable
+from models.embeddings import HashEmbedder
+from streams import drift, packing, user_state
+from streams.config import StreamsConfig
+from streams.events import Signal
+
+RESULTS = Path(__file__).parent / "results" / "state-size.json"
+
+
+def user_records(events: Path, users: int) -> list[dict]:
+    """The records of users ``u00000``..., built from all their events with the stream's default rules."""
+    rules = user_state.Rules.from_config(StreamsConfig())
+    by_user: dict[str, list[dict]] = {}
+    with Path(events).open(encoding="utf-8") as handle:
+        for line in handle:
+            event = json.loads(line)
+            if int(event["user_id"][1:]) < users:
+                by_user.setdefault(event["user_id"], []).append(event)
+    embedder = HashEmbedder()
+    records = []
+    for user_id, rows in sorted(by_user.items()):
+        user = user_state.new_user()
+        for e in rows:
+            text = e.get("title") or e.get("query") or e.get("text") or e.get("url") or "-"
+            signal = Signal(e["event_id"], user_id, e["type"], e["type"], text, int(e["ts"]), e.get("article_id"),
+                            e.get("platform"), e.get("dwell_ms"))
+            user_state.add(user, signal, embedder.embed([text])[0], rules)
+        drift.mark_generated(user["interest"])
+        records.append(user)
+    return records
+
+
+def json_base64(user: dict) -> bytes:
+    """The form the table stored before: JSON, the vectors as base64 of float32."""
+    interest = user["interest"]
+    vectors = {k: base64.b64encode(np.asarray(interest[k], dtype="<f4").tobytes()).decode()
+               for k in packing.VECTORS if interest[k] is not None}
+    return json.dumps({**user, "interest": {**interest, **vectors}}).encode()
+
+
+def pack_and_read_us(records: list[dict], pack, repeats: int = 5) -> float:
+    started = time.perf_counter()
+    for _ in range(repeats):
+        for record in records:
+            packing.unpack_user(pack(record))
+    return (time.perf_counter() - started) / (repeats * len(records)) * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=cache_dir() / "bench" / "sim-seed0-users2000-lexical")
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if not (args.data / "events.jsonl").exists():
+        parser.error(f"no events.jsonl in {args.data}: run `interests benchmark` first, or give --data")
+    records = user_records(args.data / "events.jsonl", args.users)
+    before = [len(json_base64(r)) for r in records]
+    now = [len(packing.pack_user(r)) for r in records]
+    t_before, t_now = pack_and_read_us(records, json_base64), pack_and_read_us(records, packing.pack_user)
+    given = " ".join(sys.argv[1:] if argv is None else argv)
+    report = {"command": f"python -m streams.benchmarks.state_size {given}".strip(),
+              "data": portable(str(args.data)), "users": len(records),
+              "history_items_mean": round(float(np.mean([sum(map(len, r["history"].values())) for r in records])), 1),
+              "bytes_per_write": {"json_base64": round(float(np.mean(before))), "msgpack": round(float(np.mean(now)))},
+              "pack_and_read_us": {"json_base64": round(t_before, 1), "msgpack": round(t_now, 1)},
+              "load_average_1_min": round(os.getloadavg()[0], 2)}
+    print(json.dumps(report, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
