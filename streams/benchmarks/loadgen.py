@@ -48,19 +48,23 @@ def producer(cfg: StreamsConfig):
                          max_request_size=4 * 1024 * 1024)
 
 
-def prefill(cfg: StreamsConfig, maker: EventMaker, n: int, user_of: Callable[[int], str]) -> dict:
-    """Encode ``n`` events first, then send them as fast as the producer goes. Returns counts and rates."""
-    now = int(time.time() * 1000)
-    started = time.perf_counter()
-    messages = [maker.make(user_of(i), now) for i in range(n)]
-    encoded = time.perf_counter()
-    sender = producer(cfg)
+def send_all(sender, messages) -> None:
+    """Send every ``(topic, key, value)`` with ``sender`` (a kafka-python producer), wait for all, close it."""
     try:
         for topic, key, value in messages:
             sender.send(topic, key=key, value=value)
         sender.flush()
     finally:
         sender.close()
+
+
+def prefill(cfg: StreamsConfig, maker: EventMaker, n: int, user_of: Callable[[int], str]) -> dict:
+    """Encode ``n`` events first, then send them as fast as the producer goes. Returns counts and rates."""
+    now = int(time.time() * 1000)
+    started = time.perf_counter()
+    messages = [maker.make(user_of(i), now) for i in range(n)]
+    encoded = time.perf_counter()
+    send_all(producer(cfg), messages)
     done = time.perf_counter()
     return {"events": n, "encode_s": round(encoded - started, 2), "send_s": round(done - encoded, 2),
             "send_rate": round(n / max(done - encoded, 1e-9))}

@@ -61,6 +61,18 @@ def settle_and_check(services, rows: list[dict], store, before: dict) -> dict:
     }
 
 
+def replay_a_quarter(stack, tmp_path, prefix: str):
+    """Start replaying three copies of the sample events at 80/s and return once a quarter of them are on the
+    by-user topic (the moment to strike: the worker busy, the rest still coming): ``(rows, baseline, replayer)``."""
+    cfg = stack.cfg
+    path, rows = sample_copies(tmp_path, prefix, 3)
+    before = baseline(stack)
+    sender = Replayer(path, cfg, rate=80)
+    wait_until(lambda: total(end_offsets(cfg, cfg.by_user_topic)) - before["by_user"] >= len(rows) // 4, 120, stack,
+               what="a quarter of the events on the by-user topic")
+    return rows, before, sender
+
+
 def baseline(services) -> dict:
     cfg = services.cfg
     return {"duplicates": outcome(services, "duplicate"), "dlq": total(end_offsets(cfg, cfg.dlq_topic)),
@@ -70,12 +82,7 @@ def baseline(services) -> dict:
 
 def test_stream_worker_killed_mid_replay_loses_nothing_and_duplicates_are_harmless(stack, tmp_path):
     cfg, store = stack.cfg, store_of(stack)
-    path, rows = sample_copies(tmp_path, "kill-stream-", 3)
-    before = baseline(stack)
-    sender = Replayer(path, cfg, rate=80)
-    # strike while the worker is busy: a quarter of the events forwarded, the rest still coming
-    wait_until(lambda: total(end_offsets(cfg, cfg.by_user_topic)) - before["by_user"] >= len(rows) // 4, 120, stack,
-               what="a quarter of the events on the by-user topic")
+    rows, before, sender = replay_a_quarter(stack, tmp_path, "kill-stream-")
     assert sender.running(), "the replay finished before the kill: raise the event count or lower the rate"
     stack.kill(STREAM)
     killed_at = total(end_offsets(cfg, cfg.by_user_topic)) - before["by_user"]
@@ -137,12 +144,8 @@ def test_online_store_unavailable_for_a_while_is_retried_without_losing_requests
 
 
 def test_broker_stopped_and_restarted_mid_stream_loses_nothing(stack, tmp_path):
-    cfg, store = stack.cfg, store_of(stack)
-    path, rows = sample_copies(tmp_path, "broker-down-", 3)
-    before = baseline(stack)
-    sender = Replayer(path, cfg, rate=80)
-    wait_until(lambda: total(end_offsets(cfg, cfg.by_user_topic)) - before["by_user"] >= len(rows) // 4, 120, stack,
-               what="a quarter of the events on the by-user topic")
+    store = store_of(stack)
+    rows, before, sender = replay_a_quarter(stack, tmp_path, "broker-down-")
     stack.broker.stop()
     stopped = time.monotonic()
     time.sleep(5.0)

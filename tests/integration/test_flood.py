@@ -19,6 +19,7 @@ import pytest
 
 from schemas import default_codec
 from schemas.codec import HEADER_LEN, MAGIC
+from streams.benchmarks.loadgen import send_all
 from streams.demo import wait_for_features
 from tests.integration.conftest import (assert_records_match, by_user, expected_records, read_table, read_topic,
                                         report_counts, sample_copies, store_of, wait_settled)
@@ -100,14 +101,8 @@ def flood(cfg, good_rows: list[dict], seed: int = 0) -> dict[bytes, tuple[str, o
         kind, user, value = to_message(codec, row)
         sends.append((topics[kind], user.encode(), value))
     rng.shuffle(sends)
-    producer = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20,
-                             max_request_size=2 * 1024 * 1024)
-    try:
-        for topic, key, value in sends:
-            producer.send(topic, key=key, value=value)
-        producer.flush()
-    finally:
-        producer.close()
+    send_all(KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20,
+                           max_request_size=2 * 1024 * 1024), sends)
     return expected
 
 
