@@ -47,7 +47,7 @@ class StreamParts:
     outcomes: faust.Table  # what happened to each signal and privacy record, counted (tracking.BatchResult)
     dead_letters: faust.Table
     noise_filtered: faust.Table
-    ingest: faust.types.AgentT
+    ingest: faust.types.AgentT | None  # None without the repartition hop
     track: faust.types.AgentT
     metrics: StreamMetrics | None = None
     vectors: SignalVectors | None = None  # counts the signals that took a catalogue vector and those embedded
@@ -129,7 +129,6 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
         dead_letters[reason.encode()] += 1
         metrics.dead_letter(reason)
 
-    @app.agent(sources, name="ingest")
     async def ingest(stream):
         async for event in stream.events():
             metrics.event_in(getattr(event.message, "topic", ""))
@@ -143,18 +142,29 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             metrics.forwarded.inc()
             yield ("forwarded", item.user_id)
 
+    # With the repartition hop, `ingest` re-keys every good event by user onto the by-user topic and `track` reads
+    # that; without it (inputs keyed by user and co-partitioned), `track` reads the input topics itself.
+    ingest = app.agent(sources, name="ingest")(ingest) if cfg.repartition else None
+
     def load(user_id: str) -> dict | None:
         return packing.unpack_user(users.get(user_id.encode()))
 
-    @app.agent(by_user, name="track")
+    @app.agent(by_user if cfg.repartition else sources, name="track")
     async def track(stream):
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             batch_started = time.perf_counter()
             items = []
             for event in events:
+                if not cfg.repartition:
+                    metrics.event_in(getattr(event.message, "topic", ""))
                 try:
-                    items.append(decode_inbound(codec, event.value, limits))
-                except InvalidEvent as exc:  # only reachable if a producer writes to the by-user topic directly
+                    item = decode_inbound(codec, event.value, limits)
+                    if not cfg.repartition and event.key != item.user_id.encode():
+                        # the user's record lives in the partition of its user id: another key would split it
+                        raise InvalidEvent("not_keyed_by_user", f"key {event.key!r} is not the user id "
+                                                                f"{item.user_id!r} (INTERESTS_REPARTITION=1 re-keys)")
+                    items.append(item)
+                except InvalidEvent as exc:  # with the hop, only if a producer writes to the by-user topic itself
                     await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
             todo = tracking.candidates(items, load, rules)
             vectors = await embed_signals(todo, signal_vectors, noise_filter, noise_filtered, metrics) if todo else {}

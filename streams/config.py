@@ -51,6 +51,11 @@ class StreamsConfig:
     # its articles take their precomputed vectors instead of being embedded (streams/catalogue.py); empty = embed all
     catalogue: str = ""
     # --- processing ----------------------------------------------------------------------------------------------
+    # True: `ingest` validates and re-keys every event by user onto the by-user topic, which `track` reads (any
+    # producer's keys work). False: `track` reads the input topics directly, one Kafka hop and two records fewer per
+    # event; every input must then be keyed by user id and co-partitioned (as `interests replay` and the topic
+    # setup make them): an event keyed otherwise is dead-lettered as not_keyed_by_user
+    repartition: bool = True
     batch_size: int = 64  # events embedded together (one model call) by the tracking agent
     batch_within_s: float = 0.2  # ... or whatever arrived within this time
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2), "minilm-onnx" (the same, int8 ONNX) or "hash" (tests)
@@ -91,7 +96,7 @@ class StreamsConfig:
     @property
     def stream_inputs(self) -> list[str]:
         """Every topic the stream app's consumer group reads (``ingest`` and ``track``): what its lag is over."""
-        return [*self.ingest_topics, self.by_user_topic]
+        return [*self.ingest_topics, self.by_user_topic] if self.repartition else list(self.ingest_topics)
 
     @property
     def regen_topic(self) -> str:

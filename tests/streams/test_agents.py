@@ -172,3 +172,30 @@ async def test_track_keeps_a_revoked_domain_out_and_a_deletion_reaches_the_gener
     assert all(items == [] for items in user["history"].values()) and user["deleted_before"] == t + 10
     assert user["consent"]["search"]["granted"] is False  # standing instructions survive the deletion
     assert parts.outcomes[b"no_consent"] == 1 and parts.outcomes[b"deletion"] == 1
+
+
+async def test_without_the_repartition_hop_track_reads_the_inputs_and_refuses_events_not_keyed_by_user(tmp_path):
+    cfg = StreamsConfig(state_dir=tmp_path, batch_size=3, batch_within_s=0.01, web_port=0, app_id="test-direct",
+                        repartition=False)
+    app = make_app(cfg)
+    app.finalize()
+    app.flow_control.resume()
+    parts = register(app, cfg, HashEmbedder())
+    app.producer.key_partition = lambda topic, key: TP(topic, 0)
+    sent = []
+
+    async def capture(*args, **kwargs):
+        sent.append(kwargs)
+
+    parts.dlq.send = capture
+    parts.regen.send = capture
+    assert parts.ingest is None and set(parts.track.channel.topics) == set(cfg.ingest_topics)
+    assert cfg.stream_inputs == cfg.ingest_topics  # health measures the lag where the stream reads
+    codec = default_codec()
+    async with parts.track.test_context() as agent:
+        await agent.put(codec.encode("click_event", click(user="ivy")), key=b"ivy")
+        await agent.put(codec.encode("search_event", search(user="ivy")), key=b"ivy")
+        await agent.put(codec.encode("click_event", click(user="jon")), key=b"ivy")  # keyed by another user
+    assert len(stored(parts, b"ivy")["history"]["click"]) == 1 and stored(parts, b"ivy")["interest"]["events"] == 2
+    assert parts.users.get(b"jon") is None and parts.dead_letters[b"not_keyed_by_user"] == 1
+    assert any(dict(s.get("headers", [])).get("dlq.reason") == b"not_keyed_by_user" for s in sent)
