@@ -42,3 +42,14 @@ def test_reward_weights_parse_names_and_weights(capsys):
         main(["train", "grpo", "--rewards", "closeness=lots"])
     assert exited.value.code == 2
     assert "--rewards: 'closeness=lots' is not name=weight" in capsys.readouterr().err
+
+
+def test_train_options_reach_the_trainers_config():
+    from interests_cli import parser
+    from interests_cli.train import _grpo_config
+
+    args = parser().parse_args(["train", "grpo", "--micro-batch", "4", "--lora-top-layers", "0", "--rewards",
+                                "closeness=4,format=1", "--steps", "7"])
+    cfg = _grpo_config(args)
+    assert (cfg.micro_batch, cfg.policy.lora_top_layers, cfg.steps) == (4, 0, 7)
+    assert cfg.weights == {"closeness": 4.0, "format": 1.0}
