@@ -153,19 +153,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     async def track(stream):
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             batch_started = time.perf_counter()
-            items = []
-            for event in events:
-                if not cfg.repartition:
-                    metrics.event_in(getattr(event.message, "topic", ""))
-                try:
-                    item = decode_inbound(codec, event.value, limits)
-                    if not cfg.repartition and event.key != item.user_id.encode():
-                        # the user's record lives in the partition of its user id: another key would split it
-                        raise InvalidEvent("not_keyed_by_user", f"key {event.key!r} is not the user id "
-                                                                f"{item.user_id!r} (INTERESTS_REPARTITION=1 re-keys)")
-                    items.append(item)
-                except InvalidEvent as exc:  # with the hop, only if a producer writes to the by-user topic itself
-                    await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
+            items = await decode_events(events, codec, limits, not cfg.repartition, metrics, dead_letter)
             todo = tracking.candidates(items, load, rules)
             vectors = await embed_signals(todo, signal_vectors, noise_filter, noise_filtered, metrics) if todo else {}
             result = tracking.apply_batch(items, load, vectors, rules)
@@ -232,3 +220,23 @@ async def send_regeneration(result: tracking.BatchResult, regen, codec: AvroCode
             metrics.regeneration(decision.reason)
             log.info("regeneration requested for %s (%s, drift %.3f)", user_id, decision.reason, decision.drift)
     await delivered(pending)
+
+
+async def decode_events(events: list, codec: AvroCodec, limits: Limits, direct: bool, metrics: StreamMetrics,
+                        dead_letter) -> list:
+    """The batch's valid inbound items, in order; the others dead-lettered with their reason. ``direct`` (no
+    repartition hop): the events come from the input topics, are counted in, and must be keyed by their user."""
+    items = []
+    for event in events:
+        if direct:
+            metrics.event_in(getattr(event.message, "topic", ""))
+        try:
+            item = decode_inbound(codec, event.value, limits)
+            if direct and event.key != item.user_id.encode():
+                # the user's record lives in the partition of its user id: another key would split it
+                raise InvalidEvent("not_keyed_by_user", f"key {event.key!r} is not the user id {item.user_id!r} "
+                                                        f"(INTERESTS_REPARTITION=1 re-keys)")
+            items.append(item)
+        except InvalidEvent as exc:  # with the hop, only if a producer writes to the by-user topic itself
+            await dead_letter(exc.reason, str(exc), event.key, event.value, event.message)
+    return items
