@@ -102,6 +102,10 @@ class OnnxMiniLMEmbedder(Embedder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # idle threads sleep instead of spinning: the stream worker calls between batches, and a spinning pool
+        # burns the core the rest of the worker needs
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
 
     def _batch(self, texts: list[str]) -> np.ndarray:
