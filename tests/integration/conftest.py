@@ -178,7 +178,7 @@ def lag(cfg: StreamsConfig, group: str, topics: list[str]) -> int:
 def wait_settled(services: Services, timeout: float = 240.0) -> None:
     """Until both workers have committed everything on their input topics, twice in a row a second apart."""
     cfg = services.cfg
-    stream_topics = [*cfg.event_topics.values(), cfg.privacy_topic, cfg.by_user_topic]
+    stream_topics = cfg.stream_inputs
     deadline, quiet = time.monotonic() + timeout, 0
     while quiet < 2:
         services.check_alive()
