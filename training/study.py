@@ -208,8 +208,8 @@ class StudyRuns:
     def teacher(self, tag: str, drop: str | None) -> Path | None:
         from training import grpo
 
-        if self._done(tag):
-            return self._done(tag)
+        if done := self._done(tag):
+            return done
         if "train" not in self.stages:
             self.missing.append(tag)
             return None
@@ -221,8 +221,8 @@ class StudyRuns:
                 needs_init: bool = False, teacher_temperature: float | None = None) -> Path | None:
         from training import distill
 
-        if self._done(tag):
-            return self._done(tag)
+        if done := self._done(tag):
+            return done
         if "train" not in self.stages or teacher_adapter is None or (needs_init and init is None):
             self.missing.append(tag)
             return None

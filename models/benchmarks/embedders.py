@@ -22,6 +22,7 @@ import numpy as np
 from common.settings import cache_dir, portable
 from models.benchmarks.cpu_throughput import machine
 from models.benchmarks.output import print_and_write
+from models.noise import signal_from_event
 
 RESULTS = Path(__file__).parent / "results" / "embedders.json"
 HEADER = f"{'embedder':<32} {'texts/cpu-s':>11} {'x torch':>8} {'cos min':>8} {'cos p1':>8} {'cos mean':>8}"
@@ -32,8 +33,7 @@ def benchmark_texts(events: Path, limit: int) -> list[str]:
     seen: dict[str, None] = {}
     with Path(events).open(encoding="utf-8") as handle:
         for line in handle:
-            row = json.loads(line)
-            text = row.get("title") or row.get("query") or row.get("text") or row.get("page_title") or ""
+            text = signal_from_event(json.loads(line))["text"]
             if text.strip():
                 seen.setdefault(text, None)
             if len(seen) >= limit:

@@ -22,6 +22,7 @@ import numpy as np
 
 from common.settings import cache_dir, portable
 from models.embeddings import HashEmbedder
+from models.noise import signal_from_event
 from streams import drift, packing, user_state
 from streams.config import StreamsConfig
 from streams.events import Signal
@@ -43,10 +44,10 @@ def user_records(events: Path, users: int) -> list[dict]:
     for user_id, rows in sorted(by_user.items()):
         user = user_state.new_user()
         for e in rows:
-            text = e.get("title") or e.get("query") or e.get("text") or e.get("url") or "-"
-            signal = Signal(e["event_id"], user_id, e["type"], e["type"], text, int(e["ts"]), e.get("article_id"),
-                            e.get("platform"), e.get("dwell_ms"))
-            user_state.add(user, signal, embedder.embed([text])[0], rules)
+            view = signal_from_event(e)  # the same reading of an event row the noise classifier uses
+            signal = Signal(e["event_id"], user_id, view["domain"], view["kind"], view["text"], int(e["ts"]),
+                            e.get("article_id"), e.get("platform"), view.get("dwell_ms"))
+            user_state.add(user, signal, embedder.embed([signal.text])[0], rules)
         drift.mark_generated(user["interest"])
         records.append(user)
     return records
