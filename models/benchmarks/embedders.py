@@ -61,10 +61,12 @@ def run(texts: list[str]) -> list[dict]:
     from models.onnx_embedder import OnnxMiniLMEmbedder
 
     torch.set_num_threads(1)
-    reference, ref_rate = measure(MiniLMEmbedder(), texts)
-    rows = []
-    for embedder in (MiniLMEmbedder(), OnnxMiniLMEmbedder(quantize=False), OnnxMiniLMEmbedder(quantize=True)):
-        vectors, rate = (reference, ref_rate) if not rows else measure(embedder, texts)
+    rows, reference, ref_rate = [], None, None
+    for make in (MiniLMEmbedder, lambda: OnnxMiniLMEmbedder(quantize=False), lambda: OnnxMiniLMEmbedder(quantize=True)):
+        embedder = make()  # one at a time: each model loads only when its turn comes
+        vectors, rate = measure(embedder, texts)
+        if reference is None:  # the torch model, measured first, is what the others are compared to
+            reference, ref_rate = vectors, rate
         cosine = (vectors * reference).sum(axis=1)
         rows.append({"embedder": embedder.name, "texts_per_cpu_s": round(rate, 1),
                      "x_torch": round(rate / ref_rate, 3), "cosine_min": round(float(cosine.min()), 4),
