@@ -15,6 +15,7 @@ class FeatureStoreConfig:
     online_store: str = "sqlite"  # "sqlite" (embedded, default) or "redis" (deployment)
     redis_connection: str = "127.0.0.1:6379"  # host:port[,db=N] when online_store is "redis"
     project: str = "interests"
+    offline_log: bool = True  # also append every written row to the offline store (Parquet under data_dir/offline)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "FeatureStoreConfig":

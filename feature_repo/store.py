@@ -13,8 +13,9 @@ import pandas as pd
 from feast import FeatureStore, RepoConfig
 from feast.data_source import PushMode
 
-from feature_repo.repo import definitions
+from feature_repo import offline
 from feature_repo.config import FeatureStoreConfig
+from feature_repo.repo import definitions
 
 log = logging.getLogger(__name__)
 PUSH_SOURCE = definitions.interest_queries_push.name
@@ -38,7 +39,7 @@ def repo_config(cfg: FeatureStoreConfig) -> RepoConfig:
         online_store=online,
         offline_store={"type": "file"},
         entity_key_serialization_version=3,
-        repo_path=Path(__file__).parent / "repo",
+        repo_path=data,  # the offline store's relative path (definitions.OFFLINE_PATH) lives under the data folder
     )
 
 
@@ -115,11 +116,30 @@ def online_rows(rows: list[dict], written_at: datetime | None = None) -> list[tu
     return out
 
 
-def push_rows(store: FeatureStore, rows: list[dict]) -> None:
+def push_rows(store: FeatureStore, rows: list[dict], written_at: datetime | None = None) -> None:
     """Write rows to the online store in one call (batching matters: one write per batch, not per user)."""
     if rows:
         view = store.get_feature_view(VIEW)
-        store._get_provider().online_write_batch(store.config, view, online_rows(rows), progress=None)
+        store._get_provider().online_write_batch(store.config, view, online_rows(rows, written_at), progress=None)
+
+
+def write_rows(store: FeatureStore, cfg: FeatureStoreConfig, rows: list[dict]) -> None:
+    """What the generator worker writes per batch: the rows online and, when ``cfg.offline_log``, the same rows with
+    the same ``written_at`` appended to the offline store (offline first: a row served online is always in the
+    training log; a failure between the two writes is retried as a whole)."""
+    if not rows:
+        return
+    written_at = datetime.now(tz=timezone.utc)
+    if cfg.offline_log:
+        offline.append(cfg, rows, written_at)
+    push_rows(store, rows, written_at)
+
+
+def forget_users(store: FeatureStore, cfg: FeatureStoreConfig, user_ids: list[str]) -> int:
+    """A deletion request: the users' online rows and their offline rows; returns the online rows or keys removed."""
+    removed = delete_users(store, user_ids)
+    offline.delete_users(cfg, user_ids)
+    return removed
 
 
 def push_rows_through_feast(store: FeatureStore, rows: list[dict]) -> None:

@@ -2,7 +2,6 @@
 ``feature_repo.store.open_store(apply=True)`` registers them."""
 
 from datetime import timedelta
-from pathlib import Path
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.types import Array, Bool, Float32, Int64, String, UnixTimestamp
@@ -11,13 +10,16 @@ from feast.types import Array, Bool, Float32, Int64, String, UnixTimestamp
 user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.STRING,
               description="A reader, keyed by the id the event streams carry.")
 
-# Offline log of pushed rows (Parquet). The stream pushes to the online store only; the batch source is Feast's
-# required backing for a push source and where a backfill would read from.
-# The event timestamp is `written_at` (when the row was pushed), not `generated_at`: a stale re-push keeps the original
-# `generated_at`, and online stores that skip writes not newer than the stored row (Redis) would otherwise drop it.
+# The offline store: every row the generator worker writes online is also appended here, one Parquet file per batch
+# in this folder (relative to the repository path: the store's data folder, INTERESTS_FEAST_DATA_DIR). Training sets
+# read it point-in-time correct with `get_historical_features`.
+# The event timestamp is `written_at` (when the row was written), not `generated_at`: a stale re-push keeps the
+# original `generated_at`, and online stores that skip writes not newer than the stored row (Redis) would otherwise
+# drop it.
+OFFLINE_PATH = "offline/user_interest_queries"
 _offline = FileSource(
     name="user_interest_queries_log",
-    path=str(Path(__file__).parent / "data" / "user_interest_queries.parquet"),
+    path=OFFLINE_PATH,
     timestamp_field="written_at",
 )
 

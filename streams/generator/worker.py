@@ -44,7 +44,7 @@ from functools import partial
 from typing import Any, Callable
 
 from feature_repo.config import FeatureStoreConfig
-from feature_repo.store import delete_users, open_store, push_rows, read_features
+from feature_repo.store import forget_users, open_store, read_features, write_rows
 from models.config import GeneratorConfig
 from models.embeddings import Embedder, make_embedder
 from models.generators import QueryGenerator
@@ -111,9 +111,9 @@ class GeneratorWorker:
         self.store = None
         if push is None:  # the one place the Feast store is wired: writes, the stale policy's reads, deletions
             self.store = open_store(feast, apply=True)
-            push = partial(push_rows, self.store)
+            push = partial(write_rows, self.store, feast)
             read_previous = read_previous or partial(read_features, self.store)
-            delete = delete or partial(delete_users, self.store)
+            delete = delete or partial(forget_users, self.store, feast)
         if observe_push is not None:  # e.g. the service's freshness histograms
             push = observe_push(push)
         if producer is None:

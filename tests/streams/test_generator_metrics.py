@@ -102,5 +102,5 @@ def test_the_service_wires_an_observed_push_the_stale_policys_reader_and_the_del
     processor = worker.processor
     assert processor.push.__name__ == "push_and_observe"  # the store's push, observed for the freshness histograms
     assert processor.read_previous.func.__name__ == "read_features"  # previous features for the stale policy
-    assert processor.delete.func.__name__ == "delete_users"  # feature deletions (a deletion request, a revocation)
+    assert processor.delete.func.__name__ == "forget_users"  # online and offline rows (a deletion, a revocation)
     assert worker.store is not None and processor.read_previous.args == (worker.store,)
