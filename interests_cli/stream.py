@@ -12,7 +12,8 @@ from interests_cli.base import check_known, command, comma_list, floats, group, 
 def cmd_replay(args) -> int:
     from streams.replay import replay
 
-    summary = replay(Path(args.file), streams_cfg(), rate=args.rate, limit=args.limit, progress=not args.quiet)
+    summary = replay(Path(args.file), streams_cfg(), rate=args.rate, limit=args.limit, progress=not args.quiet,
+                     event_time=args.event_time)
     print("\n".join(summary.lines()))
     return 0 if summary.total else 1
 
@@ -47,6 +48,10 @@ def _add_replay(sub) -> None:
     r.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
     r.add_argument("--limit", type=int, default=None, help="send only the first N rows")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--event-time", action="store_true",
+                   help="stamp each record with its event's ts, not the time it is sent, so `interests train retrain "
+                        "--from kafka` can read a time range of it back (the broker refuses stamps over an hour ahead "
+                        "and drops records 7 days after their stamp)")
 
 
 def _add_load(stream) -> None:

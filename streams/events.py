@@ -85,7 +85,8 @@ class Limits:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def _millis(value) -> int:
+def epoch_ms(value) -> int:
+    """Epoch milliseconds of a datetime (a decoded ``timestamp-millis``; naive = local time) or of a number."""
     if isinstance(value, dt.datetime):
         # exact integer arithmetic: int(value.timestamp() * 1000) loses a millisecond to float rounding
         aware = value if value.tzinfo is not None else value.astimezone()  # naive = local time, as timestamp()
@@ -125,7 +126,7 @@ def _url_words(url: str) -> str:
 
 
 def _event_time(record: dict, limits: Limits, now_ms: int | None) -> int:
-    ts = _millis(record.get("ts"))
+    ts = epoch_ms(record.get("ts"))
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if ts < limits.min_event_time_ms or ts > now_ms + limits.max_future_skew_s * 1000:
         raise InvalidEvent("out_of_range_ts", f"event time {ts} ms is outside the accepted range")

@@ -2,6 +2,14 @@
 
 Each row has ``type`` (click | search | social | browse) and the fields of that event's Avro schema; ``ts`` is epoch
 milliseconds or an ISO-8601 string. Rows that cannot be encoded are reported and skipped, never sent half-made.
+
+Records are stamped with the time they are sent (Kafka's CreateTime), as a producer sending events as they happen
+would stamp them with about their event time; ``event_time=True`` (``interests replay --event-time``) stamps each
+with its event's ``ts`` instead, so the topics hold the file as if it had been logged live and a time range of it can
+be read back by its events' times (``interests train retrain --from kafka``, which reads a partition up to its first
+record stamped past the range: replay such a file in time order). The broker keeps such records for its retention
+(7 days) counted from their event time, and refuses records stamped more than an hour ahead (Kafka 4's
+``log.message.timestamp.after.max.ms``): those are reported as skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from typing import Iterator
 
 from schemas import AvroCodec, EncodeError, default_codec
 from streams.config import StreamsConfig
+from streams.events import epoch_ms
 
 log = logging.getLogger(__name__)
 TYPE_SUBJECT = {"click": "click_event", "search": "search_event", "social": "social_event", "browse": "browse_event"}
@@ -86,9 +95,15 @@ def to_message(codec: AvroCodec, row: dict) -> tuple[str, str, bytes]:
         raise ValueError(str(exc)) from exc
 
 
+def _event_ts(value: bytes) -> int:
+    """The ``ts`` of an encoded event, as encoded (a row may give it as milliseconds, ISO text or a datetime)."""
+    return epoch_ms(default_codec().decode(value)[1]["ts"])
+
+
 def replay(path: Path, cfg: StreamsConfig, rate: float | None = None, limit: int | None = None,
-           progress: bool = True) -> ReplaySummary:
-    """Send the file's events; ``rate`` caps events per second (None = as fast as the broker takes them)."""
+           progress: bool = True, event_time: bool = False) -> ReplaySummary:
+    """Send the file's events; ``rate`` caps events per second (None = as fast as the broker takes them);
+    ``event_time`` stamps each record with its event's ``ts`` instead of the time it is sent."""
     from kafka import KafkaProducer
     from tqdm import tqdm
 
@@ -98,7 +113,7 @@ def replay(path: Path, cfg: StreamsConfig, rate: float | None = None, limit: int
     producer = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=10,
                              retries=5, max_in_flight_requests_per_connection=1)
     topics = cfg.event_topics
-    started = time.monotonic()
+    started, refused = time.monotonic(), []
     try:
         for number, row, error in tqdm(rows, desc="replay", unit="ev", disable=not progress):
             if row is None:
@@ -109,7 +124,10 @@ def replay(path: Path, cfg: StreamsConfig, rate: float | None = None, limit: int
             except (ValueError, KeyError, TypeError) as exc:
                 summary.skipped.append(f"line {number}: {exc}")
                 continue
-            producer.send(topics[kind], key=user.encode(), value=value)
+            stamp = _event_ts(value) if event_time else None
+            future = producer.send(topics[kind], key=user.encode(), value=value, timestamp_ms=stamp)
+            # the producer's thread calls it; list.append is atomic, the counts are mended below
+            future.add_errback(lambda exc, number=number, kind=kind: refused.append((number, kind, exc)))
             summary.sent[kind] += 1
             summary.users.add(user)
             summary.last_sent_at[user] = time.time()
@@ -121,5 +139,8 @@ def replay(path: Path, cfg: StreamsConfig, rate: float | None = None, limit: int
         producer.flush()
     finally:
         producer.close()
+    for number, kind, exc in refused:
+        summary.sent[kind] -= 1
+        summary.skipped.append(f"line {number}: the broker refused it ({exc})")
     summary.seconds = time.monotonic() - started
     return summary

@@ -63,6 +63,12 @@ USAGE_ERRORS = [
     ["train", "distill"],  # no --teacher
     ["train", "package", "--adapter", "run/adapter"],  # no --version
     ["train", "retrain", "--events", "events.jsonl", "--since", "2026-12-01"],  # no --until
+    ["train", "retrain", "--from", "file", "--since", "2026-12-01", "--until", "2026-12-02"],  # no --events
+    ["train", "retrain", "--from", "kafka", "--events", "events.jsonl", "--since", "1", "--until", "2"],
+    ["train", "retrain", "--events", "events.jsonl", "--bootstrap", "h:9092", "--since", "1", "--until", "2"],
+    ["train", "retrain", "--from", "s3", "--since", "2026-12-01", "--until", "2026-12-02"],
+    ["train", "retrain", "--since", "2026-12-02", "--until", "2026-12-01"],  # an empty range
+    ["train", "retrain", "--since", "yesterday-ish", "--until", "2026-12-01"],
     ["train", "study", "--stages", "train,nope"],
     ["train", "export-histories", "--coverage-judge", "judge"],  # an option of grpo/distill only
     ["stream", "load", "--embedder", "nope"],

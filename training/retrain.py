@@ -2,10 +2,12 @@
 continued from the registry's current version -> evaluated against the current version on the benchmark -> published
 as the new current version only if it is not worse. A running generator worker picks it up (hot reload).
 
-The training set: the events (the source topics' JSON lines, as ``interests replay`` sends them) with a timestamp in
-``[since, until)``; the last ``target_share`` of that range is held out as each user's next clicks (the relevance
-reward's targets), the rest is the users' history. Articles come from the reference benchmark's catalogue (its
-embeddings are the retrieval index). Users who also appear in the benchmark's test split are left out.
+The training set: the events with a timestamp in ``[since, until)``, as rows of an event file (``type`` plus the
+event's fields, what ``interests replay`` sends), read from such a file or back from the Kafka event topics
+(``training/eventlog.py``); the last ``target_share`` of that range is held out as each user's next clicks (the
+relevance reward's targets), the rest is the users' history, in event-time order, each event once (by ``event_id``:
+a log replayed twice, or a producer's retry, holds it twice). Articles come from the reference benchmark's catalogue
+(its embeddings are the retrieval index). Users who also appear in the benchmark's test split are left out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -29,33 +32,44 @@ class RetrainResult:
     reason: str
 
 
-def build_training_set(events_file: Path, reference: Path, out: Path, since_ms: int, until_ms: int,
+def file_rows(path: Path) -> Iterator[dict]:
+    """The rows of a JSON-lines event file."""
+    with Path(path).open() as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def build_training_set(events: Path | str | Iterable[dict], reference: Path, out: Path, since_ms: int, until_ms: int,
                        target_share: float = 0.2, exclude_users: set[str] | None = None) -> dict:
     """Write a benchmark folder (events.jsonl, targets.json, users.json + the reference's catalogue and
-    embeddings) for the events of ``[since_ms, until_ms)``; returns its summary."""
+    embeddings) for the events of ``[since_ms, until_ms)``; returns its summary. ``events``: a JSON-lines event file,
+    or the rows themselves (an :class:`training.eventlog.EventLog`)."""
     if until_ms <= since_ms:
         raise ValueError(f"empty time range: since {since_ms} >= until {until_ms}")
     cut = since_ms + int((until_ms - since_ms) * (1 - target_share))
     exclude_users = exclude_users or set()
-    history, targets, seen = [], {}, 0
-    with Path(events_file).open() as handle:
-        for line in handle:
-            if not line.strip():
+    history, targets, seen, ids, duplicates = [], {}, 0, set(), 0
+    for row in file_rows(events) if isinstance(events, (str, Path)) else events:
+        ts, user = int(row.get("ts", 0)), row.get("user_id")
+        if not since_ms <= ts < until_ms or user in exclude_users:
+            continue
+        if row.get("event_id") is not None:
+            if row["event_id"] in ids:
+                duplicates += 1
                 continue
-            row = json.loads(line)
-            ts, user = int(row.get("ts", 0)), row.get("user_id")
-            if not since_ms <= ts < until_ms or user in exclude_users:
-                continue
-            seen += 1
-            if ts < cut:
-                history.append(row)
-            elif row.get("type") == "click" and row.get("article_id"):
-                targets.setdefault(user, [])
-                if row["article_id"] not in targets[user]:
-                    targets[user].append(row["article_id"])
+            ids.add(row["event_id"])
+        seen += 1
+        if ts < cut:
+            history.append(row)
+        elif row.get("type") == "click" and row.get("article_id"):
+            targets.setdefault(user, [])
+            if row["article_id"] not in targets[user]:
+                targets[user].append(row["article_id"])
+    history.sort(key=lambda r: (int(r["ts"]), str(r.get("event_id"))))
     users = sorted({r["user_id"] for r in history} & set(targets))
     if not users:
-        raise ValueError(f"no user in {events_file} has events before and clicks after the cut {cut} "
+        raise ValueError(f"no user in {events} has events before and clicks after the cut {cut} "
                          f"of [{since_ms}, {until_ms}): nothing to train on")
     out.mkdir(parents=True, exist_ok=True)
     keep = set(users)
@@ -68,8 +82,8 @@ def build_training_set(events_file: Path, reference: Path, out: Path, since_ms: 
                                                     "drift": None} for u in users}))
     for name in ("catalogue.parquet", "article_embeddings.npy"):
         shutil.copyfile(Path(reference) / name, out / name)
-    summary = {"events_in_range": seen, "history_events": len(history), "users": len(users), "cut_ms": cut,
-               "since_ms": since_ms, "until_ms": until_ms}
+    summary = {"events_in_range": seen, "duplicates": duplicates, "history_events": len(history), "users": len(users),
+               "cut_ms": cut, "since_ms": since_ms, "until_ms": until_ms}
     (out / "meta.json").write_text(json.dumps(summary))
     return summary
 
@@ -95,11 +109,13 @@ def _continue_from(registry, current, policy):
     return base, init_adapter, replace(pcfg, lora_top_layers=0) if layers else pcfg
 
 
-def retrain(registry, name: str, events_file: Path, reference: Path, since_ms: int, until_ms: int, work: Path,
-            grpo_cfg, embedder, eval_users: int = 60, tolerance: float = 0.0, version: str | None = None,
+def retrain(registry, name: str, events: Path | Iterable[dict], reference: Path, since_ms: int, until_ms: int,
+            work: Path, grpo_cfg, embedder, eval_users: int = 60, tolerance: float = 0.0, version: str | None = None,
             gen_cfg=None, evaluate_fn=None) -> RetrainResult:
-    """The whole job; ``evaluate_fn(folder, users) -> ndcg@10`` replaces the benchmark evaluation (tests)."""
+    """The whole job on ``events`` (an event file or rows, as :func:`build_training_set`);
+    ``evaluate_fn(folder, users) -> ndcg@10`` replaces the benchmark evaluation (tests)."""
     from models.config import GeneratorConfig
+    from models.registry import RegistryError
     from training import grpo
     from training.env import RewardEnv
     from training.evaluate import Benchmark
@@ -108,12 +124,12 @@ def retrain(registry, name: str, events_file: Path, reference: Path, since_ms: i
     work = Path(work)
     current = registry.current(name)
     if current is None:
-        raise LookupError(f"model {name!r} has no current version to continue from: publish one and "
+        raise RegistryError(f"model {name!r} has no current version to continue from: publish one and "
                           f"`interests model use VERSION --name {name}` first")
     ref_bench = Benchmark.load(Path(reference))
     test_users = set(ref_bench.eval_users("test"))
     data = work / "data"
-    summary = build_training_set(events_file, reference, data, since_ms, until_ms, exclude_users=test_users)
+    summary = build_training_set(events, reference, data, since_ms, until_ms, exclude_users=test_users)
     log.info("retraining set: %s", summary)
     env = RewardEnv(Benchmark.load(data), embedder, num_queries=grpo_cfg.policy.num_queries, seed=grpo_cfg.seed)
 
