@@ -14,6 +14,8 @@
   interests noise train SIM_DIR                      the behaviour-cleaning classifier (precision/recall report)
   interests eval --generator NAME --data DIR         retrieval metrics of one generator (or all) on a benchmark
   interests benchmark [--seed S]                     the whole (query) benchmark table from scratch
+  interests rank USER... [--server URL]              rank news for users: features, candidates, the trained ranker
+  interests ranker benchmark | train --data DIR      the reference ranker with and without the query features
   interests train grpo|distill|study|retrain|package|export-histories
                                                      Dr.GRPO teacher, distilled student, study, retraining, shipping
   interests health                                   is the deployment healthy (broker, workers, lag, Feast)?
@@ -30,13 +32,13 @@ import argparse
 import logging
 import sys
 
-from interests_cli import data, evaluation, features, generation, kafka, ops, schemas_cmd, stream, train
+from interests_cli import data, evaluation, features, generation, kafka, ops, ranking, schemas_cmd, stream, train
 from interests_cli.base import UsageError, domain_errors
 from interests_cli.train import reward_weights
 
 __all__ = ["main", "parser", "reward_weights"]
 
-GROUPS = (kafka, schemas_cmd, stream, generation, features, data, evaluation, train, ops)
+GROUPS = (kafka, schemas_cmd, stream, generation, features, data, evaluation, ranking, train, ops)
 
 
 def parser() -> argparse.ArgumentParser:

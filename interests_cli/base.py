@@ -73,10 +73,11 @@ def check_known(values: Iterable[str], known: Iterable[str], option: str) -> Non
 def domain_errors() -> tuple[type[BaseException], ...]:
     """The errors a command reports as ``error: MESSAGE`` (exit 1) rather than a traceback: a broker or registry
     that refuses, a bad value met while running, a missing file, a backend that cannot do what was asked."""
+    from feature_repo.server import FeatureServerError
     from models.registry import RegistryError
     from streams.broker import BrokerError
 
-    return BrokerError, RegistryError, ValueError, FileNotFoundError, NotImplementedError
+    return BrokerError, RegistryError, FeatureServerError, ValueError, FileNotFoundError, NotImplementedError
 
 
 def streams_cfg():

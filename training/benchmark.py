@@ -51,7 +51,7 @@ TRUTHS = ("lexical", "embedding")  # the independent truth first (SimConfig.topi
 DEFAULT_GENERATORS = ("centroid", "recent-titles", "keyphrase", "served")
 
 
-def _noise_filter(sim_dir: Path, embedder, seed: int):
+def noise_filter_for(sim_dir: Path, embedder, seed: int):
     """The simulation's noise classifier (trained once and kept in the folder) and its report."""
     from models.noise import NoiseFilter, train_noise_classifier
 
@@ -67,7 +67,7 @@ def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: i
               embedder, clean: bool = True, gen_cfg=None) -> dict:
     """One ground truth: the simulated benchmark for (seed, users, truth), measured by :func:`measure`."""
     sim_dir = simulated(seed, users, truth)
-    noise_filter, noise_report = _noise_filter(sim_dir, embedder, seed) if clean else (None, None)
+    noise_filter, noise_report = noise_filter_for(sim_dir, embedder, seed) if clean else (None, None)
     bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
     return {"truth": truth, "simulation": sim_dir.name, "noise_classifier": noise_report,
             **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg)}
@@ -123,9 +123,8 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: lis
         "command": f"interests benchmark --seed {seed} --users {users} --eval-users {eval_users} "
                    f"--train-users {train_users} --generators {','.join(generators)} --truths {','.join(truths)}"
                    + ("" if clean else " --no-clean"),
-        "seed": seed, "commit": _commit(), "eval_users": eval_users,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores, "
-                   f"python {platform.python_version()}",
+        "seed": seed, "commit": commit(), "eval_users": eval_users,
+        "machine": machine(),
         "load_average": {"start": [round(x, 2) for x in load_before],
                          "end": [round(x, 2) for x in os.getloadavg()]},
         "seconds": round(time.time() - started, 1),
@@ -139,7 +138,14 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: lis
     return report
 
 
-def _commit() -> str:
+def machine() -> str:
+    import os
+
+    return (f"{platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores, "
+            f"python {platform.python_version()}")
+
+
+def commit() -> str:
     import subprocess
 
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

@@ -1,0 +1,151 @@
+"""Ranking: ``interests rank USER...`` (a ranker's request: the users' features from the online store or the feature
+server, the recall channels' candidates, the trained ranker's top k with the reason each came) and ``interests ranker
+benchmark|train`` (the reference ranker trained on features read point-in-time from Feast's offline store, with and
+without the query features, and its lift)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from interests_cli.base import UsageError, command, group
+
+
+def _default_ranker() -> Path:
+    from common.settings import cache_dir
+
+    return cache_dir() / "ranker" / "lexical" / "ranker"
+
+
+def _at_ms(value: str | None) -> int:
+    if not value:
+        return int(time.time() * 1000)
+    from training.retrain import parse_time
+
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise UsageError(f"--at {value!r} is not a time (ISO date/time or epoch milliseconds): {exc}") from None
+
+
+def cmd_rank(args) -> int:
+    import os
+
+    from models.ranker import NewsIndex, Ranker, RankerError
+
+    ranker = Ranker.load(Path(args.ranker) if args.ranker else _default_ranker())
+    catalogue = args.catalogue or os.environ.get("INTERESTS_CATALOGUE") or ranker.meta.get("catalogue")
+    if not catalogue:
+        raise UsageError("no news index: pass --catalogue DIR (a catalogue folder) or set INTERESTS_CATALOGUE")
+    news = NewsIndex.from_folder(Path(catalogue), ranker.popularity)
+    if args.server:
+        from feature_repo.server import lookup
+
+        rows = lookup(args.server, args.users)
+    else:
+        from feature_repo.config import FeatureStoreConfig
+        from feature_repo.store import open_store, read_features
+
+        rows = read_features(open_store(FeatureStoreConfig.from_env(), apply=True), args.users)
+    now = _at_ms(args.at)
+    out = {}
+    for user, row in zip(args.users, rows):
+        try:
+            out[user] = ranker.rank(news, row, now, k=args.k)
+        except ValueError as exc:  # a vector of another dimension than the index
+            raise RankerError(f"user {user}: the features do not fit the news index {catalogue}: {exc}") from exc
+    if args.json:
+        print(json.dumps({u: [r.__dict__ for r in ranked] for u, ranked in out.items()}, indent=1))
+        return 0
+    for user, ranked in out.items():
+        if not ranked:
+            print(f"{user}: no features in the store (no activity yet, or deleted)")
+            continue
+        print(f"{user}:")
+        for i, r in enumerate(ranked, start=1):
+            print(f"  {i:2d}. {r.article_id:<12} {r.score:7.3f}  {r.reason()}")
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    from training.ranker import markdown, run
+
+    truths = tuple(t for t in args.truths.split(",") if t)
+    report = run(seed=args.seed, users=args.users, eval_users=args.eval_users, train_users=args.train_users,
+                 generator=args.generator, truths=truths, out_dir=Path(args.out) if args.out else None,
+                 work=Path(args.work) if args.work else None)
+    print(markdown(report))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from models.embeddings import MiniLMEmbedder
+    from training.evaluate import Benchmark
+    from training.ranker import measure
+
+    data = Path(args.data)
+    if not (data / "events.jsonl").exists():
+        raise UsageError(f"--data {data} is not a benchmark folder (no events.jsonl)")
+    embedder = MiniLMEmbedder()
+    noise_filter = None
+    if args.clean:
+        from models.noise import NoiseFilter
+
+        noise_filter = NoiseFilter.load(data / "noise.joblib", embedder=embedder)
+    out = Path(args.out) if args.out else _default_ranker().parent
+    report = measure(Benchmark.load(data, noise_filter=noise_filter), args.generator, embedder, out,
+                     args.eval_users, args.train_users, args.seed)
+    summary = {k: v for k, v in report.items() if k != "per_user"}
+    (out / "report.json").write_text(json.dumps({"command": " ".join(sys.argv), **summary}, indent=1, default=float))
+    lift = report["rows"]["lift (with - without queries)"]["all"]["ndcg@10"]
+    print(f"ranker kept in {out / 'ranker'}; NDCG@10 with the query features "
+          f"{report['rows']['ranker + queries']['all']['ndcg@10'][0]:.4f}, without "
+          f"{report['rows']['ranker without queries']['all']['ndcg@10'][0]:.4f} (lift {lift[0]:+.4f} "
+          f"[{lift[1]:+.4f}, {lift[2]:+.4f}]); report {out / 'report.json'}")
+    return 0
+
+
+def _add_rank(sub) -> None:
+    r = command(sub, "rank", cmd_rank, "rank news for users: their features, the recall candidates, the trained ranker")
+    r.add_argument("users", nargs="+", metavar="USER")
+    r.add_argument("--k", type=int, default=10, help="articles per user")
+    r.add_argument("--ranker", default=None,
+                   help="a trained ranker folder (default: the one `interests ranker benchmark` keeps for the "
+                        "lexical truth)")
+    r.add_argument("--catalogue", default=None,
+                   help="the news index, a catalogue folder (default: INTERESTS_CATALOGUE, else the ranker's own)")
+    r.add_argument("--server", default=None,
+                   help="read the features through the Feast feature server at this URL (default: the online "
+                        "store, INTERESTS_FEAST_*)")
+    r.add_argument("--at", default=None, help="the request time for article ages (default: now)")
+    r.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _add_ranker(sub) -> None:
+    g = group(sub, "ranker", "the reference ranker: benchmark (both truths) or train on one benchmark folder")
+    b = command(g, "benchmark", cmd_benchmark,
+                "rankers with and without the query features, features read point-in-time from Feast's offline "
+                "store; writes ranker.{json,md}")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--users", type=int, default=2000, help="simulated users (the benchmark's size)")
+    b.add_argument("--eval-users", type=int, default=200, help="test users the rankers are measured on")
+    b.add_argument("--train-users", type=int, default=200, help="training users the rankers learn from")
+    b.add_argument("--generator", default="served", help="the query generator (served, keyphrase, ...)")
+    b.add_argument("--truths", default="lexical,embedding", help="ground truths, as `interests benchmark`")
+    b.add_argument("--out", default=None, help="results folder (default training/results)")
+    b.add_argument("--work", default=None, help="offline stores and rankers (default: the cache's ranker/)")
+    t = command(g, "train", cmd_train, "train and measure the ranker on one benchmark folder; keeps it for `rank`")
+    t.add_argument("--data", required=True, help="a benchmark folder (interests data simulate, the MIND loader)")
+    t.add_argument("--generator", default="served")
+    t.add_argument("--eval-users", type=int, default=200)
+    t.add_argument("--train-users", type=int, default=200)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--clean", action="store_true", help="drop events the folder's noise classifier flags")
+    t.add_argument("--out", default=None, help="where the offline store, the ranker and report.json go")
+
+
+def add(sub) -> None:
+    _add_rank(sub)
+    _add_ranker(sub)

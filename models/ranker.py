@@ -1,0 +1,225 @@
+"""The reference ranker: the recall channels' candidates, scored by a LightGBM model on per-(user, article) features
+built from what a ranker reads from Feast (the interest vector, the queries and their embeddings) and from the news
+index (article recency and popularity).
+
+A ranker reads one feature row per user and needs nothing else of the user, so what it is trained on is what it is
+served: the training set reads the same rows point-in-time correct from Feast's offline store
+(``training/ranker.py``), ``interests rank`` reads them from the online store.
+
+- **Candidates** (:func:`gather`): the union of the history centroid's list (the interest vector searched alone) and
+  the query channel's list (every query searched, the lists fused by reciprocal rank), ``depth`` each, with the
+  channels that brought each article and the query that found it best.
+- **Features** (:data:`BASE_FEATURES`, :data:`QUERY_FEATURES`, :data:`CONTEXT_FEATURES`): the base set has the
+  interest vector's similarity and the centroid channel's rank; the query set adds the best and mean similarity to
+  the queries, the position of the best-matching query (queries are written best first), the query channel's rank
+  and the number of queries; the optional context set has the article's age at the request and its log popularity.
+  The ranker "without the query features" is trained on the base set over the same candidates. A ranker uses the
+  context set only where the candidates are articles published before the request (true in serving; not in the
+  simulated benchmark, whose next clicks are mostly on articles published after the impression, so there the age
+  and popularity of a candidate read the future).
+- A trained ranker is a folder: ``model.txt`` (LightGBM), ``ranker.json`` (features, depth, how it was trained and
+  measured) and ``popularity.json`` (log clicks per article over the training range's last days).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.retrieval import ArticleIndex, fuse
+
+DEPTH = 50  # candidates per channel
+CHANNELS = ("centroid", "queries")
+BASE_FEATURES = ("cos_interest", "rank_centroid")
+QUERY_FEATURES = ("cos_query_max", "cos_query_mean", "best_query_position", "rank_queries", "n_queries")
+CONTEXT_FEATURES = ("age_hours", "log_popularity")
+MISSING_RANK = 2 * DEPTH  # an article a channel did not bring
+
+
+class RankerError(ValueError):
+    """A ranker folder is missing or does not fit the request; the message says which and why."""
+
+
+@dataclass
+class NewsIndex:
+    """The articles a ranker can return: the retrieval index plus publication times and popularity."""
+
+    index: ArticleIndex
+    published_ms: dict[str, int]
+    popularity: dict[str, float] = field(default_factory=dict)  # article id -> log(1 + recent clicks)
+
+    @classmethod
+    def from_folder(cls, folder: Path, popularity: dict[str, float] | None = None) -> "NewsIndex":
+        """A catalogue folder (``catalogue.parquet`` with ``article_id`` and ``published_at``, and
+        ``article_embeddings.npy``), as the simulator, the MIND loader and ``INTERESTS_CATALOGUE`` use."""
+        import pandas as pd
+
+        folder = Path(folder)
+        for name in ("catalogue.parquet", "article_embeddings.npy"):
+            if not (folder / name).exists():
+                raise RankerError(f"{folder} is not a catalogue folder: {name} is missing")
+        catalogue = pd.read_parquet(folder / "catalogue.parquet", columns=["article_id", "published_at"])
+        ids = catalogue["article_id"].astype(str).tolist()
+        stamps = pd.to_datetime(catalogue["published_at"], utc=True)
+        published = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).tolist()
+        vectors = np.load(folder / "article_embeddings.npy").astype(np.float32)
+        return cls(ArticleIndex(ids, vectors), dict(zip(ids, map(int, published))), dict(popularity or {}))
+
+
+@dataclass
+class Candidates:
+    """One user's candidates in a fixed order, with what each channel said about them."""
+
+    ids: list[str]
+    ranks: dict[str, np.ndarray]  # channel -> rank per candidate (1 = first; MISSING_RANK when absent)
+    best_query: np.ndarray  # index of the query most similar to each candidate (-1 without queries)
+    cos_interest: np.ndarray
+    cos_queries: np.ndarray  # [candidates, queries]
+
+    def channels_of(self, i: int) -> list[str]:
+        return [c for c in CHANNELS if self.ranks[c][i] < MISSING_RANK]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPTH,
+           exclude=()) -> Candidates:
+    """The union of the centroid list and the query list (``depth`` each, ``exclude`` skipped), centroid first."""
+    index = news.index
+    interest = _unit(np.asarray(interest_vector, dtype=np.float32).reshape(-1))
+    rows = [np.asarray(e, dtype=np.float32).reshape(-1) for e in (query_embeddings if query_embeddings is not None
+                                                                  else [])]
+    queries = _unit(np.stack(rows)) if rows else np.zeros((0, index.dim), np.float32)
+    centroid = [a for a, _ in index.search(interest[None, :], depth, exclude=exclude)[0]] if interest.any() else []
+    query_list = fuse(index.search(queries, 2 * depth, exclude=exclude), depth) if len(queries) else []
+    ids = list(dict.fromkeys(centroid + query_list))
+    ranks = {}
+    for name, listed in (("centroid", centroid), ("queries", query_list)):
+        position = {a: r for r, a in enumerate(listed, start=1)}
+        ranks[name] = np.asarray([position.get(a, MISSING_RANK) for a in ids], dtype=np.float32)
+    vectors = index.vectors(ids) if ids else np.zeros((0, index.dim), np.float32)
+    cos_q = vectors @ queries.T if len(queries) else np.zeros((len(ids), 0), np.float32)
+    best = cos_q.argmax(axis=1) if cos_q.shape[1] else np.full(len(ids), -1)
+    return Candidates(ids, ranks, best, vectors @ interest, cos_q)
+
+
+def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries: bool = True,
+             context: bool = False) -> np.ndarray:
+    """The feature matrix of ``candidates`` ([candidates, features]) in the order of :func:`feature_names`."""
+    ids = candidates.ids
+    columns = [candidates.cos_interest, candidates.ranks["centroid"]]
+    if with_queries:
+        cos_q = candidates.cos_queries
+        n = cos_q.shape[1]
+        columns += [cos_q.max(axis=1) if n else np.zeros(len(ids)), cos_q.mean(axis=1) if n else np.zeros(len(ids)),
+                    np.where(candidates.best_query >= 0, candidates.best_query, MISSING_RANK),
+                    candidates.ranks["queries"], np.full(len(ids), n)]
+    if context:
+        columns += [np.asarray([(now_ms - news.published_ms.get(a, now_ms)) / 3_600_000 for a in ids]),
+                    np.asarray([news.popularity.get(a, 0.0) for a in ids])]
+    return np.stack([np.asarray(c, dtype=np.float32) for c in columns], axis=1) if ids else \
+        np.zeros((0, len(columns)), np.float32)
+
+
+def feature_names(with_queries: bool, context: bool = False) -> list[str]:
+    return list(BASE_FEATURES) + (list(QUERY_FEATURES) if with_queries else []) + \
+        (list(CONTEXT_FEATURES) if context else [])
+
+
+@dataclass
+class Ranked:
+    """One recommended article and why it is a candidate."""
+
+    article_id: str
+    score: float
+    channels: list[str]  # the recall channels that brought it
+    query: str | None  # the user's query most similar to it, when the query channel brought it
+
+    def reason(self) -> str:
+        parts = []
+        if "centroid" in self.channels:
+            parts.append("history centroid")
+        if "queries" in self.channels:
+            parts.append(f"query {self.query!r}" if self.query else "queries")
+        return " + ".join(parts)
+
+
+class Ranker:
+    """A trained LightGBM ranker and the feature set it was trained on."""
+
+    def __init__(self, booster, with_queries: bool, depth: int = DEPTH, meta: dict | None = None,
+                 popularity: dict[str, float] | None = None, context: bool = False):
+        self.booster, self.with_queries, self.depth, self.context = booster, with_queries, depth, context
+        self.meta = dict(meta or {})
+        self.popularity = dict(popularity or {})
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0)
+        return np.asarray(self.booster.predict(x), dtype=np.float64)
+
+    def rank(self, news: NewsIndex, row: dict, now_ms: int, k: int = 10, exclude=()) -> list[Ranked]:
+        """The top ``k`` for a user's feature row (``interest_vector``, ``queries``, ``query_embeddings``; a user
+        without features gets ``[]``)."""
+        if not row or row.get("interest_vector") is None:
+            return []
+        queries = list(row.get("queries") or [])
+        candidates = gather(news, row["interest_vector"], row.get("query_embeddings") or None, self.depth, exclude)
+        scores = self.score(features(news, candidates, now_ms, self.with_queries, self.context))
+        order = np.argsort(-scores, kind="stable")[:k]
+        out = []
+        for i in order:
+            channels = candidates.channels_of(int(i))
+            best = int(candidates.best_query[i])
+            query = queries[best] if "queries" in channels and 0 <= best < len(queries) else None
+            out.append(Ranked(candidates.ids[i], float(scores[i]), channels, query))
+        return out
+
+    def save(self, folder: Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(folder / "model.txt"))
+        meta = {**self.meta, "with_queries": self.with_queries, "context": self.context, "depth": self.depth,
+                "features": feature_names(self.with_queries, self.context)}
+        (folder / "ranker.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+        (folder / "popularity.json").write_text(json.dumps({a: round(v, 4) for a, v in self.popularity.items()
+                                                            if v > 0}))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> "Ranker":
+        import lightgbm
+
+        folder = Path(folder)
+        if not (folder / "model.txt").exists() or not (folder / "ranker.json").exists():
+            raise RankerError(f"no trained ranker in {folder} (model.txt and ranker.json): train one with "
+                              f"`interests train ranker`")
+        meta = json.loads((folder / "ranker.json").read_text())
+        popularity = json.loads((folder / "popularity.json").read_text()) if (folder / "popularity.json").exists() \
+            else {}
+        booster = lightgbm.Booster(model_file=str(folder / "model.txt"))
+        names = feature_names(bool(meta["with_queries"]), bool(meta.get("context")))
+        if booster.num_feature() != len(names):
+            raise RankerError(f"{folder}: the model has {booster.num_feature()} features, ranker.json names "
+                              f"{len(names)}")
+        return cls(booster, bool(meta["with_queries"]), int(meta.get("depth", DEPTH)), meta, popularity,
+                   bool(meta.get("context")))
+
+
+def log_popularity(clicks_ms: dict[str, list[int]], now_ms: int, window_days: float = 3.0) -> dict[str, float]:
+    """Article -> log(1 + clicks in the ``window_days`` before ``now_ms``) from click times per article."""
+    lo = now_ms - int(window_days * 86_400_000)
+    out = {}
+    for article, times in clicks_ms.items():
+        n = sum(lo <= t < now_ms for t in times)
+        if n:
+            out[article] = math.log1p(n)
+    return out

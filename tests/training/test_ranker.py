@@ -1,0 +1,156 @@
+"""The reference ranker end to end on a small simulated benchmark: feature rows written to and read back from a real
+Feast offline store at the impression time (the rows written after it never reach the training set), candidates,
+two LightGBM rankers on the same candidates, and their evaluation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models import ranker as rk
+from models.embeddings import HashEmbedder
+from tests.training.test_simulate import run_sim
+from training import ranker as tr
+from training.evaluate import Benchmark
+
+
+@pytest.fixture(scope="module")
+def small_bench(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ranker-bench")
+    run_sim(root, n_users=160, events_per_user=30)
+    return Benchmark.load(root)
+
+
+@pytest.fixture(scope="module")
+def report(small_bench, tmp_path_factory):
+    work = tmp_path_factory.mktemp("ranker-work")
+    return tr.measure(small_bench, "keyphrase", HashEmbedder(), work, eval_users=40, train_users=100), work
+
+
+def test_the_rankers_train_on_the_offline_stores_rows_and_are_scored_per_group(report):
+    out, work = report
+    assert out["train_users"] >= 50 and out["test_users"] >= 20
+    rows = out["rows"]
+    for name in tr.ROWS:
+        entry = rows[name]["all"]
+        mean, low, high = entry["ndcg@10"]
+        assert 0.0 <= low <= mean <= high <= 1.0
+        assert 0.0 < entry["ctr@5"][0] < 1.0
+    for name in ("ranker + queries", "ranker without queries"):
+        assert 0.5 < rows[name]["all"]["auc"][0] <= 1.0  # the scores separate next clicks from the rest
+    lift = rows["lift (with - without queries)"]["all"]["ndcg@10"]
+    assert lift[1] <= lift[0] <= lift[2]
+    assert set(out["feature_gain"]["ranker + queries"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES)
+    assert len(out["per_user"]["ranker + queries"]) == out["test_users"]
+    json.dumps({k: v for k, v in out.items() if k != "per_user"})  # the report is plain JSON
+
+
+def test_the_training_set_is_read_point_in_time_from_the_offline_store(small_bench, report):
+    from feature_repo.config import FeatureStoreConfig
+    from feature_repo.store import open_store
+
+    out, work = report
+    cfg = FeatureStoreConfig(data_dir=work / "feast")
+    store = open_store(cfg)
+    at = tr.impression_ms(small_bench)
+    users = [r["user_id"] for r in out["per_user"]["ranker + queries"]][:10]
+    before = tr.read_at(store, cfg, users, at)
+    assert all(r["model_version"] != "leak@future" and r["queries"] is not None for r in before.values())
+    with pytest.raises(AssertionError, match="after the impression"):  # later, the leak rows are what was current
+        tr.read_at(store, cfg, users, at + 2 * 3_600_000)
+    assert tr.read_at(store, cfg, users, at - 3_600_000)[users[0]]["queries"] is None  # nothing written yet
+
+
+def test_a_saved_ranker_loads_and_ranks_a_feature_row_with_reasons(small_bench, report):
+    _, work = report
+    ranker = rk.Ranker.load(work / "ranker")
+    assert ranker.with_queries and ranker.meta["generator"] == "keyphrase"
+    news = rk.NewsIndex.from_folder(small_bench.root, ranker.popularity)
+    embedder = HashEmbedder()
+    queries = ["vaccine measles outbreak", "rocket launch orbit"]
+    row = {"interest_vector": embedder.embed(["vaccine clinic dose"])[0].tolist(), "queries": queries,
+           "query_embeddings": embedder.embed(queries).tolist()}
+    top = ranker.rank(news, row, tr.impression_ms(small_bench), k=60)
+    assert len(top) == 60 and [t.score for t in top] == sorted((t.score for t in top), reverse=True)
+    assert all(t.channels for t in top)
+    by_queries = [t for t in top if "queries" in t.channels]
+    assert by_queries and all(t.query in queries and repr(t.query) in t.reason() for t in by_queries)
+    assert ranker.rank(news, {"interest_vector": None}, 0) == []
+
+
+def test_gather_unions_the_channels_and_features_have_the_named_columns():
+    from models.retrieval import ArticleIndex
+
+    vectors = np.eye(6, dtype=np.float32)
+    news = rk.NewsIndex(ArticleIndex([f"a{i}" for i in range(6)], vectors), {f"a{i}": 0 for i in range(6)},
+                        {"a1": 2.0})
+    cands = rk.gather(news, vectors[0] + 0.1 * vectors[1], [vectors[3]], depth=2, exclude={"a2"})
+    assert cands.ids[:2] == ["a0", "a1"] and "a3" in cands.ids and "a2" not in cands.ids
+    i3 = cands.ids.index("a3")
+    assert cands.channels_of(i3) == ["queries"] and cands.channels_of(0) == ["centroid"]
+    x = rk.features(news, cands, now_ms=3_600_000, with_queries=True, context=True)
+    names = rk.feature_names(with_queries=True, context=True)
+    assert x.shape == (len(cands.ids), len(names))
+    assert x[0, names.index("age_hours")] == pytest.approx(1.0)
+    assert x[1, names.index("log_popularity")] == 2.0 and x[0, names.index("log_popularity")] == 0.0
+    assert x[i3, names.index("rank_queries")] == 1 and x[0, names.index("rank_queries")] == rk.MISSING_RANK
+    assert rk.features(news, cands, 0, with_queries=False).shape[1] == len(rk.BASE_FEATURES)
+    no_queries = rk.gather(news, vectors[0], None, depth=2)
+    assert no_queries.channels_of(0) == ["centroid"] and no_queries.cos_queries.shape == (len(no_queries.ids), 0)
+
+
+def _push_user(small_bench, data_dir, user: str) -> dict:
+    """The user's feature row, as the generator worker writes it, in a real SQLite online store."""
+    from feature_repo.config import FeatureStoreConfig
+    from feature_repo.store import open_store, write_rows
+
+    cfg = FeatureStoreConfig(data_dir=data_dir)
+    row = tr.feature_rows(small_bench, [user], {user: ["vaccine measles outbreak", "rocket launch orbit"]},
+                          HashEmbedder(), tr.impression_ms(small_bench), "keyphrase@1")[0]
+    write_rows(open_store(cfg, apply=True), cfg, [row])
+    return row
+
+
+def test_interests_rank_reads_the_online_store_and_prints_the_top_k_with_reasons(small_bench, report, tmp_path,
+                                                                                monkeypatch, capsys):
+    from interests_cli import main
+
+    _, work = report
+    user = small_bench.eval_users("test", limit=1)[0]
+    monkeypatch.setenv("INTERESTS_FEAST_DATA_DIR", str(tmp_path / "feast"))
+    _push_user(small_bench, tmp_path / "feast", user)
+    args = ["rank", user, "ghost", "--ranker", str(work / "ranker"), "--k", "4",
+            "--at", str(tr.impression_ms(small_bench))]
+    assert main(args + ["--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown[user]) == 4 and shown["ghost"] == []
+    assert all(r["channels"] and r["article_id"] in set(small_bench.catalogue["article_id"]) for r in shown[user])
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"{user}:" in text and "ghost: no features" in text and ("history centroid" in text or "query" in text)
+    assert main(["rank", user, "--ranker", str(tmp_path / "none")]) == 1  # no trained ranker there: a clear error
+    assert "no trained ranker" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_interests_rank_through_the_feature_server(small_bench, report, tmp_path, monkeypatch, capsys):
+    from feature_repo.config import FeatureStoreConfig
+    from interests_cli import main
+    from tests.feature_repo.procs import stop
+    from tests.feature_repo.test_feature_server import start_server
+
+    _, work = report
+    user = small_bench.eval_users("test", limit=1)[0]
+    monkeypatch.setenv("INTERESTS_FEAST_DATA_DIR", str(tmp_path / "feast"))
+    _push_user(small_bench, tmp_path / "feast", user)
+    proc, url = start_server(FeatureStoreConfig(data_dir=tmp_path / "feast"), tmp_path / "server.log")
+    try:
+        args = ["rank", user, "--ranker", str(work / "ranker"), "--k", "3", "--at", str(tr.impression_ms(small_bench))]
+        assert main(args + ["--json"]) == 0
+        direct = json.loads(capsys.readouterr().out)
+        assert main(args + ["--json", "--server", url]) == 0
+        assert json.loads(capsys.readouterr().out) == direct  # the same features either way, the same ranking
+    finally:
+        stop(proc, timeout=40)

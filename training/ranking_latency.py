@@ -1,0 +1,159 @@
+"""Latency of what a ranker does per request, on this machine: one Feast online lookup (the feature service) and a
+whole ranking request (lookup, the recall channels' candidates, features, LightGBM scores, top 10), for 1 and for 100
+users, on the SQLite store and on a real redis-server (started here on a free port, no persistence).
+
+    python -m training.ranking_latency [--users 1000] [--repeats 300] [--ranker DIR] [--out FILE.json]
+
+The store holds ``--users`` users with feature rows of the production shape (5 queries, 384-dimensional embeddings,
+interest vector). The ranker is a trained one (``interests ranker benchmark`` keeps it) with its catalogue as the news
+index. Each measurement is repeated; p50 and p99 are printed and written to JSON with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from feature_repo.config import FeatureStoreConfig
+from feature_repo.store import open_store, push_rows, read_features
+from models.ranker import NewsIndex, Ranker
+
+
+def rows(n: int, dim: int = 384, queries: int = 5, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    now = int(time.time() * 1000)
+
+    def unit(*shape):
+        x = rng.normal(size=(*shape, dim)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+    return [{"user_id": f"u{i:06d}", "request_id": "bench", "queries": [f"query {j} of user {i}" for j in range(queries)],
+             "query_embeddings": unit(queries).tolist(), "interest_vector": unit()[0].tolist(),
+             "model_version": "bench@1", "generated_at": now, "last_event_at": now, "freshness_ms": 0}
+            for i in range(n)]
+
+
+def percentiles(times_s: list[float]) -> dict:
+    ms = np.asarray(times_s) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3),
+            "mean_ms": round(float(ms.mean()), 3), "n": len(ms)}
+
+
+def measure(store, ranker: Ranker, news: NewsIndex, users: list[str], batch: int, repeats: int, seed: int = 0,
+            at_ms: int | None = None) -> dict:
+    """p50/p99 of a lookup and of a whole ranking request for ``batch`` users drawn at random per repeat."""
+    rng = np.random.default_rng(seed)
+    at_ms = at_ms or int(time.time() * 1000)
+    read_features(store, users[:batch])  # warm the registry cache and the connection
+    lookup, request = [], []
+    for _ in range(repeats):
+        pick = [users[i] for i in rng.choice(len(users), size=batch, replace=False)]
+        t0 = time.perf_counter()
+        read_features(store, pick)
+        lookup.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for row in read_features(store, pick):
+            ranker.rank(news, row, at_ms, k=10)
+        request.append(time.perf_counter() - t0)
+    return {"lookup": percentiles(lookup), "ranking_request": percentiles(request)}
+
+
+@contextmanager
+def redis_server():
+    """``host:port`` of a throwaway redis-server, or None when it is not installed."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        yield None
+        return
+    import redis
+
+    from streams.demo import free_ports
+
+    folder = tempfile.mkdtemp(prefix="bench-redis-")
+    (port,) = free_ports(1)
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {port} did not start")
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = None) -> dict:
+    ranker = Ranker.load(ranker_dir)
+    news = NewsIndex.from_folder(Path(catalogue or ranker.meta["catalogue"]), ranker.popularity)
+    data = rows(n_users, dim=news.index.dim)
+    users = [r["user_id"] for r in data]
+    out = {}
+    with redis_server() as redis_addr:
+        stores = {"sqlite": FeatureStoreConfig(data_dir=Path(tempfile.mkdtemp(prefix="bench-feast-")))}
+        if redis_addr:
+            stores["redis"] = FeatureStoreConfig(data_dir=Path(tempfile.mkdtemp(prefix="bench-feast-")),
+                                                 online_store="redis", redis_connection=redis_addr)
+        for name, cfg in stores.items():
+            store = open_store(cfg, apply=True)
+            for start in range(0, len(data), 500):
+                push_rows(store, data[start:start + 500])
+            out[name] = {f"{batch}_users": measure(store, ranker, news, users, batch,
+                                                   repeats if batch == 1 else max(repeats // 5, 20))
+                         for batch in (1, 100)}
+            shutil.rmtree(cfg.data_dir, ignore_errors=True)
+        if not redis_addr:
+            out["redis"] = "not measured: redis-server is not installed"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from common.settings import cache_dir
+    from training.benchmark import commit, machine
+
+    p = argparse.ArgumentParser(prog="python -m training.ranking_latency", description=__doc__.split("\n")[0])
+    p.add_argument("--users", type=int, default=1000, help="users in the store")
+    p.add_argument("--repeats", type=int, default=300, help="repeats for 1 user (a fifth of them for 100 users)")
+    p.add_argument("--ranker", default=str(cache_dir() / "ranker" / "lexical" / "ranker"))
+    p.add_argument("--catalogue", default=None, help="the news index (default: the ranker's catalogue)")
+    p.add_argument("--out", default="ranking-latency.json")
+    args = p.parse_args(argv)
+    load = os.getloadavg()
+    started = time.time()
+    result = run(args.users, args.repeats, Path(args.ranker), Path(args.catalogue) if args.catalogue else None)
+    report = {"command": f"python -m training.ranking_latency --users {args.users} --repeats {args.repeats}",
+              "commit": commit(), "machine": machine(),
+              "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
+              "seconds": round(time.time() - started, 1), "stores": result}
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    for store, batches in result.items():
+        if isinstance(batches, str):
+            print(f"{store}: {batches}")
+            continue
+        for batch, m in batches.items():
+            print(f"{store:6s} {batch:9s} lookup p50 {m['lookup']['p50_ms']:7.2f} ms p99 {m['lookup']['p99_ms']:7.2f} ms"
+                  f" | ranking request p50 {m['ranking_request']['p50_ms']:8.2f} ms"
+                  f" p99 {m['ranking_request']['p99_ms']:8.2f} ms")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
