@@ -1,7 +1,7 @@
 """Ranking: ``interests rank USER...`` (a ranker's request: the users' features from the online store or the feature
 server, the recall channels' candidates, the trained ranker's top k with the reason each came) and ``interests ranker
-benchmark|train`` (the reference ranker trained on features read point-in-time from Feast's offline store, with and
-without the query features, and its lift)."""
+benchmark|train|retrain`` (the reference ranker trained on features read point-in-time from Feast's offline store,
+with and without the query features, and its lift; retrained from a time range of the system's own logs)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,41 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_retrain(args) -> int:
+    from feature_repo.config import FeatureStoreConfig
+    from training.ranker import retrain
+    from training.retrain import parse_time
+
+    try:
+        since, until = parse_time(args.since), parse_time(args.until)
+    except ValueError as exc:
+        raise UsageError(f"--since/--until: {exc}") from None
+    if until <= since:
+        raise UsageError(f"empty time range: --since {args.since} is not before --until {args.until}")
+    source = args.source or ("file" if args.events else "kafka")
+    if source == "file" and not args.events:
+        raise UsageError("--from file needs --events FILE")
+    if source == "kafka" and args.events:
+        raise UsageError("--events is a file input: drop it to read Kafka, or pass --from file")
+    if source == "kafka":
+        from interests_cli.base import streams_cfg
+        from training.eventlog import EventLog
+
+        events = EventLog(streams_cfg(), since, until)
+    else:
+        events = Path(args.events)
+    out = Path(args.out) if args.out else _default_ranker().parent
+    report = retrain(events, Path(args.reference), FeatureStoreConfig.from_env(), since, until, out, args.seed)
+    summary = {k: v for k, v in report.items() if k != "per_user"}
+    (out / "report.json").write_text(json.dumps({"command": " ".join(sys.argv), **summary}, indent=1, default=float))
+    rows = report["rows"]
+    print(f"ranker retrained on {report['train_users']} users of [{args.since}, {args.until}) with features at the cut, "
+          f"measured on {report['test_users']} held out: NDCG@10 {rows['ranker + queries']['all']['ndcg@10'][0]:.4f} "
+          f"(without the query features {rows['ranker without queries']['all']['ndcg@10'][0]:.4f}); kept in "
+          f"{out / 'ranker'}")
+    return 0
+
+
 def _add_rank(sub) -> None:
     r = command(sub, "rank", cmd_rank, "rank news for users: their features, the recall candidates, the trained ranker")
     r.add_argument("users", nargs="+", metavar="USER")
@@ -144,6 +179,18 @@ def _add_ranker(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--clean", action="store_true", help="drop events the folder's noise classifier flags")
     t.add_argument("--out", default=None, help="where the offline store, the ranker and report.json go")
+    r = command(g, "retrain", cmd_retrain,
+                "retrain the ranker on a time range of the system's own logs: events from Kafka (or a file), "
+                "feature rows from Feast's offline store at the range's cut")
+    r.add_argument("--since", required=True, help="start of the range (ISO date/time or epoch ms)")
+    r.add_argument("--until", required=True, help="end of the range, exclusive")
+    r.add_argument("--from", dest="source", choices=("kafka", "file"), default=None,
+                   help="where the events come from (default: file when --events is given, otherwise kafka)")
+    r.add_argument("--events", default=None, help="a JSON-lines event file (--from file)")
+    r.add_argument("--reference", required=True,
+                   help="a benchmark or catalogue folder whose catalogue and embeddings are the news index")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", default=None, help="where the ranker and report.json go (default: the one `rank` serves)")
 
 
 def add(sub) -> None:

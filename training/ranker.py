@@ -51,9 +51,13 @@ RANKERS = {"ranker + queries": (True, False), "ranker without queries": (False, 
            "ranker + queries + age, popularity (read the future here)": (True, True)}  # name -> (queries, context)
 ROWS = ("ranker + queries", "ranker without queries", "centroid", "queries", "centroid + queries (RRF)",
         "ranker + queries + age, popularity (read the future here)")
-LGBM_PARAMS = {"objective": "lambdarank", "n_estimators": 300, "learning_rate": 0.05, "num_leaves": 15,
-               "min_child_samples": 20, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0,
-               "deterministic": True, "force_row_wise": True, "n_jobs": 2, "verbose": -1}
+LGBM_FIXED = {"learning_rate": 0.05, "reg_lambda": 1.0, "deterministic": True, "force_row_wise": True, "n_jobs": 2,
+              "verbose": -1}
+# What cross-validation on the training users chooses from (simplest first: a tie keeps the earlier): the objective
+# (LambdaRank over each user's candidates, or a binary click objective), tree size, leaf size and trees.
+PARAM_GRID = tuple({"objective": o, "num_leaves": leaves, "min_child_samples": m, "n_estimators": n}
+                   for o in ("binary", "lambdarank") for leaves in (3, 7, 15) for m in (200, 50) for n in (50, 150))
+FOLDS = 5
 
 
 def impression_ms(bench: Benchmark) -> int:
@@ -120,6 +124,11 @@ class Split:
     candidates: list[rk.Candidates]
     x: list[np.ndarray]  # [candidates, FULL]
     labels: list[np.ndarray]
+    relevant: list[list[str]]  # every next click of the user, among the candidates or not
+
+    def subset(self, idx: list[int]) -> "Split":
+        return Split(*([getattr(self, f)[i] for i in idx] for f in ("users", "groups", "candidates", "x", "labels",
+                                                                      "relevant")))
 
     def stacked(self, names: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         x = np.concatenate([columns(m, names) for m in self.x]) if self.x else np.zeros((0, len(names)))
@@ -133,7 +142,7 @@ def columns(x: np.ndarray, names: list[str]) -> np.ndarray:
 
 def build_split(bench: Benchmark, news: rk.NewsIndex, users: list[str], rows: dict[str, dict], at_ms: int,
                 depth: int = rk.DEPTH) -> Split:
-    split = Split([], [], [], [], [])
+    split = Split([], [], [], [], [], [])
     for user in users:
         row = rows.get(user) or {}
         if row.get("interest_vector") is None:
@@ -147,23 +156,62 @@ def build_split(bench: Benchmark, news: rk.NewsIndex, users: list[str], rows: di
         split.candidates.append(candidates)
         split.x.append(rk.features(news, candidates, at_ms, with_queries=True, context=True))
         split.labels.append(np.asarray([a in relevant for a in candidates.ids], dtype=np.float32))
+        split.relevant.append(list(bench.targets.get(user, [])))
     return split
+
+
+def _booster(split: Split, names: list[str], params: dict, seed: int):
+    import lightgbm
+
+    x, y, groups = split.stacked(names)
+    if y.sum() == 0:
+        raise ValueError("no training user has a next click among their candidates: nothing to learn")
+    full = {**LGBM_FIXED, **params, "random_state": seed}
+    if params["objective"] == "lambdarank":
+        model = lightgbm.LGBMRanker(**full).fit(x, y, group=[n for n in groups if n], feature_name=names)
+    else:
+        model = lightgbm.LGBMClassifier(**full).fit(x, y, feature_name=names)
+    return model.booster_
+
+
+def mean_ndcg(split: Split, score) -> float:
+    """Mean NDCG@10 over the split's users of their candidates ordered by ``score(feature matrix)``."""
+    values = []
+    for x, cands, relevant in zip(split.x, split.candidates, split.relevant):
+        s = score(x)
+        values.append(ranking.ndcg_at_k([cands.ids[j] for j in np.argsort(-s, kind="stable")], relevant, K))
+    return float(np.mean(values)) if values else float("nan")
+
+
+def choose_params(split: Split, names: list[str], seed: int = 0, folds: int = FOLDS) -> tuple[dict, float]:
+    """The :data:`PARAM_GRID` entry with the best mean NDCG@10 in ``folds``-fold cross-validation over the training
+    users (seeded folds by user), and that mean. Test users never choose."""
+    order = np.random.default_rng(seed).permutation(len(split.users))
+    parts = [sorted(order[i::folds].tolist()) for i in range(folds)]
+    best, best_score = PARAM_GRID[0], -1.0
+    for params in PARAM_GRID:
+        scores = []
+        for k in range(folds):
+            held = set(parts[k])
+            fitted = _booster(split.subset([i for i in range(len(split.users)) if i not in held]), names, params, seed)
+            scores.append(mean_ndcg(split.subset(parts[k]), lambda x: fitted.predict(columns(x, names))))
+        if np.mean(scores) > best_score + 1e-9:
+            best, best_score = params, float(np.mean(scores))
+    return best, best_score
 
 
 def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None = None,
         meta: dict | None = None, context: bool = False) -> rk.Ranker:
-    import lightgbm
-
+    """A ranker on the feature set (``with_queries``, ``context``), its parameters chosen by cross-validation on
+    ``split`` (the training users), then trained on all of them."""
     names = rk.feature_names(with_queries, context)
-    x, y, groups = split.stacked(names)
-    keep = [i for i, n in enumerate(groups) if n]
-    if y.sum() == 0:
-        raise ValueError("no training user has a next click among their candidates: nothing to learn")
-    model = lightgbm.LGBMRanker(**LGBM_PARAMS, random_state=seed)
-    model.fit(x, y, group=[groups[i] for i in keep], feature_name=names)
+    params, cv = choose_params(split, names, seed)
+    booster = _booster(split, names, params, seed)
+    y = np.concatenate(split.labels)
     info = {"training_users": len(split.users), "training_rows": int(len(y)), "positives": int(y.sum()),
-            "params": LGBM_PARAMS, "seed": seed, **(meta or {})}
-    return rk.Ranker(model.booster_, with_queries, meta=info, popularity=popularity, context=context)
+            "params": {**LGBM_FIXED, **params}, "cv_ndcg@10": round(cv, 4), "seed": seed, **(meta or {})}
+    log.info("ranker %s: %s (cross-validated NDCG@10 %.4f)", names, params, cv)
+    return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context)
 
 
 def _auc(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:
@@ -273,7 +321,6 @@ def measure(bench: Benchmark, generator_name: str, embedder, work: Path, eval_us
     from feature_repo import offline
     from feature_repo.config import FeatureStoreConfig
     from feature_repo.store import open_store
-    from training.click_model import fit_click_model
 
     started = time.time()
     test = bench.eval_users("test", limit=eval_users, seed=seed)
@@ -291,27 +338,67 @@ def measure(bench: Benchmark, generator_name: str, embedder, work: Path, eval_us
     offline.append(store_cfg, leak_rows(bench, rows, embedder, at_ms + 3_600_000), _dt(at_ms + 3_600_000))
     read = read_at(store, store_cfg, train + test, at_ms)
     log.info("read %d feature rows at the impression time from the offline store", len(read))
+    meta = {"generator": generator_name, "generator_version": version, "benchmark": Path(bench.root).name}
+    report = train_and_measure(bench, read, train, test, at_ms, work, seed, meta)
+    return {"generator": generator_name, "generator_version": version, **report,
+            "seconds": round(time.time() - started, 1)}
+
+
+def train_and_measure(bench: Benchmark, read: dict[str, dict], train: list[str], test: list[str], at_ms: int,
+                      work: Path, seed: int = 0, meta: dict | None = None) -> dict:
+    """Steps 3-4 on feature rows already read (user -> row at ``at_ms``); keeps the ranker with the query features
+    in ``work/ranker``."""
+    from training.click_model import fit_click_model
+
     popularity = popularity_at(bench, at_ms)
     news = rk.NewsIndex.from_folder(bench.root, popularity)
     train_split = build_split(bench, news, train, read, at_ms)
     test_split = build_split(bench, news, test, read, at_ms)
-    meta = {"generator": generator_name, "generator_version": version, "benchmark": Path(bench.root).name,
-            "catalogue": str(bench.root), "impression_ms": at_ms}
+    if not train_split.users or not test_split.users:
+        raise ValueError(f"{len(train_split.users)} training and {len(test_split.users)} test users have features "
+                         f"at the impression time: a ranker needs both")
+    meta = {**(meta or {}), "catalogue": str(bench.root), "impression_ms": at_ms}
     rankers = {name: fit(train_split, uses_queries, seed, popularity, meta, context)
                for name, (uses_queries, context) in RANKERS.items()}
-    rankers["ranker + queries"].save(work / "ranker")
+    rankers["ranker + queries"].save(Path(work) / "ranker")
     click_model = fit_click_model(bench, bench.eval_users("train", seed=seed), seed=seed)
     summary, per_user = evaluate(bench, test_split, rankers, click_model, news, seed)
     recall = {name: float(np.mean([lab.sum() > 0 for lab in split.labels])) for name, split in
               (("train", train_split), ("test", test_split))}
     importance = {name: dict(zip(rk.feature_names(m.with_queries, m.context),
                                  m.booster.feature_importance("gain").round(1).tolist())) for name, m in rankers.items()}
-    return {"generator": generator_name, "generator_version": version, "test_users": len(test_split.users),
-            "train_users": len(train_split.users), "impression_ms": at_ms,
+    return {"test_users": len(test_split.users), "train_users": len(train_split.users), "impression_ms": at_ms,
             "candidates_per_user": float(np.mean([len(c.ids) for c in test_split.candidates])),
             "users_with_a_next_click_among_candidates": recall, "click_model": click_model.report,
-            "feature_gain": importance, "rows": summary, "per_user": per_user,
-            "seconds": round(time.time() - started, 1)}
+            "feature_gain": importance,
+            "chosen": {name: {"params": m.meta["params"], "cv_ndcg@10": m.meta["cv_ndcg@10"]}
+                       for name, m in rankers.items()},
+            "rows": summary, "per_user": per_user}
+
+
+def retrain(events, reference: Path, store_cfg, since_ms: int, until_ms: int, work: Path, seed: int = 0,
+            target_share: float = 0.2) -> dict:
+    """The ranker retrained from the system's own logs: the events of ``[since_ms, until_ms)`` (an event file or
+    rows, e.g. :class:`training.eventlog.EventLog`) split at the cut into history and next clicks
+    (``training/retrain.py``), the feature rows the generator worker wrote, read from the offline store of
+    ``store_cfg`` as they were at the cut, a fifth of the users (by a stable hash) held out to measure. Returns the
+    report; the ranker is kept in ``work/ranker``."""
+    from feature_repo.store import open_store
+    from training.click_model import hash_user
+    from training.retrain import build_training_set
+
+    work = Path(work)
+    summary = build_training_set(events, reference, work / "data", since_ms, until_ms, target_share=target_share)
+    bench = Benchmark.load(work / "data")
+    at_ms = int(summary["cut_ms"])
+    users = sorted(u for u in bench.targets if bench.histories.get(u))
+    read = read_at(open_store(store_cfg, apply=True), store_cfg, users, at_ms)
+    have = [u for u in users if (read.get(u) or {}).get("interest_vector") is not None]
+    log.info("%d of %d users of the range have features at the cut", len(have), len(users))
+    test = [u for u in have if hash_user(u) % 5 == 0]
+    train = [u for u in have if hash_user(u) % 5 != 0]
+    report = train_and_measure(bench, read, train, test, at_ms, work, seed, {"retrain": summary})
+    return {"training_set": summary, "users_with_features": len(have), **report}
 
 
 def _dt(ms: int) -> datetime:

@@ -154,3 +154,29 @@ def test_interests_rank_through_the_feature_server(small_bench, report, tmp_path
         assert json.loads(capsys.readouterr().out) == direct  # the same features either way, the same ranking
     finally:
         stop(proc, timeout=40)
+
+
+def test_the_ranker_retrains_from_the_event_log_and_the_offline_store_of_a_range(small_bench, tmp_path):
+    from datetime import datetime, timezone
+
+    from feature_repo import offline
+    from feature_repo.config import FeatureStoreConfig
+    from training.retrain import file_rows
+
+    events = list(file_rows(small_bench.root / "events.jsonl"))
+    since, until = min(e["ts"] for e in events), max(e["ts"] for e in events) + 1
+    cut = since + int((until - since) * 0.8)
+    cfg = FeatureStoreConfig(data_dir=tmp_path / "feast")
+    users = sorted(small_bench.histories)
+    queries = {u: [s["text"] for s in small_bench.histories[u][:3]] for u in users}
+    rows = tr.feature_rows(small_bench, users, queries, HashEmbedder(), cut - 60_000, "keyphrase@1")
+    offline.append(cfg, rows, datetime.fromtimestamp((cut - 60_000) / 1000, tz=timezone.utc))
+    later = [{**r, "model_version": "leak@future"} for r in rows]  # written after the cut: must not be read
+    offline.append(cfg, later, datetime.fromtimestamp((cut + 3_600_000) / 1000, tz=timezone.utc))
+
+    out = tr.retrain(iter(events), small_bench.root, cfg, since, until, tmp_path / "work")
+    assert out["training_set"]["cut_ms"] == cut
+    assert out["users_with_features"] > 0 and out["train_users"] > out["test_users"] > 0
+    assert 0.0 <= out["rows"]["ranker + queries"]["all"]["ndcg@10"][0] <= 1.0
+    ranker = rk.Ranker.load(tmp_path / "work" / "ranker")
+    assert ranker.meta["retrain"]["cut_ms"] == cut and ranker.meta["impression_ms"] == cut
