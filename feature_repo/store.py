@@ -192,8 +192,42 @@ def delete_users(store: FeatureStore, user_ids: list[str]) -> int:
     raise ValueError(f"deleting users is not implemented for the {kind!r} online store")
 
 
+def _python(value):
+    """One feature ``Value`` proto of this view as Python, the way Feast's ``get_online_features`` returns it (pinned
+    by ``tests/feature_repo/test_online_rows.py``); the nested float lists without a call per float."""
+    from feast.type_map import feast_value_type_to_python_type
+
+    kind = value.WhichOneof("val")
+    if kind is None:
+        return None
+    if kind == "list_val":
+        return [_python(v) for v in value.list_val.val]
+    if kind in ("float_list_val", "double_list_val", "string_list_val"):
+        return list(getattr(value, kind).val)
+    return feast_value_type_to_python_type(value)
+
+
 def read_features(store: FeatureStore, user_ids: list[str]) -> list[dict]:
-    """What a ranker reads: one lookup of the versioned feature service. Users without features get None values."""
+    """What a ranker reads: every feature of the feature service for each user, in one read of the online store.
+    Users without features get None values.
+
+    Why not ``store.get_online_features``: it resolves the service, builds a response proto and converts every float
+    of the nested embeddings one call at a time, 2.5 ms for one user on this machine against 1 ms here
+    (``python -m training.ranking_latency``). :func:`read_features_through_feast` is that call, kept as the reference
+    this one is tested against."""
+    view = store.get_feature_view(VIEW)
+    # a copy: the Redis store appends its timestamp column to the list it is given
+    found = store._get_provider().online_read(store.config, view, [_entity_key(u) for u in user_ids], list(FEATURES))
+    rows = []
+    for user, (_, values) in zip(user_ids, found):
+        values = values or {}
+        rows.append({"user_id": user, **{name: _python(values[name]) if name in values else None
+                                         for name in FEATURES}})
+    return rows
+
+
+def read_features_through_feast(store: FeatureStore, user_ids: list[str]) -> list[dict]:
+    """The same read through Feast's ``get_online_features`` on the versioned feature service (slower)."""
     service = store.get_feature_service(FEATURE_SERVICE)
     response = store.get_online_features(features=service, entity_rows=[{"user_id": u} for u in user_ids])
     columns = response.to_dict()

@@ -37,7 +37,7 @@ def rows(n: int, dim: int = 384, queries: int = 5, seed: int = 0) -> list[dict]:
         return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
     return [{"user_id": f"u{i:06d}", "request_id": "bench", "queries": [f"query {j} of user {i}" for j in range(queries)],
-             "query_embeddings": unit(queries).tolist(), "interest_vector": unit()[0].tolist(),
+             "query_embeddings": unit(queries).tolist(), "interest_vector": unit(1)[0].tolist(),
              "model_version": "bench@1", "generated_at": now, "last_event_at": now, "freshness_ms": 0}
             for i in range(n)]
 

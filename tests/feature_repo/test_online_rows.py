@@ -5,15 +5,17 @@ the view's declared type and loses nothing (the embeddings are float32 numbers).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from feast.utils import _convert_arrow_to_proto
 
 from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
-from feature_repo.store import online_rows, open_store, push_rows, push_rows_through_feast, read_features, to_frame
+from feature_repo.store import (online_rows, open_store, push_rows, push_rows_through_feast, read_features,
+                                 read_features_through_feast, to_frame)
 from tests.feature_repo.rows import feature_row
 
 
@@ -63,3 +65,27 @@ def test_direct_write_reads_back_like_a_feast_push_and_is_faster(tmp_path):
         np.testing.assert_array_equal(np.float32(a["query_embeddings"]), np.float32(b["query_embeddings"]))
         np.testing.assert_array_equal(np.float32(a["interest_vector"]), np.float32(b["interest_vector"]))
     assert direct < through_feast, (direct, through_feast)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def any_store(request, tmp_path):
+    if request.param == "redis":
+        return open_store(request.getfixturevalue("redis_store_cfg"), apply=True)
+    return open_store(FeatureStoreConfig(data_dir=tmp_path / "feast"), apply=True)
+
+
+def test_the_direct_read_returns_what_feasts_get_online_features_returns(any_store):
+    rows = [feature_row("alice", ["arsenal title race", "saka injury news"], seed=1),
+            {**feature_row("bob", ["ecb interest rates"], seed=2), "stale": True, "stale_since": 1_795_000_000_500}]
+    push_rows(any_store, rows)
+    old = datetime.now(tz=timezone.utc) - timedelta(days=45)  # older than the view's TTL
+    push_rows(any_store, [feature_row("carol", ["old news"], seed=3)], written_at=old)
+    users = ["alice", "ghost", "bob", "carol", "alice"]
+    ours, theirs = read_features(any_store, users), read_features_through_feast(any_store, users)
+    assert [r["user_id"] for r in ours] == users
+    for a, b in zip(ours, theirs):
+        assert set(a) == set(b)
+        for name in a:
+            assert a[name] == b[name], (a["user_id"], name)
+            assert type(a[name]) is type(b[name]), (a["user_id"], name)
+    assert ours[0]["queries"] == ["arsenal title race", "saka injury news"] and ours[1]["queries"] is None
