@@ -63,9 +63,11 @@ def _ms(value) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
 
 
-def to_table(rows: list[dict], written_at: datetime) -> pa.Table:
-    """Query-feature records -> an Arrow table of :data:`SCHEMA` (all rows stamped ``written_at``)."""
-    columns = {
+def record_columns(rows: list[dict], written_at: datetime) -> dict[str, list]:
+    """Query-feature records (the ``query_features`` Avro shape, plus ``freshness_ms``) -> the view's columns as
+    Python lists, times as UTC datetimes (``stale`` defaults to False, ``stale_since`` to None), every row stamped
+    ``written_at``: what the offline store and Feast's push path both write."""
+    return {
         "user_id": [r["user_id"] for r in rows],
         "queries": [list(r["queries"]) for r in rows],
         "query_embeddings": [[list(map(float, e)) for e in r["query_embeddings"]] for r in rows],
@@ -78,7 +80,11 @@ def to_table(rows: list[dict], written_at: datetime) -> pa.Table:
         "stale_since": [_ms(r.get("stale_since")) for r in rows],
         "written_at": [written_at.astimezone(timezone.utc)] * len(rows),
     }
-    return pa.table(columns, schema=SCHEMA)
+
+
+def to_table(rows: list[dict], written_at: datetime) -> pa.Table:
+    """Query-feature records -> an Arrow table of :data:`SCHEMA` (all rows stamped ``written_at``)."""
+    return pa.table(record_columns(rows, written_at), schema=SCHEMA)
 
 
 def append(cfg: FeatureStoreConfig, rows: list[dict], written_at: datetime | None = None) -> Path | None:

@@ -53,32 +53,11 @@ def open_store(cfg: FeatureStoreConfig, apply: bool = False) -> FeatureStore:
     return store
 
 
-def _ts(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-
-
 def to_frame(rows: list[dict], written_at: datetime | None = None) -> pd.DataFrame:
-    """Query-feature records (the ``query_features`` Avro shape, plus ``freshness_ms``) -> a push DataFrame.
-
-    ``stale`` defaults to False and ``stale_since`` to empty; ``written_at`` (the event timestamp Feast orders rows
-    by) is the push time unless given."""
-    written_at = written_at or datetime.now(tz=timezone.utc)
-    return pd.DataFrame(
-        {
-            "user_id": [r["user_id"] for r in rows],
-            "queries": [list(r["queries"]) for r in rows],
-            "query_embeddings": [[list(map(float, e)) for e in r["query_embeddings"]] for r in rows],
-            "interest_vector": [list(map(float, r["interest_vector"])) for r in rows],
-            "model_version": [r["model_version"] for r in rows],
-            "generated_at": [_ts(r["generated_at"]) for r in rows],
-            "last_event_at": [_ts(r["last_event_at"]) for r in rows],
-            "freshness_ms": [int(r.get("freshness_ms", 0)) for r in rows],
-            "stale": [bool(r.get("stale", False)) for r in rows],
-            "stale_since": pd.to_datetime([_ts(r["stale_since"]) if r.get("stale_since") is not None else None
-                                           for r in rows], utc=True),
-            "written_at": [written_at] * len(rows),
-        }
-    )
+    """Query-feature records -> a push DataFrame (the columns of :func:`feature_repo.offline.record_columns`);
+    ``written_at`` (the event timestamp Feast orders rows by) is the push time unless given."""
+    columns = offline.record_columns(rows, written_at or datetime.now(tz=timezone.utc))
+    return pd.DataFrame({**columns, "stale_since": pd.to_datetime(columns["stale_since"], utc=True)})
 
 
 def online_rows(rows: list[dict], written_at: datetime | None = None) -> list[tuple]:
