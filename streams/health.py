@@ -131,12 +131,12 @@ def check_metrics(name: str, url: str, expect: str) -> Check:
 
 def check_store(feast_cfg) -> Check:
     try:
-        from feast.errors import FeatureServiceNotFoundException
+        from feast.errors import FeatureServiceNotFoundException, FeatureViewNotFoundException
 
         from feature_repo.store import open_store, read_features
 
         read_features(open_store(feast_cfg), ["__health_probe__"])  # reads only: a health check changes nothing
-    except FeatureServiceNotFoundException:
+    except (FeatureServiceNotFoundException, FeatureViewNotFoundException):
         return Check("store", False, f"no feature definitions in the registry at {feast_cfg.data_dir}: run "
                                      f"`interests features apply`")
     except Exception as exc:

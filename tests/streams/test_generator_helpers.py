@@ -140,10 +140,12 @@ def test_the_worker_wires_every_store_path_itself(monkeypatch, tmp_path):
 
     store = object()
     monkeypatch.setattr(worker_module, "open_store", lambda feast, apply=True: store)
-    worker = worker_module.GeneratorWorker(StreamsConfig(), GeneratorConfig(), FeatureStoreConfig(data_dir=tmp_path),
+    feast = FeatureStoreConfig(data_dir=tmp_path)
+    worker = worker_module.GeneratorWorker(StreamsConfig(), GeneratorConfig(), feast,
                                            generator=Scripted(), embedder=HashEmbedder(dim=8),
                                            consumer=FakeConsumer(), producer=FakeProducer())
     processor = worker.processor
     assert worker.store is store
-    for path in (processor.push, processor.read_previous, processor.delete):
-        assert path is not None and path.args == (store,)
+    assert processor.read_previous is not None and processor.read_previous.args == (store,)
+    for path in (processor.push, processor.delete):  # online and offline: the store and where its offline rows live
+        assert path is not None and path.args == (store, feast)
