@@ -51,11 +51,11 @@ class StreamsConfig:
     # its articles take their precomputed vectors instead of being embedded (streams/catalogue.py); empty = embed all
     catalogue: str = ""
     # --- processing ----------------------------------------------------------------------------------------------
-    # True: `ingest` validates and re-keys every event by user onto the by-user topic, which `track` reads (any
-    # producer's keys work). False: `track` reads the input topics directly, one Kafka hop and two records fewer per
-    # event; every input must then be keyed by user id and co-partitioned (as `interests replay` and the topic
-    # setup make them): an event keyed otherwise is dead-lettered as not_keyed_by_user
-    repartition: bool = True
+    # False (default): `track` reads the input topics directly, one Kafka hop and two records fewer per event; every
+    # input must be keyed by user id and co-partitioned (as `interests replay` and the topic setup make them): an
+    # event keyed otherwise is dead-lettered as not_keyed_by_user. True: `ingest` validates and re-keys every event
+    # by user onto the by-user topic, which `track` reads (for producers that do not key by user)
+    repartition: bool = False
     batch_size: int = 64  # events embedded together (one model call) by the tracking agent
     batch_within_s: float = 0.2  # ... or whatever arrived within this time
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2), "minilm-onnx" (the same, int8 ONNX) or "hash" (tests)

@@ -22,7 +22,7 @@ def stored(parts, user: bytes) -> dict:
 @pytest.fixture
 def parts(tmp_path):
     cfg = StreamsConfig(state_dir=tmp_path, batch_size=1, batch_within_s=0.01, cold_start_min_events=3,
-                        web_port=0, app_id="test-stream")
+                        web_port=0, app_id="test-stream", repartition=True)  # the hop; the direct path has its test
     app = make_app(cfg)  # nothing connects under test_context: no broker is needed
     app.finalize()
     app.flow_control.resume()
@@ -41,7 +41,7 @@ def parts(tmp_path):
 
 
 def test_ingest_reads_the_topics_health_measures_lag_over(parts):
-    cfg = StreamsConfig()
+    cfg = StreamsConfig(repartition=True)
     assert set(parts.sources.topics) == set(cfg.ingest_topics)
     assert set(parts.sources.topics) | {parts.by_user.get_topic_name()} == set(cfg.stream_inputs)
 
