@@ -171,8 +171,10 @@ class Ranker:
         without features gets ``[]``)."""
         if not row or row.get("interest_vector") is None:
             return []
-        queries = list(row.get("queries") or [])
-        candidates = gather(news, row["interest_vector"], row.get("query_embeddings") or None, self.depth, exclude)
+        queries = list(row.get("queries") if row.get("queries") is not None else [])
+        embeddings = row.get("query_embeddings")
+        candidates = gather(news, row["interest_vector"], embeddings if embeddings is not None and len(embeddings)
+                            else None, self.depth, exclude)
         scores = self.score(features(news, candidates, now_ms, self.with_queries, self.context))
         order = np.argsort(-scores, kind="stable")[:k]
         out = []

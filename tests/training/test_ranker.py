@@ -78,6 +78,9 @@ def test_a_saved_ranker_loads_and_ranks_a_feature_row_with_reasons(small_bench, 
     by_queries = [t for t in top if "queries" in t.channels]
     assert by_queries and all(t.query in queries and repr(t.query) in t.reason() for t in by_queries)
     assert ranker.rank(news, {"interest_vector": None}, 0) == []
+    as_arrays = {k: np.asarray(v) for k, v in row.items()}  # the shape an offline-store frame gives
+    assert [t.article_id for t in ranker.rank(news, as_arrays, tr.impression_ms(small_bench), k=60)] == \
+        [t.article_id for t in top]
 
 
 def test_gather_unions_the_channels_and_features_have_the_named_columns():
