@@ -49,13 +49,11 @@ def cmd_rank(args) -> int:
         from feature_repo.store import open_store, read_features
 
         rows = read_features(open_store(FeatureStoreConfig.from_env(), apply=True), args.users)
-    now = _at_ms(args.at)
-    out = {}
-    for user, row in zip(args.users, rows):
-        try:
-            out[user] = ranker.rank(news, row, now, k=args.k)
-        except ValueError as exc:  # a vector of another dimension than the index
-            raise RankerError(f"user {user}: the features do not fit the news index {catalogue}: {exc}") from exc
+    try:
+        ranked = ranker.rank_many(news, rows, _at_ms(args.at), k=args.k)
+    except ValueError as exc:  # a vector of another dimension than the index
+        raise RankerError(f"the users' features do not fit the news index {catalogue}: {exc}") from exc
+    out = dict(zip(args.users, ranked))
     if args.json:
         print(json.dumps({u: [r.__dict__ for r in ranked] for u, ranked in out.items()}, indent=1))
         return 0

@@ -90,25 +90,60 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPTH,
-           exclude=()) -> Candidates:
-    """The union of the centroid list and the query list (``depth`` each, ``exclude`` skipped), centroid first."""
-    index = news.index
+def _vectors(interest_vector, query_embeddings, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(unit interest vector, unit query vectors [queries, dim])`` of a feature row's values (lists or arrays)."""
     interest = _unit(np.asarray(interest_vector, dtype=np.float32).reshape(-1))
     rows = [np.asarray(e, dtype=np.float32).reshape(-1) for e in (query_embeddings if query_embeddings is not None
                                                                   else [])]
-    queries = _unit(np.stack(rows)) if rows else np.zeros((0, index.dim), np.float32)
-    centroid = [a for a, _ in index.search(interest[None, :], depth, exclude=exclude)[0]] if interest.any() else []
-    query_list = fuse(index.search(queries, 2 * depth, exclude=exclude), depth) if len(queries) else []
+    return interest, _unit(np.stack(rows)) if rows else np.zeros((0, dim), np.float32)
+
+
+def _assemble(news: NewsIndex, interest: np.ndarray, queries: np.ndarray, centroid: list[str],
+              query_hits: list[list[tuple[str, float]]], depth: int) -> Candidates:
+    """One user's candidates from the channels' search results, centroid first."""
+    query_list = fuse(query_hits, depth) if query_hits else []
     ids = list(dict.fromkeys(centroid + query_list))
     ranks = {}
     for name, listed in (("centroid", centroid), ("queries", query_list)):
         position = {a: r for r, a in enumerate(listed, start=1)}
         ranks[name] = np.asarray([position.get(a, MISSING_RANK) for a in ids], dtype=np.float32)
-    vectors = index.vectors(ids) if ids else np.zeros((0, index.dim), np.float32)
+    vectors = news.index.vectors(ids) if ids else np.zeros((0, news.index.dim), np.float32)
     cos_q = vectors @ queries.T if len(queries) else np.zeros((len(ids), 0), np.float32)
     best = cos_q.argmax(axis=1) if cos_q.shape[1] else np.full(len(ids), -1)
     return Candidates(ids, ranks, best, vectors @ interest, cos_q)
+
+
+def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPTH,
+           exclude=()) -> Candidates:
+    """The union of the centroid list and the query list (``depth`` each, ``exclude`` skipped), centroid first."""
+    index = news.index
+    interest, queries = _vectors(interest_vector, query_embeddings, index.dim)
+    centroid = [a for a, _ in index.search(interest[None, :], depth, exclude=exclude)[0]] if interest.any() else []
+    hits = index.search(queries, 2 * depth, exclude=exclude) if len(queries) else []
+    return _assemble(news, interest, queries, centroid, hits, depth)
+
+
+def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH) -> list[Candidates]:
+    """:func:`gather` for many feature rows (each with an interest vector), with one search per channel for all of
+    them; nothing excluded (a ranking request does not know what the users have read)."""
+    index = news.index
+    pairs = [_vectors(r["interest_vector"], _present(r.get("query_embeddings")), index.dim) for r in rows]
+    interests = np.stack([i for i, _ in pairs]) if pairs else np.zeros((0, index.dim), np.float32)
+    centroids = index.search(interests, depth) if len(interests) else []
+    flat = [q for _, queries in pairs for q in queries]
+    hits = index.search(np.stack(flat), 2 * depth) if flat else []
+    out, offset = [], 0
+    for (interest, queries), centroid in zip(pairs, centroids):
+        mine = hits[offset:offset + len(queries)]
+        offset += len(queries)
+        ids = [a for a, _ in centroid] if interest.any() else []
+        out.append(_assemble(news, interest, queries, ids, mine, depth))
+    return out
+
+
+def _present(values):
+    """None for a missing or empty list (or array) of a feature row."""
+    return values if values is not None and len(values) else None
 
 
 def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries: bool = True,
@@ -168,17 +203,34 @@ class Ranker:
 
     def rank(self, news: NewsIndex, row: dict, now_ms: int, k: int = 10, exclude=()) -> list[Ranked]:
         """The top ``k`` for a user's feature row (``interest_vector``, ``queries``, ``query_embeddings``; a user
-        without features gets ``[]``)."""
+        without features gets ``[]``), skipping ``exclude``."""
         if not row or row.get("interest_vector") is None:
             return []
+        candidates = gather(news, row["interest_vector"], _present(row.get("query_embeddings")), self.depth, exclude)
+        x = features(news, candidates, now_ms, self.with_queries, self.context)
+        return self._top(candidates, self.score(x), row, k)
+
+    def rank_many(self, news: NewsIndex, rows: list[dict], now_ms: int, k: int = 10) -> list[list[Ranked]]:
+        """:meth:`rank` for many users at once (one search per channel and one model call for all of them), in the
+        order of ``rows``; a user without features gets ``[]``."""
+        live = [i for i, r in enumerate(rows) if r and r.get("interest_vector") is not None]
+        out: list[list[Ranked]] = [[] for _ in rows]
+        if not live:
+            return out
+        candidates = gather_many(news, [rows[i] for i in live], self.depth)
+        blocks = [features(news, c, now_ms, self.with_queries, self.context) for c in candidates]
+        scores = self.score(np.concatenate(blocks))
+        offset = 0
+        for i, cands, block in zip(live, candidates, blocks):
+            out[i] = self._top(cands, scores[offset:offset + len(block)], rows[i], k)
+            offset += len(block)
+        return out
+
+    @staticmethod
+    def _top(candidates: Candidates, scores: np.ndarray, row: dict, k: int) -> list[Ranked]:
         queries = list(row.get("queries") if row.get("queries") is not None else [])
-        embeddings = row.get("query_embeddings")
-        candidates = gather(news, row["interest_vector"], embeddings if embeddings is not None and len(embeddings)
-                            else None, self.depth, exclude)
-        scores = self.score(features(news, candidates, now_ms, self.with_queries, self.context))
-        order = np.argsort(-scores, kind="stable")[:k]
         out = []
-        for i in order:
+        for i in np.argsort(-scores, kind="stable")[:k]:
             channels = candidates.channels_of(int(i))
             best = int(candidates.best_query[i])
             query = queries[best] if "queries" in channels and 0 <= best < len(queries) else None

@@ -51,6 +51,7 @@ RANKERS = {"ranker + queries": (True, False), "ranker without queries": (False, 
            "ranker + queries + age, popularity (read the future here)": (True, True)}  # name -> (queries, context)
 ROWS = ("ranker + queries", "ranker without queries", "centroid", "queries", "centroid + queries (RRF)",
         "ranker + queries + age, popularity (read the future here)")
+LEAK_VERSION = "leak@future"  # the model version of the rows planted after the impression
 LGBM_FIXED = {"learning_rate": 0.05, "reg_lambda": 1.0, "deterministic": True, "force_row_wise": True, "n_jobs": 2,
               "verbose": -1}
 # What cross-validation on the training users chooses from (simplest first: a tie keeps the earlier): the objective
@@ -96,7 +97,7 @@ def leak_rows(bench: Benchmark, rows: list[dict], embedder, at_ms: int) -> list[
         future = [titles[a] for a in bench.targets.get(row["user_id"], [])[:5] if a in titles]
         if future:
             out.append({**row, "queries": future, "query_embeddings": np.asarray(embedder.embed(future)).tolist(),
-                        "model_version": "leak@future", "generated_at": at_ms})
+                        "model_version": LEAK_VERSION, "generated_at": at_ms})
     return out
 
 
@@ -109,7 +110,7 @@ def read_at(store, store_cfg, users: list[str], at_ms: int) -> dict[str, dict]:
     frame = offline.historical_features(store, store_cfg, pd.DataFrame({"user_id": users,
                                                                         "event_timestamp": [at] * len(users)}))
     rows = {r["user_id"]: r for r in frame.to_dict("records")}
-    leaked = [u for u, r in rows.items() if r.get("model_version") == "leak@future"]
+    leaked = [u for u, r in rows.items() if r.get("model_version") == LEAK_VERSION]
     if leaked:
         raise AssertionError(f"the point-in-time read returned rows written after the impression for {leaked[:5]}")
     return rows

@@ -1,5 +1,5 @@
 """Latency of what a ranker does per request, on this machine: one Feast online lookup (the feature service) and a
-whole ranking request (lookup, the recall channels' candidates, features, LightGBM scores, top 10), for 1 and for 100
+whole ranking request (lookup, the recall channels' candidates, features, LightGBM scores, top 10; the users of a request searched and scored together), for 1 and for 100
 users, on the SQLite store and on a real redis-server (started here on a free port, no persistence).
 
     python -m training.ranking_latency [--users 1000] [--repeats 300] [--ranker DIR] [--out FILE.json]
@@ -61,8 +61,7 @@ def measure(store, ranker: Ranker, news: NewsIndex, users: list[str], batch: int
         read_features(store, pick)
         lookup.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        for row in read_features(store, pick):
-            ranker.rank(news, row, at_ms, k=10)
+        ranker.rank_many(news, read_features(store, pick), at_ms, k=10)
         request.append(time.perf_counter() - t0)
     return {"lookup": percentiles(lookup), "ranking_request": percentiles(request)}
 

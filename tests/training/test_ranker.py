@@ -57,7 +57,7 @@ def test_the_training_set_is_read_point_in_time_from_the_offline_store(small_ben
     at = tr.impression_ms(small_bench)
     users = [r["user_id"] for r in out["per_user"]["ranker + queries"]][:10]
     before = tr.read_at(store, cfg, users, at)
-    assert all(r["model_version"] != "leak@future" and r["queries"] is not None for r in before.values())
+    assert all(r["model_version"] != tr.LEAK_VERSION and r["queries"] is not None for r in before.values())
     with pytest.raises(AssertionError, match="after the impression"):  # later, the leak rows are what was current
         tr.read_at(store, cfg, users, at + 2 * 3_600_000)
     assert tr.read_at(store, cfg, users, at - 3_600_000)[users[0]]["queries"] is None  # nothing written yet
@@ -78,6 +78,14 @@ def test_a_saved_ranker_loads_and_ranks_a_feature_row_with_reasons(small_bench, 
     by_queries = [t for t in top if "queries" in t.channels]
     assert by_queries and all(t.query in queries and repr(t.query) in t.reason() for t in by_queries)
     assert ranker.rank(news, {"interest_vector": None}, 0) == []
+    other = {"interest_vector": embedder.embed(["rocket orbit"])[0].tolist(), "queries": None,
+             "query_embeddings": None}
+    many = ranker.rank_many(news, [row, {"interest_vector": None}, other, row], tr.impression_ms(small_bench), k=60)
+    one_by_one = [ranker.rank(news, r, tr.impression_ms(small_bench), k=60) for r in (row, {}, other, row)]
+    assert [[(t.article_id, t.channels, t.query) for t in ranked] for ranked in many] == \
+        [[(t.article_id, t.channels, t.query) for t in ranked] for ranked in one_by_one]
+    for batched, alone in zip(many, one_by_one):
+        assert [t.score for t in batched] == pytest.approx([t.score for t in alone])
     as_arrays = {k: np.asarray(v) for k, v in row.items()}  # the shape an offline-store frame gives
     assert [t.article_id for t in ranker.rank(news, as_arrays, tr.impression_ms(small_bench), k=60)] == \
         [t.article_id for t in top]
@@ -174,7 +182,7 @@ def test_the_ranker_retrains_from_the_event_log_and_the_offline_store_of_a_range
     queries = {u: [s["text"] for s in small_bench.histories[u][:3]] for u in users}
     rows = tr.feature_rows(small_bench, users, queries, HashEmbedder(), cut - 60_000, "keyphrase@1")
     offline.append(cfg, rows, datetime.fromtimestamp((cut - 60_000) / 1000, tz=timezone.utc))
-    later = [{**r, "model_version": "leak@future"} for r in rows]  # written after the cut: must not be read
+    later = [{**r, "model_version": tr.LEAK_VERSION} for r in rows]  # written after the cut: must not be read
     offline.append(cfg, later, datetime.fromtimestamp((cut + 3_600_000) / 1000, tz=timezone.utc))
 
     out = tr.retrain(iter(events), small_bench.root, cfg, since, until, tmp_path / "work")
