@@ -146,14 +146,23 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     # that; without it (inputs keyed by user and co-partitioned), `track` reads the input topics itself.
     ingest = app.agent(sources, name="ingest")(ingest) if cfg.repartition else None
 
-    def load(user_id: str) -> dict | None:
-        return packing.unpack_user(users.get(user_id.encode()))
+    def loader():
+        """A batch's reader of stored records: each user's record unpacked once per batch (the admission check
+        reads it per signal, the batch then copies it once; neither changes it)."""
+        loaded: dict[str, dict | None] = {}
+
+        def load(user_id: str) -> dict | None:
+            if user_id not in loaded:
+                loaded[user_id] = packing.unpack_user(users.get(user_id.encode()))
+            return loaded[user_id]
+        return load
 
     @app.agent(by_user if cfg.repartition else sources, name="track")
     async def track(stream):
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             batch_started = time.perf_counter()
             items = await decode_events(events, codec, limits, not cfg.repartition, metrics, dead_letter)
+            load = loader()
             todo = tracking.candidates(items, load, rules)
             vectors = await embed_signals(todo, signal_vectors, noise_filter, noise_filtered, metrics) if todo else {}
             result = tracking.apply_batch(items, load, vectors, rules)
