@@ -1,10 +1,12 @@
 """What the command modules share: the usage error, the two ways to add a command, option value types, the stream
-settings. Nothing here imports the project's packages at import time, so ``interests --help`` stays fast."""
+settings, the time-range options of the jobs that read the event log. Nothing here imports the project's packages
+at import time, so ``interests --help`` stays fast."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 Handler = Callable[[argparse.Namespace], int]
@@ -84,3 +86,47 @@ def streams_cfg():
     from streams.config import StreamsConfig
 
     return StreamsConfig.from_env()
+
+
+def log_range_options(p) -> None:
+    """The options of a job that reads a time range of the system's own event log: ``--from``, ``--events``,
+    ``--bootstrap``, ``--since``, ``--until`` (read by :func:`log_range`)."""
+    p.add_argument("--from", dest="source", choices=["kafka", "file"], default=None,
+                   help="where the events are read: the Kafka event topics or --events (default: file when --events "
+                        "is given, else kafka)")
+    p.add_argument("--events", default=None, help="--from file: the logged events (JSON lines, as `interests replay` "
+                                                  "reads them)")
+    p.add_argument("--bootstrap", default=None,
+                   help="--from kafka: the broker (default: INTERESTS_BOOTSTRAP_SERVERS, the stream's broker)")
+    p.add_argument("--since", required=True, help="start of the time range (ISO time or epoch milliseconds)")
+    p.add_argument("--until", required=True, help="end of the time range (ISO time or epoch milliseconds)")
+
+
+def log_range(args):
+    """``(events, since_ms, until_ms)`` of :func:`log_range_options`: the event file, or the event topics' records,
+    of the time range; usage errors for inputs that do not fit together."""
+    from training.retrain import parse_time
+
+    source = args.source or ("file" if args.events else "kafka")
+    if source == "file" and not args.events:
+        raise UsageError("--from file needs --events FILE (or read the topics: --from kafka)")
+    if source == "kafka" and args.events:
+        raise UsageError("--events is the input of --from file; --from kafka reads the event topics")
+    if source == "file" and args.bootstrap:
+        raise UsageError("--bootstrap is for --from kafka")
+    try:
+        since, until = parse_time(args.since), parse_time(args.until)
+    except ValueError as exc:
+        raise UsageError(f"--since/--until: {exc} (give an ISO time or epoch milliseconds)") from None
+    if until <= since:
+        raise UsageError(f"--until {args.until} is not after --since {args.since}")
+    if source == "file":
+        return Path(args.events), since, until
+    from dataclasses import replace
+
+    from training.eventlog import EventLog
+
+    cfg = streams_cfg()
+    if args.bootstrap:
+        cfg = replace(cfg, bootstrap_servers=args.bootstrap)
+    return EventLog(cfg, since, until), since, until

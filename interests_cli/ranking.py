@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from interests_cli.base import UsageError, command, group
+from interests_cli.base import UsageError, command, group, log_range, log_range_options
 
 
 def _default_ranker() -> Path:
@@ -106,28 +106,10 @@ def cmd_train(args) -> int:
 
 
 def cmd_retrain(args) -> int:
+    events, since, until = log_range(args)  # usage errors before anything loads
     from feature_repo.config import FeatureStoreConfig
     from training.ranker import retrain
-    from training.retrain import parse_time
 
-    try:
-        since, until = parse_time(args.since), parse_time(args.until)
-    except ValueError as exc:
-        raise UsageError(f"--since/--until: {exc}") from None
-    if until <= since:
-        raise UsageError(f"empty time range: --since {args.since} is not before --until {args.until}")
-    source = args.source or ("file" if args.events else "kafka")
-    if source == "file" and not args.events:
-        raise UsageError("--from file needs --events FILE")
-    if source == "kafka" and args.events:
-        raise UsageError("--events is a file input: drop it to read Kafka, or pass --from file")
-    if source == "kafka":
-        from interests_cli.base import streams_cfg
-        from training.eventlog import EventLog
-
-        events = EventLog(streams_cfg(), since, until)
-    else:
-        events = Path(args.events)
     out = Path(args.out) if args.out else _default_ranker().parent
     report = retrain(events, Path(args.reference), FeatureStoreConfig.from_env(), since, until, out, args.seed)
     summary = {k: v for k, v in report.items() if k != "per_user"}
@@ -180,11 +162,7 @@ def _add_ranker(sub) -> None:
     r = command(g, "retrain", cmd_retrain,
                 "retrain the ranker on a time range of the system's own logs: events from Kafka (or a file), "
                 "feature rows from Feast's offline store at the range's cut")
-    r.add_argument("--since", required=True, help="start of the range (ISO date/time or epoch ms)")
-    r.add_argument("--until", required=True, help="end of the range, exclusive")
-    r.add_argument("--from", dest="source", choices=("kafka", "file"), default=None,
-                   help="where the events come from (default: file when --events is given, otherwise kafka)")
-    r.add_argument("--events", default=None, help="a JSON-lines event file (--from file)")
+    log_range_options(r)
     r.add_argument("--reference", required=True,
                    help="a benchmark or catalogue folder whose catalogue and embeddings are the news index")
     r.add_argument("--seed", type=int, default=0)

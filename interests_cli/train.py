@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from interests_cli.base import UsageError, command, comma_list, group, streams_cfg
+from interests_cli.base import UsageError, command, comma_list, group, log_range, log_range_options
 
 
 def reward_weights(text: str) -> dict[str, float]:
@@ -126,37 +126,8 @@ def cmd_study(args) -> int:
     return 0
 
 
-def _retrain_events(args):
-    """``(events, since_ms, until_ms)``: the event file, or the event topics' records, of the time range."""
-    from training.retrain import parse_time
-
-    source = args.source or ("file" if args.events else "kafka")
-    if source == "file" and not args.events:
-        raise UsageError("--from file needs --events FILE (or read the topics: --from kafka)")
-    if source == "kafka" and args.events:
-        raise UsageError("--events is the input of --from file; --from kafka reads the event topics")
-    if source == "file" and args.bootstrap:
-        raise UsageError("--bootstrap is for --from kafka")
-    try:
-        since, until = parse_time(args.since), parse_time(args.until)
-    except ValueError as exc:
-        raise UsageError(f"--since/--until: {exc} (give an ISO time or epoch milliseconds)") from None
-    if until <= since:
-        raise UsageError(f"--until {args.until} is not after --since {args.since}")
-    if source == "file":
-        return Path(args.events), since, until
-    from dataclasses import replace
-
-    from training.eventlog import EventLog
-
-    cfg = streams_cfg()
-    if args.bootstrap:
-        cfg = replace(cfg, bootstrap_servers=args.bootstrap)
-    return EventLog(cfg, since, until), since, until
-
-
 def cmd_retrain(args) -> int:
-    events, since, until = _retrain_events(args)  # usage errors before the model loads
+    events, since, until = log_range(args)  # usage errors before the model loads
     from models.config import GeneratorConfig
     from models.embeddings import MiniLMEmbedder
     from models.registry import Registry
@@ -280,15 +251,7 @@ def _add_retrain(train) -> None:
                 description="retrain the served model on the logged events of [--since, --until), read back from "
                 "the Kafka event topics (by the records' timestamps) or from an event file; publish it when it is "
                 "no worse")
-    p.add_argument("--from", dest="source", choices=["kafka", "file"], default=None,
-                   help="where the events are read: the Kafka event topics or --events (default: file when --events "
-                        "is given, else kafka)")
-    p.add_argument("--events", default=None, help="--from file: the logged events (JSON lines, as `interests replay` "
-                                                  "reads them)")
-    p.add_argument("--bootstrap", default=None,
-                   help="--from kafka: the broker (default: INTERESTS_BOOTSTRAP_SERVERS, the stream's broker)")
-    p.add_argument("--since", required=True, help="start of the time range (ISO time or epoch milliseconds)")
-    p.add_argument("--until", required=True, help="end of the time range (ISO time or epoch milliseconds)")
+    log_range_options(p)
     p.add_argument("--name", default=None, help="the registry model name (default: the served one)")
     p.add_argument("--tolerance", type=float, default=0.0, help="publish if NDCG@10 >= current - this")
     p.add_argument("--eval-users", type=int, default=None, help="test users evaluated (default 60)")
