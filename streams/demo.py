@@ -16,12 +16,54 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from common.settings import cache_dir
 from streams.config import StreamsConfig
 
 SAMPLE = Path(__file__).parent / "data" / "sample_events.jsonl"
+
+
+@contextmanager
+def local_redis(folder: Path, timeout_s: float = 20.0):
+    """``host:port`` of a throwaway redis-server (no persistence) on a free port, its files and log in ``folder``;
+    stopped on exit. Raises FileNotFoundError when redis-server is not installed, RuntimeError (with its log) when it
+    does not answer PING within ``timeout_s``."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
+    import redis
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (port,) = free_ports(1)
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "",
+                             "--appendonly", "no", "--logfile", str(folder / "redis.log")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                log_file = folder / "redis.log"
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log = log_file.read_text()[-2000:] if log_file.exists() else ""
+                    raise RuntimeError(f"redis-server on port {port} did not answer PING (exit {proc.poll()}): "
+                                       f"{log}") from None
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        client.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def free_port_pair() -> int:

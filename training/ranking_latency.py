@@ -15,10 +15,9 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import open_store, push_rows, read_features
 from models.ranker import NewsIndex, Ranker
+from streams.demo import local_redis
 
 
 def rows(n: int, dim: int = 384, queries: int = 5, seed: int = 0) -> list[dict]:
@@ -66,46 +66,17 @@ def measure(store, ranker: Ranker, news: NewsIndex, users: list[str], batch: int
     return {"lookup": percentiles(lookup), "ranking_request": percentiles(request)}
 
 
-@contextmanager
-def redis_server():
-    """``host:port`` of a throwaway redis-server, or None when it is not installed."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        yield None
-        return
-    import redis
-
-    from streams.demo import free_ports
-
-    folder = tempfile.mkdtemp(prefix="bench-redis-")
-    (port,) = free_ports(1)
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"redis-server on port {port} did not start")
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = None) -> dict:
     ranker = Ranker.load(ranker_dir)
     news = NewsIndex.from_folder(Path(catalogue or ranker.meta["catalogue"]), ranker.popularity)
     data = rows(n_users, dim=news.index.dim)
     users = [r["user_id"] for r in data]
     out = {}
-    with redis_server() as redis_addr:
+    with ExitStack() as stack:
+        try:
+            redis_addr = stack.enter_context(local_redis(Path(tempfile.mkdtemp(prefix="bench-redis-"))))
+        except FileNotFoundError:
+            redis_addr = None
         stores = {"sqlite": FeatureStoreConfig(data_dir=Path(tempfile.mkdtemp(prefix="bench-feast-")))}
         if redis_addr:
             stores["redis"] = FeatureStoreConfig(data_dir=Path(tempfile.mkdtemp(prefix="bench-feast-")),
