@@ -91,7 +91,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def _vectors(interest_vector, query_embeddings, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(unit interest vector, unit query vectors [queries, dim])`` of a feature row's values (lists or arrays)."""
+    """``(unit interest vector, unit query vectors [queries, dim])`` of a feature row's values (lists or arrays; no
+    query embeddings, None or empty, give no rows)."""
     interest = _unit(np.asarray(interest_vector, dtype=np.float32).reshape(-1))
     rows = [np.asarray(e, dtype=np.float32).reshape(-1) for e in (query_embeddings if query_embeddings is not None
                                                                   else [])]
@@ -127,7 +128,7 @@ def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH) -> list[C
     """:func:`gather` for many feature rows (each with an interest vector), with one search per channel for all of
     them; nothing excluded (a ranking request does not know what the users have read)."""
     index = news.index
-    pairs = [_vectors(r["interest_vector"], _present(r.get("query_embeddings")), index.dim) for r in rows]
+    pairs = [_vectors(r["interest_vector"], r.get("query_embeddings"), index.dim) for r in rows]
     interests = np.stack([i for i, _ in pairs]) if pairs else np.zeros((0, index.dim), np.float32)
     centroids = index.search(interests, depth) if len(interests) else []
     flat = [q for _, queries in pairs for q in queries]
@@ -139,11 +140,6 @@ def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH) -> list[C
         ids = [a for a, _ in centroid] if interest.any() else []
         out.append(_assemble(news, interest, queries, ids, mine, depth))
     return out
-
-
-def _present(values):
-    """None for a missing or empty list (or array) of a feature row."""
-    return values if values is not None and len(values) else None
 
 
 def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries: bool = True,
@@ -206,7 +202,7 @@ class Ranker:
         without features gets ``[]``), skipping ``exclude``."""
         if not row or row.get("interest_vector") is None:
             return []
-        candidates = gather(news, row["interest_vector"], _present(row.get("query_embeddings")), self.depth, exclude)
+        candidates = gather(news, row["interest_vector"], row.get("query_embeddings"), self.depth, exclude)
         x = features(news, candidates, now_ms, self.with_queries, self.context)
         return self._top(candidates, self.score(x), row, k)
 

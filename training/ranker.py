@@ -148,9 +148,8 @@ def build_split(bench: Benchmark, news: rk.NewsIndex, users: list[str], rows: di
         row = rows.get(user) or {}
         if row.get("interest_vector") is None:
             continue
-        embeddings = row.get("query_embeddings")
-        candidates = rk.gather(news, row["interest_vector"], embeddings if embeddings is not None and
-                               len(embeddings) else None, depth, exclude=bench.clicked.get(user, set()))
+        candidates = rk.gather(news, row["interest_vector"], row.get("query_embeddings"), depth,
+                               exclude=bench.clicked.get(user, set()))
         relevant = set(bench.targets.get(user, []))
         split.users.append(user)
         split.groups.append(bench.group_of(user))
