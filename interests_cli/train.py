@@ -1,4 +1,4 @@
-"""Training: ``interests train grpo|distill|study|retrain|package|export-histories`` (the Dr.GRPO teacher, the
+"""Training: ``interests train grpo|distill|kd-targets|study|retrain|package|export-histories`` (the Dr.GRPO teacher, the
 distilled student, the study, the retraining job, shipping an adapter, the histories a GPU machine trains on)."""
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def _work(args) -> Path:
 def _bench_folder(args) -> Path:
     from training.benchmark import simulated
 
-    return Path(args.data) if args.data else simulated(args.seed, args.bench_users)
+    data = args.data[0] if isinstance(args.data, list) else args.data
+    return Path(data) if data else simulated(args.seed, args.bench_users)
 
 
 def _reward_env(args, coverage_judge: str | None = None):
@@ -98,21 +99,56 @@ def cmd_distill(args) -> int:
     from training.distill import train as distill
 
     base = TrainingConfig().distill
-    cfg = replace(base, student=_policy(base.student, args), mode=args.mode, keep_layers=args.layers, seed=args.seed,
-                  time_budget_s=args.time_budget,
+    student = _policy(base.student, args)
+    if args.prompt_signals:
+        student = replace(student, max_prompt_signals=args.prompt_signals)
+    cfg = replace(base, student=student, mode=args.mode, seed=args.seed, time_budget_s=args.time_budget,
                   **_given(args, "steps", "lr", "users_per_step", "samples_per_user", "checkpoint_every",
-                           "micro_batch"))
+                           "micro_batch", "layer_choice", "student_from", "contract"),
+                  **({"keep_layers": args.layers} if args.layers else {}))
     if args.teacher_temperature is not None:
         cfg = replace(cfg, teacher_temperature=args.teacher_temperature)
-    if args.histories:
+    if args.targets:
+        from training.kd import KDEnv
+
+        if args.mode != "sft":
+            raise UsageError("--targets (the KD cache) is what --mode sft learns; on-policy samples the student")
+        folders = [Path(d) for d in args.data] if args.data else [_bench_folder(args)]
+        env = KDEnv.load(Path(args.targets), folders)
+    elif args.histories:
         from training.histories import HistoryEnv
 
         env = HistoryEnv.load(Path(args.histories))
     else:
+        if args.data and len(args.data) > 1:
+            raise UsageError("several --data folders need --targets (the KD cache)")
         env = _reward_env(args, args.coverage_judge)
-    out = Path(args.out) if args.out else _work(args) / f"student-{args.mode}-L{args.layers}"
+    out = Path(args.out) if args.out else _work(args) / f"student-{args.mode}-L{cfg.keep_layers}"
     print(distill(cfg, env, Path(args.teacher), out, resume=not args.restart,
                   init_adapter=Path(args.init_adapter) if args.init_adapter else None))
+    return 0
+
+
+def cmd_kd_targets(args) -> int:
+    from models.config import GeneratorConfig
+    from models.registry import Registry
+    from training.evaluate import Benchmark
+    from training.kd import build_targets, teacher_generator
+
+    gen = GeneratorConfig.from_env(**({"torch_threads": args.threads} if args.threads else {}))
+    registry = Registry(gen.registry_dir)
+    teacher = registry.get(gen.model_name, args.teacher)
+    generator = teacher_generator(gen, registry.load_path(teacher), best_of=args.best_of)
+    out = Path(args.out) if args.out else _work(args) / "kd-targets.jsonl"
+    folders = [Path(d) for d in args.data] if args.data else [_bench_folder(args)]
+    try:
+        for folder in folders:
+            bench = Benchmark.load(folder)
+            users = bench.eval_users("train", limit=args.users, seed=args.seed)
+            print(json.dumps(build_targets(bench, users, generator, out)))
+    finally:
+        generator.close()
+    print(out)
     return 0
 
 
@@ -229,7 +265,19 @@ def _add_distill(train) -> None:
     p.add_argument("--teacher", required=True,
                    help="the teacher's adapter folder (the adapter folder of `interests train grpo`)")
     p.add_argument("--mode", default="on-policy", choices=["on-policy", "sft"], help="the method")
-    p.add_argument("--layers", type=int, default=12, help="layers the student keeps")
+    p.add_argument("--layers", type=int, default=None, help="layers the student keeps (default 24 of 30)")
+    p.add_argument("--layer-choice", default=None, choices=["importance", "even"],
+                   help="which layers: the most influential on training prompts (default) or an even cut")
+    p.add_argument("--student-from", default=None, choices=["teacher", "base"],
+                   help="prune the teacher (default) or the base model")
+    p.add_argument("--contract", default=None, choices=["compact", "chat"],
+                   help="the student's prompt (default compact: activity and a one-line instruction; the teacher "
+                        "reads its chat prompt)")
+    p.add_argument("--prompt-signals", type=int, default=0,
+                   help="signals in the student's prompt (default: the config's, 20; give the teacher's to match)")
+    p.add_argument("--targets", default=None,
+                   help="sft on the KD cache of `interests train kd-targets` (the teacher's served lists) for the "
+                        "--data benchmarks' training users")
     p.add_argument("--teacher-temperature", type=float, default=None,
                    help="sft: the teacher's sampling temperature (default: the student's; 0 = greedy, generated "
                         "once per user: sequence-level distillation)")
@@ -238,11 +286,31 @@ def _add_distill(train) -> None:
     p.add_argument("--histories", default=None,
                    help="train on the histories file of `export-histories` instead of the benchmark (no rewards "
                         "needed: a machine with a GPU but without the benchmark)")
-    _bench_options(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", action="append", default=None,
+                   help="a benchmark folder (default: the simulated one for --seed); repeat with --targets")
+    p.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")
     _coverage_judge(p)
     _policy_options(p)
     p.add_argument("--samples-per-user", type=int, default=None, help="student (or teacher, sft) samples per prompt")
     _run_options(p)
+
+
+def _add_kd_targets(train) -> None:
+    p = command(train, "kd-targets", cmd_kd_targets, "the teacher's served query lists for training users: the KD "
+                "cache the student distils from (interests train distill --targets)")
+    p.add_argument("--teacher", default="grpo-v1", help="the teacher's registry version (default grpo-v1)")
+    p.add_argument("--data", action="append", default=None,
+                   help="a benchmark folder; repeat for several (default: the simulated one for --seed)")
+    p.add_argument("--users", type=int, default=800, help="training users per benchmark (default 800)")
+    p.add_argument("--best-of", type=int, default=1,
+                   help="N > 1: the best of N samples by structure, diversity and grounding (default 1: greedy, as "
+                        "served)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    p.add_argument("--out", default=None, help="the JSON-lines file (default: --work/kd-targets.jsonl); resumed")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")
+    _work_option(p)
 
 
 def _add_retrain(train) -> None:
@@ -288,6 +356,7 @@ def add(sub) -> None:
     train = group(sub, "train", "training: Dr.GRPO teacher, distilled student, the study, the retraining job")
     _add_grpo(train)
     _add_distill(train)
+    _add_kd_targets(train)
     _add_study(train)
     _add_retrain(train)
     _add_shipping(train)

@@ -62,6 +62,9 @@ class GeneratorConfig:
     # named weigh 0; "" = each 1 (alignment needs an article index, which the worker does not have: it is skipped)
     reward_weights: str = ""
     max_prompt_signals: int = PROMPT_SIGNALS  # signals shown to the model (models/prompt.py covering_signals)
+    # how the prompt is laid out (models/prompt.py CONTRACTS): "chat" (system message, worked example) or "compact"
+    # (activity and a one-line instruction); a model's manifest overrides it with the contract it was trained on
+    prompt_contract: str = "chat"
     completion_cache: str = ""  # offline evaluation only: a file of completions by prompt (models/generators/cache.py)
     batch_size: int = 16  # B: regeneration requests generated together
     batch_wait_ms: int = 500  # T: the longest a request waits for its batch to fill
@@ -94,6 +97,9 @@ class GeneratorConfig:
         if self.best_of_n > 1 and self.sample_temperature <= 0:
             raise ValueError("best-of-N samples need INTERESTS_GEN_SAMPLE_TEMPERATURE > 0 "
                              f"(got {self.sample_temperature})")
+        from models.prompt import check_contract
+
+        check_contract(self.prompt_contract)  # INTERESTS_GEN_PROMPT_CONTRACT
         self.reward_weight_map()  # a malformed INTERESTS_GEN_REWARD_WEIGHTS fails here, at start-up
 
     def reward_weight_map(self) -> dict[str, float] | None:

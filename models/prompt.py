@@ -141,10 +141,30 @@ EXAMPLE_ANSWER = ["tesla model y price cut china", "byd ev sales 2026", "home ev
                    "alcaraz wimbledon final highlights"]
 
 
+def compact_instruction(num_queries: int) -> str:
+    """The one-line instruction of the ``compact`` contract."""
+    return f"Write {num_queries} search queries about this reader's interests, one per line."
+
+
+# Prompt contracts: how a model's prompt is laid out. A model is served with the contract its manifest names
+# (``"prompt": {"contract": ...}``, read by ``models.generators.transformers_backend.with_prompt_contract``).
+# "chat": system message, worked example, the user's activity and the instruction (about 260 fixed tokens).
+# "compact": the activity block and a one-line instruction only (about 20 fixed tokens): a student trained on the
+# teacher's answers to the chat prompt (context distillation) needs neither the description nor the example.
+CONTRACTS = ("chat", "compact")
+
+
+def check_contract(contract: str) -> str:
+    if contract not in CONTRACTS:
+        raise ValueError(f"unknown prompt contract {contract!r}; choose from {', '.join(CONTRACTS)}")
+    return contract
+
+
 def fixed_texts(num_queries: int = 5) -> list[str]:
-    """Every text of the prompt that is the same for all users (system message, instruction, worked example): a
+    """Every text of the prompts that is the same for all users (system message, instructions, worked example): a
     served query must not be made of it (``models.parsing.copies_prompt``)."""
-    return [SYSTEM, instruction(num_queries), *(s["text"] for s in EXAMPLE_ACTIVITY), *EXAMPLE_ANSWER]
+    return [SYSTEM, instruction(num_queries), compact_instruction(num_queries),
+            *(s["text"] for s in EXAMPLE_ACTIVITY), *EXAMPLE_ANSWER]
 
 
 def build_messages(history: list[dict], num_queries: int, max_signals: int, tokenizer: Tokenizer | None = None,
@@ -164,10 +184,31 @@ def build_messages(history: list[dict], num_queries: int, max_signals: int, toke
     ]
 
 
-def chat_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int) -> list[str]:
-    """Chat-templated prompts, one per history, ready for generation (shared by every LLM backend)."""
+def compact_messages(history: list[dict], num_queries: int, max_signals: int, tokenizer: Tokenizer | None = None,
+                     max_prompt_tokens: int | None = None) -> list[dict]:
+    """The ``compact`` contract's messages: an empty system message (so that a chat template adds no default one of
+    its own) and one user message, the activity block (the same block, delimiters and scrubbing as the chat
+    contract's) and :func:`compact_instruction`."""
+    budget = MAX_ACTIVITY_TOKENS if max_prompt_tokens is None else max_prompt_tokens
+    block = activity_block(covering_signals(history, max_signals), max_signals, tokenizer, budget)
+    return [{"role": "system", "content": ""},
+            {"role": "user", "content": block + "\n\n" + compact_instruction(num_queries)}]
+
+
+def messages_for(contract: str, history: list[dict], num_queries: int, max_signals: int,
+                 tokenizer: Tokenizer | None = None) -> list[dict]:
+    """The messages of ``contract`` (see :data:`CONTRACTS`) for one history."""
+    build = compact_messages if check_contract(contract) == "compact" else build_messages
+    return build(history, num_queries, max_signals, tokenizer=tokenizer)
+
+
+def chat_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int,
+                 contract: str = "chat") -> list[str]:
+    """Chat-templated prompts of ``contract``, one per history, ready for generation (shared by every LLM backend
+    and the training loops)."""
+    check_contract(contract)
     return [
-        tokenizer.apply_chat_template(build_messages(h, num_queries, max_signals, tokenizer=tokenizer),
+        tokenizer.apply_chat_template(messages_for(contract, h, num_queries, max_signals, tokenizer),
                                       add_generation_prompt=True, tokenize=False)
         for h in histories
     ]

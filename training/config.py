@@ -97,7 +97,13 @@ class DistillConfig:
     """Distilling the teacher into a depth-pruned student (training/distill.py)."""
 
     student: PolicyConfig = field(default_factory=lambda: PolicyConfig(layers=None, lora_top_layers=0))
-    keep_layers: int = 12  # depth of the student when ``student.layers`` is None (models.pruning.default_layers)
+    keep_layers: int = 24  # depth of the student when ``student.layers`` is None
+    layer_choice: str = "importance"  # which layers: "importance" (the most influential on training prompts,
+    # models.pruning.block_influence) or "even" (models.pruning.default_layers: the middle is cut)
+    student_from: str = "teacher"  # the student's weights before pruning: "teacher" (adapter merged) or "base"
+    contract: str = "compact"  # the student's prompt contract (models/prompt.py CONTRACTS); "compact" drops the system
+    # message and the worked example: the teacher still reads its chat prompt (context distillation)
+    teacher_signals: int = 0  # signals in the teacher's prompt; 0 = its manifest's max_prompt_signals
     mode: str = "on-policy"  # "on-policy" (reverse KL on student rollouts) or "sft" (teacher samples)
     seed: int = 0
     steps: int = 8

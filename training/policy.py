@@ -102,9 +102,10 @@ class Rollout:
         return self.completion_mask.sum(dim=1)
 
 
-def build_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int) -> list[str]:
+def build_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int,
+                  contract: str = "chat") -> list[str]:
     """The serving prompt (``models/prompt.py``): what the model is trained on is what it is served with."""
-    return chat_prompts(tokenizer, histories, num_queries, max_signals)
+    return chat_prompts(tokenizer, histories, num_queries, max_signals, contract)
 
 
 def completion_mask(tokens: torch.Tensor, end_ids: set[int]) -> torch.Tensor:
@@ -157,6 +158,21 @@ def rollout_from_texts(tokenizer, prompts: list[str], completions: list[str], n:
     prompt_mask = enc["attention_mask"].repeat_interleave(n, dim=0)
     return Rollout(torch.cat([prompt_ids, completion], dim=1), torch.cat([prompt_mask, mask], dim=1),
                    prompt_ids.shape[1], mask, list(completions), n)
+
+
+def with_prompts(tokenizer, rollout: Rollout, prompts: list[str]) -> Rollout:
+    """The same completion tokens after other prompts (one per prompt of ``rollout``, its ``n`` rows each): how a
+    teacher that reads another prompt contract scores the student's own tokens."""
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    if enc["input_ids"].shape[0] * rollout.n != rollout.input_ids.shape[0]:
+        raise ValueError(f"{len(prompts)} prompts for {rollout.input_ids.shape[0]} rows of {rollout.n} per prompt")
+    device = rollout.input_ids.device
+    prompt_ids = enc["input_ids"].repeat_interleave(rollout.n, dim=0).to(device)
+    prompt_mask = enc["attention_mask"].repeat_interleave(rollout.n, dim=0).to(device)
+    mask = rollout.completion_mask
+    return Rollout(torch.cat([prompt_ids, rollout.completion], dim=1),
+                   torch.cat([prompt_mask, mask.to(prompt_mask.dtype)], dim=1), prompt_ids.shape[1], mask,
+                   list(rollout.texts), rollout.n)
 
 
 def completion_logits(model, rollout: Rollout, rows: slice | None = None) -> torch.Tensor:

@@ -19,7 +19,7 @@ from models.generators.cache import CompletionCache
 from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
 from models.decoding import NoRepeatInCompletion
 from models.prefill import generate_shared
-from models.prompt import chat_prompts
+from models.prompt import chat_prompts, check_contract
 from models.student import model_version
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ def generation_from_samples(raws: list[str], context: UserContext, num_queries: 
 
 def with_prompt_contract(cfg, model_dir: Path):
     """``cfg`` with the prompt settings a trained model's manifest names (``"prompt": {"num_queries": ...,
-    "max_prompt_signals": ...}``): a model is served with the prompt it was trained on."""
+    "max_prompt_signals": ..., "contract": ...}``): a model is served with the prompt it was trained on. A manifest
+    without a contract was trained on the chat prompt."""
     import dataclasses
     import json
 
@@ -75,6 +76,8 @@ def with_prompt_contract(cfg, model_dir: Path):
     if not prompt or not dataclasses.is_dataclass(cfg):
         return cfg
     fields = {k: int(v) for k, v in prompt.items() if k in ("num_queries", "max_prompt_signals")}
+    if hasattr(cfg, "prompt_contract"):
+        fields["prompt_contract"] = check_contract(str(prompt.get("contract", "chat")))
     return dataclasses.replace(cfg, **fields)
 
 
@@ -121,7 +124,7 @@ class TransformersGenerator(QueryGenerator):
 
     def prompts(self, contexts: list[UserContext]) -> list[str]:
         return chat_prompts(self.tokenizer, [c.history for c in contexts], self.cfg.num_queries,
-                            self.cfg.max_prompt_signals)
+                            self.cfg.max_prompt_signals, getattr(self.cfg, "prompt_contract", "chat"))
 
     def complete(self, prompts: list[str], temperature: float = 0.0, n: int = 1) -> list[str]:
         """Completions of already-templated prompts in batches of ``cfg.batch_size`` prompts: greedy at temperature

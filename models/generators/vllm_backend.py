@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - the branch taken depends on the
     ) from exc
 
 from models.generators.base import Generation, QueryGenerator, UserContext
-from models.generators.transformers_backend import generation_from_samples, single_generation
+from models.generators.transformers_backend import generation_from_samples, single_generation, with_prompt_contract
 from models.prompt import chat_prompts
 from models.student import model_version
 
@@ -52,7 +52,7 @@ class VLLMGenerator(QueryGenerator):
             raise ValueError(f"n must be >= 1, got {n}")
         if n > 1 and temperature <= 0:
             raise ValueError("n > 1 samples need a temperature > 0 (greedy decoding would repeat one output)")
-        self.cfg = cfg
+        self.cfg = with_prompt_contract(cfg, model_dir)  # the prompt the model was trained on
         self.n, self.temperature, self.top_p, self.seed = n, temperature, top_p, seed
         dtype = dtype or getattr(cfg, "dtype", None) or "auto"
         kwargs = {"model": str(model_dir), "dtype": dtype, "gpu_memory_utilization": gpu_memory_utilization}
@@ -67,7 +67,7 @@ class VLLMGenerator(QueryGenerator):
 
     def prompts(self, contexts: list[UserContext]) -> list[str]:
         return chat_prompts(self.tokenizer, [c.history for c in contexts], self.cfg.num_queries,
-                            self.cfg.max_prompt_signals)
+                            self.cfg.max_prompt_signals, getattr(self.cfg, "prompt_contract", "chat"))
 
     def sampling_params(self, temperature: float = 0.0, n: int = 1):
         """``vllm.SamplingParams`` for ``n`` completions per prompt (greedy at temperature 0)."""

@@ -59,6 +59,28 @@ def test_prompts_use_the_chat_template_with_the_history(generator):
     assert prompt.rstrip().endswith("assistant")  # the generation prompt
 
 
+def test_a_model_is_served_with_the_prompt_contract_its_manifest_names(tiny_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "compact"
+    shutil.copytree(tiny_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["prompt"] = {"num_queries": 4, "max_prompt_signals": 12, "contract": "compact"}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    served = TransformersGenerator(copy, CFG)
+    assert (served.cfg.prompt_contract, served.cfg.num_queries, served.cfg.max_prompt_signals) == ("compact", 4, 12)
+    [prompt] = served.prompts(contexts(1))
+    assert prompt.count("</activity>") == 1 and "Story number 0 about tennis" in prompt
+    assert "Write 4 search queries" in prompt and "worked" not in prompt
+    # a manifest whose prompt names no contract was trained on the chat prompt, whatever the configuration says
+    del manifest["prompt"]["contract"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    chat = TransformersGenerator(copy, GeneratorConfig(max_new_tokens=8, prompt_contract="compact"))
+    assert chat.cfg.prompt_contract == "chat"
+    # a manifest without a prompt block is served with the configured contract
+    assert TransformersGenerator(tiny_dir, GeneratorConfig(prompt_contract="compact")).cfg.prompt_contract == "compact"
+
+
 def test_complete_batches_and_returns_one_text_per_prompt(generator, monkeypatch):
     calls = []
     original = generator.model.generate

@@ -43,6 +43,49 @@ def test_pruned_model_runs_and_reports_its_depth(tiny_base):
         prune_layers(model, [1, 0])
 
 
+def test_important_layers_keep_the_most_influential_and_the_ends():
+    from models.pruning import important_layers
+
+    scores = [0.9, 0.1, 0.5, 0.05, 0.3, 0.01]
+    assert important_layers(scores, 4) == [0, 2, 4, 5]  # the last layer is kept though it scores lowest
+    assert important_layers(scores, 3, protect=()) == [0, 2, 4]
+    assert important_layers([0.2, 0.2, 0.2, 0.2], 3) == [0, 1, 3]  # ties keep the lower layer
+    assert important_layers(scores, 6) == list(range(6))
+    with pytest.raises(ValueError):
+        important_layers(scores, 7)
+
+
+def test_block_influence_scores_an_identity_layer_zero(tiny_base):
+    from models.pruning import block_influence
+
+    model = load_model(tiny_base, "float32")
+    with torch.no_grad():  # layer 2 adds nothing to the residual stream: its output is its input
+        model.model.layers[2].self_attn.o_proj.weight.zero_()
+        model.model.layers[2].mlp.down_proj.weight.zero_()
+    ids = torch.tensor([[0, 0, 5, 6, 7], [1, 2, 3, 4, 5]])
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    scores = block_influence(model, ids, mask)
+    assert len(scores) == 4 and all(0 <= s <= 2 for s in scores)
+    assert scores[2] == pytest.approx(0.0, abs=1e-6) and min(scores[i] for i in (0, 1, 3)) > 1e-4
+    assert not any(h for layer in model.model.layers for h in layer._forward_hooks.values())  # hooks removed
+
+
+def test_with_prompts_keeps_the_completion_tokens_after_other_prompts():
+    from tests.tiny_models import student_tokenizer
+    from training.policy import rollout_from_texts, with_prompts
+
+    tokenizer = student_tokenizer()
+    tokenizer.padding_side, tokenizer.pad_token = "left", tokenizer.eos_token
+    rollout = rollout_from_texts(tokenizer, ["short", "a much longer prompt here"], ["a b", "c", "d e f", "g"], n=2)
+    other = with_prompts(tokenizer, rollout, ["a far longer first prompt than before", "x"])
+    assert torch.equal(other.completion, rollout.completion)
+    assert torch.equal(other.completion_mask, rollout.completion_mask) and other.n == 2
+    assert other.prompt_len > rollout.prompt_len
+    assert other.attention_mask[:, other.prompt_len:].tolist() == rollout.completion_mask.tolist()
+    with pytest.raises(ValueError):
+        with_prompts(tokenizer, rollout, ["one prompt for two"] * 3)
+
+
 def test_completion_mask_stops_after_the_first_end_token():
     tokens = torch.tensor([[5, 6, 2, 7, 2], [5, 5, 5, 5, 5]])
     assert completion_mask(tokens, {2}).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
@@ -92,7 +135,8 @@ def test_distillation_into_a_pruned_student(env, tiny_base, tmp_path, mode):
     teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
     student = replace(policy(tiny_base), lora_top_layers=0)
     cfg = replace(DistillConfig(), student=student, keep_layers=2, mode=mode, steps=2, users_per_step=2,
-                  samples_per_user=2, checkpoint_every=1, reward_coef=0.5 if mode == "on-policy" else 0.0)
+                  samples_per_user=2, checkpoint_every=1, reward_coef=0.5 if mode == "on-policy" else 0.0,
+                  layer_choice="even", student_from="base", contract="chat")
     adapter = distill.train(cfg, env, teacher, tmp_path / mode)
     manifest = json.loads((adapter / "manifest.json").read_text())
     assert manifest["layers"] == [0, 3]
@@ -108,6 +152,100 @@ def test_distillation_into_a_pruned_student(env, tiny_base, tmp_path, mode):
     registry.publish(adapter, "tiny", "student", {"base": "tiny@base"})
     folder = registry.load_path(registry.get("tiny", "student"))
     assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 2
+
+
+def publish_teacher(tiny_base, adapter, registry_root):
+    """The tiny teacher in a registry as tiny@teacher (on tiny@base), as the real teacher is."""
+    from models.registry import Registry
+
+    manifest = json.loads((adapter / "manifest.json").read_text())
+    (adapter / "manifest.json").write_text(json.dumps({**manifest, "name": "tiny", "version": "teacher"}))
+    registry = Registry(registry_root)
+    registry.publish(tiny_base, "tiny", "base")
+    registry.publish(adapter, "tiny", "teacher", {"base": "tiny@base"})
+    return registry
+
+
+@pytest.mark.parametrize("mode", ["on-policy", "sft"])
+def test_student_pruned_from_the_teacher_reads_the_compact_prompt(env, tiny_base, tmp_path, mode, monkeypatch):
+    from training import policy as P
+
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    registry = publish_teacher(tiny_base, teacher, tmp_path / "registry")
+    seen = {"student": [], "teacher": []}
+    real_logits, real_with_prompts = P.completion_logits, P.with_prompts
+
+    def with_prompts(tokenizer, rollout, prompts):
+        seen["teacher"].extend(prompts)
+        return real_with_prompts(tokenizer, rollout, prompts)
+
+    def completion_logits(model, rollout, rows=None):
+        seen["student"].append(model.training)
+        return real_logits(model, rollout, rows)
+
+    monkeypatch.setattr(P, "with_prompts", with_prompts)
+    monkeypatch.setattr(P, "completion_logits", completion_logits)
+    student = replace(policy(tiny_base), lora_top_layers=0, max_prompt_signals=12)
+    cfg = replace(DistillConfig(), student=student, keep_layers=3, mode=mode, steps=2, users_per_step=2,
+                  samples_per_user=2, checkpoint_every=1, teacher_temperature=0.0 if mode == "sft" else None)
+    adapter = distill.train(cfg, env, teacher, tmp_path / mode)
+    manifest = json.loads((adapter / "manifest.json").read_text())
+    importance = json.loads((tmp_path / mode / "importance.json").read_text())["block_influence"]
+    from models.pruning import important_layers
+
+    assert manifest["layers"] == important_layers(importance, 3) and len(importance) == 4
+    assert manifest["base"] == "tiny@teacher" and manifest["layer_choice"] == "importance"
+    assert manifest["prompt"] == {"num_queries": 5, "max_prompt_signals": 12, "contract": "compact"}
+    if mode == "on-policy":  # the teacher scores the student's tokens after its own chat prompt
+        assert seen["teacher"] and all("</activity>" in p and p.count("</activity>") == 3 for p in seen["teacher"])
+    else:  # the greedy teacher wrote its targets from its chat prompt, the student learns them after the compact one
+        greedy = [json.loads(line) for line in (tmp_path / mode / "teacher_greedy.jsonl").read_text().splitlines()]
+        assert greedy
+    # the registry rebuilds the student: the teacher merged, pruned to the kept layers, the student's adapter merged
+    registry.publish(adapter, "tiny", "student")
+    folder = registry.load_path(registry.get("tiny", "student"))
+    assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 3
+    from models.generators.transformers_backend import TransformersGenerator
+    from models.config import GeneratorConfig
+
+    served = TransformersGenerator(folder, GeneratorConfig(max_new_tokens=4))
+    assert served.cfg.prompt_contract == "compact" and served.cfg.max_prompt_signals == 12
+
+
+def test_sft_on_the_kd_cache_learns_the_teachers_served_lists(env, train_bench, tiny_base, tmp_path):
+    from training.kd import KDEnv, build_targets, load_targets
+    from training.evaluate import Benchmark
+    from models.generators.base import Generation
+
+    class Teacher:  # a stand-in teacher (unit test): one valid list per user, none for u1
+        version = "tiny@teacher"
+        calls = 0
+
+        def generate(self, contexts):
+            Teacher.calls += 1
+            return [Generation([] if c.user_id == "u1" else ["fed rates", f"news {c.user_id}"], "", "")
+                    for c in contexts]
+
+    bench = Benchmark.load(train_bench)
+    out = tmp_path / "kd.jsonl"
+    counts = build_targets(bench, ["u0", "u1", "u2"], Teacher(), out, batch_size=2, progress=False)
+    assert counts == {"benchmark": train_bench.name, "users": 3, "made": 3, "with_target": 2, "without": 1}
+    again = build_targets(bench, ["u0", "u1", "u2", "u3"], Teacher(), out, batch_size=2, progress=False)
+    assert again["made"] == 1  # resumed: only u3 is new
+    rows = load_targets(out)
+    assert rows[(train_bench.name, "u0")]["text"] == "fed rates\nnews u0"
+    kd = KDEnv.load(out, [train_bench])
+    assert kd.train_users() == [f"{train_bench.name}/{u}" for u in ("u0", "u2", "u3")]  # u1 has no target
+    assert kd.history(f"{train_bench.name}/u2") == bench.histories["u2"]
+
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    student = replace(policy(tiny_base), lora_top_layers=0)
+    cfg = replace(DistillConfig(), student=student, keep_layers=3, mode="sft", steps=2, users_per_step=2,
+                  checkpoint_every=1)
+    distill.train(cfg, kd, teacher, tmp_path / "student")
+    run = [json.loads(line) for line in (tmp_path / "student" / "log.jsonl").read_text().splitlines()]
+    assert len(run) == 2 and all(r["loss"] > 0 for r in run)
+    assert {r["example"] for r in run} <= {kd.target(u) for u in kd.train_users()}  # the targets are the cache's
 
 
 def test_distill_rejects_unknown_modes(env, tiny_base, tmp_path):
