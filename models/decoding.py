@@ -1,4 +1,5 @@
-"""Decoding rules of the generator's own: no n-gram repeated within a completion.
+"""Decoding rules of the generator's own: no n-gram repeated within a completion, and a row that has written its
+whole list stops.
 
 A 135M model decoding greedily falls into loops ("mould pipes", "mould pipes", ... until the token budget ends):
 the parser keeps one copy, so the list ends short and the rest of the budget is wasted. Banning any n-gram already
@@ -32,3 +33,29 @@ class NoRepeatInCompletion:
             if banned:
                 scores[row, list(banned)] = float("-inf")
         return scores
+
+
+def newline_tokens(tokenizer) -> list[int]:
+    """Ids of the vocabulary's tokens whose text holds a line break (``"\n"``, ``"\n\n"``, ``".\n"`` ...)."""
+    vocab = tokenizer.get_vocab()
+    ids = [i for i in vocab.values() if "\n" in tokenizer.decode([i])]
+    return sorted(ids)
+
+
+class ListComplete:
+    """A ``StoppingCriteria``: a row is done once its generated part (tokens after ``prompt_len``) holds
+    ``num_queries`` line breaks, i.e. it has written a whole list of ``num_queries`` lines; ``generate`` ends the
+    batch when every row is done or has ended. The parser keeps at most ``num_queries`` queries and reads a later line
+    only in place of an invalid or repeated one, while one rambling row keeps the whole batch decoding to the token
+    limit: the rule trades those spare lines for time (``INTERESTS_GEN_STOP_AT_LIST``)."""
+
+    def __init__(self, num_queries: int, prompt_len: int, newline_ids: list[int]):
+        if num_queries < 1:
+            raise ValueError(f"num_queries must be >= 1, got {num_queries}")
+        self.num_queries, self.prompt_len = num_queries, prompt_len
+        self.newline_ids = torch.tensor(sorted(set(newline_ids)), dtype=torch.long)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        generated = input_ids[:, self.prompt_len:]
+        breaks = torch.isin(generated, self.newline_ids.to(generated.device)).sum(dim=1)
+        return breaks >= self.num_queries

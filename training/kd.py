@@ -13,6 +13,7 @@ distillation). One JSON line per (benchmark, user); a resumed build skips the us
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from dataclasses import replace
@@ -26,12 +27,14 @@ def target_text(queries: list[str]) -> str:
 
 
 def load_targets(path: Path) -> dict[tuple[str, str], dict]:
-    """``{(benchmark, user): row}`` of a KD cache file; a line cut by a killed build is skipped."""
+    """``{(benchmark, user): row}`` of a KD cache file (gzipped when its name ends in ``.gz``, as the shipped one in
+    ``training/artifacts/``); a line cut by a killed build is skipped."""
     rows: dict[tuple[str, str], dict] = {}
     path = Path(path)
     if not path.exists():
         return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
+    text = gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz" else path.read_text("utf-8")
+    for line in text.splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:

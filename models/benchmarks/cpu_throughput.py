@@ -4,6 +4,12 @@ candidates), for one or more weight dtypes (``--dtype``: bfloat16, the served de
 key-phrase baseline, on fixed synthetic histories (seeded), in one run.
 
     python -m models.benchmarks.cpu_throughput [--out FILE.json] [--dtype bfloat16 float32] [--users 32] [--budget-s 40]
+        [--model-dir DIR [DIR ...]] [--histories FILE] [--stop-at-list off on]
+
+Several ``--model-dir`` folders (e.g. the teacher's and the students' merged registry folders) are timed back to
+back in one run, each with the prompt contract its manifest names; ``--histories`` takes real users' histories (the
+file of ``interests train export-histories``: a benchmark's training users) instead of the synthetic ones; ``--stop-at-list on`` ends a row once it has written its list
+(``INTERESTS_GEN_STOP_AT_LIST``), ``off on`` measures both.
 
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
@@ -259,8 +265,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="torch threads (0 = torch's default); 1 is far faster when other processes load the "
                              "cores (OpenMP threads then wait on each other)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model-dir", type=Path, default=None, help="converted student (default: the configured)")
+    parser.add_argument("--model-dir", type=Path, nargs="+", default=None,
+                        help="model folders, timed one after the other (default: the configured student)")
+    parser.add_argument("--histories", type=Path, default=None,
+                        help="a histories file (interests train export-histories) instead of the synthetic users")
+    parser.add_argument("--stop-at-list", nargs="+", choices=("off", "on"), default=None,
+                        help="end a row once it has written its list: off, on or both (default: the configured)")
     return parser.parse_args(argv)
+
+
+def file_histories(path: Path, users: int, seed: int) -> list[UserContext]:
+    """``users`` histories drawn (seeded) from a histories file of ``interests train export-histories`` (gzipped JSON
+    ``{"format": ..., "histories": {user: [signal, ...]}}``)."""
+    import gzip
+    import json
+
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as handle:
+        histories = json.load(handle)["histories"]
+    chosen = random.Random(seed).sample(sorted(histories), min(users, len(histories)))
+    return [UserContext(u, histories[u]) for u in chosen]
 
 
 def run(args: argparse.Namespace, command: str) -> dict:
@@ -275,34 +298,47 @@ def run(args: argparse.Namespace, command: str) -> dict:
     load_start = os.getloadavg()
     configured = GeneratorConfig.from_env(retry_temperature=0.0, fallback="", torch_threads=args.threads)
     dtypes = args.dtype or [configured.dtype]
-    model_dir = ensure_student(args.model_dir or configured.model_dir)
-    contexts = synthetic_histories(max(args.users, max(args.batch_sizes)) + max(args.batch_sizes), args.seed)
+    stops = [s == "on" for s in args.stop_at_list] if args.stop_at_list else [configured.stop_at_list]
+    model_dirs = args.model_dir or [ensure_student(configured.model_dir)]
+    need = max(args.users, max(args.batch_sizes)) + max(args.batch_sizes)
+    contexts = (file_histories(args.histories, need, args.seed) if args.histories
+                else synthetic_histories(need, args.seed))
     warmup, contexts = contexts[-max(args.batch_sizes):], contexts[:-max(args.batch_sizes)]
     rows, models = [], []
-    for dtype in dtypes:
-        base_cfg = dataclasses.replace(configured, dtype=dtype)
-        started = time.perf_counter()
-        generator = TransformersGenerator(model_dir, base_cfg)
-        load_s = time.perf_counter() - started
-        models.append({"dir": portable(model_dir), "version": generator.version, "dtype": dtype,
-                       "load_s": round(load_s, 2)})
-        generator.generate(warmup[:2])  # untimed warm-up
-        for n in args.samples:
-            for batch_size in args.batch_sizes:
-                generator.cfg = dataclasses.replace(base_cfg, batch_size=batch_size)
-                generator.n, generator.temperature = n, args.temperature
-                torch.manual_seed(args.seed)
-                with _DecodeCounter(generator.model) as counter:
-                    result = measure(generator, contexts, batch_size, args.users, args.budget_s)
-                result.update({"backend": "smollm2 (transformers, cpu)", "dtype": dtype, "batch_size": batch_size,
-                               "n": n, "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
-                               "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
-                               "mean_decode_steps": round(counter.tokens / max(counter.sequences, 1), 1),
-                               "mean_prompt_tokens": round(counter.prompt_tokens / max(counter.prompts, 1), 1)})
-                rows.append(result)
-                print(_row(result), flush=True)
-        generator.close()
-        del generator
+    for model_dir in model_dirs:
+        for dtype in dtypes:
+            base_cfg = dataclasses.replace(configured, dtype=dtype)
+            started = time.perf_counter()
+            generator = TransformersGenerator(model_dir, base_cfg)
+            load_s = time.perf_counter() - started
+            layers = generator.model.config.num_hidden_layers
+            parameters = sum(p.numel() for p in generator.model.parameters())
+            models.append({"dir": portable(model_dir), "version": generator.version, "dtype": dtype,
+                           "layers": layers, "parameters": parameters,
+                           "prompt_contract": getattr(generator.cfg, "prompt_contract", "chat"),
+                           "load_s": round(load_s, 2)})
+            generator.generate(warmup[:2])  # untimed warm-up
+            served_cfg = generator.cfg  # the configuration with the model's own prompt contract
+            for stop in stops:
+                for n in args.samples:
+                    for batch_size in args.batch_sizes:
+                        generator.cfg = dataclasses.replace(served_cfg, batch_size=batch_size, stop_at_list=stop)
+                        generator.n, generator.temperature = n, args.temperature
+                        torch.manual_seed(args.seed)
+                        with _DecodeCounter(generator.model) as counter:
+                            result = measure(generator, contexts, batch_size, args.users, args.budget_s)
+                        result.update({
+                            "backend": "smollm2 (transformers, cpu)", "version": generator.version,
+                            "layers": layers, "parameters": parameters, "dtype": dtype, "batch_size": batch_size,
+                            "n": n, "stop_at_list": stop,
+                            "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
+                            "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
+                            "mean_decode_steps": round(counter.tokens / max(counter.sequences, 1), 1),
+                            "mean_prompt_tokens": round(counter.prompt_tokens / max(counter.prompts, 1), 1)})
+                        rows.append(result)
+                        print(_row(result), flush=True)
+            generator.close()
+            del generator
     keyphrase = KeyphraseGenerator(configured.num_queries)
     everyone = synthetic_histories(max(args.users, 256), args.seed)
     keyphrase.generate(everyone[:4])
@@ -317,17 +353,19 @@ def run(args: argparse.Namespace, command: str) -> dict:
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "dtypes": dtypes, "models": models,
             "settings": {"max_new_tokens": configured.max_new_tokens, "num_queries": configured.num_queries,
+                         "histories": portable(args.histories) if args.histories else "synthetic",
                          "users_per_setting": args.users, "budget_s": args.budget_s, "seed": args.seed,
                          "retry": "off", "latency": "wall time of the generate() call holding the user"},
             "results": rows}
 
 
-HEADER = (f"{'backend':<28} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'users/s':>8} {'p50 s':>7} {'p99 s':>7} "
+HEADER = (f"{'model':<36} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'users/s':>8} {'p50 s':>7} {'p99 s':>7} "
           f"{'valid':>5} {'tok/s':>6}")
 
 
 def _row(r: dict) -> str:
-    return (f"{r['backend']:<28} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
+    name = r.get("version", r["backend"]) + (" +stop" if r.get("stop_at_list") else "")
+    return (f"{name:<36} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
             f"{r['latency_p50_s']:>7.3f} {r['latency_p99_s']:>7.3f} {r['valid_share']:>5.2f} "
             f"{r.get('generated_tokens_per_s', float('nan')):>6.1f}")
 

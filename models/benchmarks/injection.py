@@ -2,7 +2,9 @@
 through the real student (SmolLM2-135M-Instruct, :class:`TransformersGenerator`, batched greedy on CPU) and the
 production validation (parse, content checks, grounding, the sampled retry when configured).
 
-``python -m models.benchmarks.injection --out FILE.json [--max-new-tokens N] [--batch-size B] [--no-retry]``
+``python -m models.benchmarks.injection --out FILE.json [--model-dir DIR] [--max-new-tokens N] [--batch-size B]
+[--no-retry]`` (``--model-dir``: any model folder, e.g. a registry version's merged folder, served with the prompt
+contract its manifest names; default the converted base model)
 
 Reports the share of users whose raw model output contains the case's payload (before validation: how often the
 model obeys or copies the injection) and the share whose written query list contains it (after validation: must be
@@ -134,12 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=GeneratorConfig().max_new_tokens)
     parser.add_argument("--batch-size", type=int, default=GeneratorConfig().batch_size)
     parser.add_argument("--no-retry", action="store_true", help="no sampled retry of invalid outputs")
+    parser.add_argument("--model-dir", default=None, help="the model folder (default: the converted base model)")
     args = parser.parse_args(argv)
     overrides = {"max_new_tokens": args.max_new_tokens, "batch_size": args.batch_size}
     if args.no_retry:
         overrides["retry_temperature"] = 0.0
     cfg = GeneratorConfig(**overrides)
-    generator = RecordingGenerator(ensure_student(cfg.model_dir), cfg)
+    generator = RecordingGenerator(args.model_dir or ensure_student(cfg.model_dir), cfg)
     result = run_suite(generator)
     report = summary(result, cfg, generator.version)
     print(_table(result))

@@ -17,7 +17,7 @@ from pathlib import Path
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.cache import CompletionCache
 from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
-from models.decoding import NoRepeatInCompletion
+from models.decoding import ListComplete, NoRepeatInCompletion, newline_tokens
 from models.prefill import generate_shared
 from models.prompt import chat_prompts, check_contract
 from models.student import model_version
@@ -119,6 +119,7 @@ class TransformersGenerator(QueryGenerator):
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg))
         self.model.eval()
         self.version = model_version(model_dir)
+        self._newlines: list[int] | None = None  # the vocabulary's line-break tokens (stop_at_list), found once
         cache_path = getattr(cfg, "completion_cache", "")
         self.cache = CompletionCache(cache_path) if cache_path else None
 
@@ -138,6 +139,8 @@ class TransformersGenerator(QueryGenerator):
                     "top_p": self.top_p, "repetition_penalty": self.cfg.repetition_penalty}
         if getattr(self.cfg, "no_repeat_ngram", 0):  # absent from older keys: their cached completions stay valid
             settings["no_repeat_ngram"] = self.cfg.no_repeat_ngram
+        if getattr(self.cfg, "stop_at_list", False):
+            settings["stop_at_list"] = True
         keys = [self.cache.key(self.version, p, **settings) for p in prompts]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key) is None]
         if missing:
@@ -159,6 +162,13 @@ class TransformersGenerator(QueryGenerator):
 
                 rules["logits_processor"] = LogitsProcessorList(
                     [NoRepeatInCompletion(self.cfg.no_repeat_ngram, inputs["input_ids"].shape[1])])
+            if getattr(self.cfg, "stop_at_list", False):
+                from transformers import StoppingCriteriaList
+
+                if self._newlines is None:
+                    self._newlines = newline_tokens(self.tokenizer)
+                rules["stopping_criteria"] = StoppingCriteriaList(
+                    [ListComplete(self.cfg.num_queries, inputs["input_ids"].shape[1], self._newlines)])
             with self.torch.inference_mode():  # n samples of a prompt share its prefill; rows grouped by prompt
                 generated = generate_shared(
                     self.model, inputs["input_ids"], inputs["attention_mask"], n,

@@ -359,6 +359,41 @@ def test_benchmark_measures_each_dtype_and_records_it(tiny_dir, tmp_path, monkey
         torch.set_num_threads(threads)
 
 
+def test_benchmark_times_several_models_back_to_back_with_and_without_the_stop(tiny_dir, tmp_path):
+    import gzip
+    import shutil
+
+    from models.benchmarks.cpu_throughput import main
+
+    import torch
+
+    compact = tmp_path / "compact"
+    shutil.copytree(tiny_dir, compact)
+    manifest = json.loads((compact / "manifest.json").read_text())
+    (compact / "manifest.json").write_text(json.dumps({**manifest, "version": "student",
+                                                       "prompt": {"contract": "compact"}}))
+    histories = tmp_path / "histories.json.gz"  # the shape `interests train export-histories` writes
+    with gzip.open(histories, "wt") as handle:
+        json.dump({"format": "interests-train-histories/1",
+                   "histories": {c.user_id: c.history for c in contexts(6)}}, handle)
+    out = tmp_path / "cpu.json"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--out", str(out), "--users", "2", "--batch-sizes", "2", "--samples", "1", "--budget-s", "0",
+                     "--threads", "1", "--model-dir", str(tiny_dir), str(compact), "--stop-at-list", "off", "on",
+                     "--histories", str(histories), "--dtype", "float32"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    report = json.loads(out.read_text())
+    assert [(m["version"], m["prompt_contract"], m["layers"]) for m in report["models"]] == [
+        ("tiny@test", "chat", 2), ("tiny@student", "compact", 2)]
+    rows = [r for r in report["results"] if r["backend"] != "keyphrase"]
+    assert [(r["version"], r["stop_at_list"]) for r in rows] == [
+        ("tiny@test", False), ("tiny@test", True), ("tiny@student", False), ("tiny@student", True)]
+    assert rows[2]["mean_prompt_tokens"] < rows[0]["mean_prompt_tokens"] - 200  # the compact prompt, same users
+    assert report["settings"]["histories"].endswith("histories.json.gz")
+
+
 def test_benchmark_rejects_an_unknown_dtype(capsys):
     from models.benchmarks.cpu_throughput import parse_args
 
