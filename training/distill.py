@@ -229,16 +229,23 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
         cfg = replace(cfg, teacher_signals=int(teacher_prompt.get("max_prompt_signals", pcfg.max_prompt_signals)))
     total_layers = teacher.config.num_hidden_layers
     importance = None
-    if cfg.layer_choice == "importance" and not pcfg.layers:
-        importance = measure_importance(teacher, tokenizer, env, cfg)
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "importance.json").write_text(json.dumps({"block_influence": importance}, indent=1) + "\n")
-    layers = student_layers(cfg, total_layers, importance)
-    if init_adapter is not None:
-        init_layers = json.loads((Path(init_adapter) / "manifest.json").read_text()).get("layers")
-        if init_layers is not None and list(init_layers) != layers:
-            raise ValueError(f"the initial adapter {init_adapter} was trained on layers {init_layers}, not {layers}: "
-                             "give the same --layers")
+    init_meta = _manifest(init_adapter)
+    if init_meta.get("layers") is not None and not pcfg.layers:  # a trained student continues on its own layers
+        if len(init_meta["layers"]) != cfg.keep_layers:
+            raise ValueError(f"the initial adapter {init_adapter} keeps {len(init_meta['layers'])} layers, not "
+                             f"{cfg.keep_layers}: give the same --layers")
+        layers = list(init_meta["layers"])
+        importance = init_meta.get("importance")
+    else:
+        if cfg.layer_choice == "importance" and not pcfg.layers:
+            importance = measure_importance(teacher, tokenizer, env, cfg)
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            (Path(out_dir) / "importance.json").write_text(json.dumps({"block_influence": importance}, indent=1)
+                                                          + "\n")
+        layers = student_layers(cfg, total_layers, importance)
+        if init_meta.get("layers") is not None and list(init_meta["layers"]) != layers:
+            raise ValueError(f"the initial adapter {init_adapter} was trained on layers {init_meta['layers']}, not "
+                             f"{layers}: give the same --layers")
     student = _student(base, teacher_base, teacher_adapter, layers, cfg, init_adapter)
     student.train()
     optimizer = torch.optim.AdamW(P.trainable_parameters(student), lr=cfg.lr, weight_decay=0.0)

@@ -201,6 +201,13 @@ def test_student_pruned_from_the_teacher_reads_the_compact_prompt(env, tiny_base
     else:  # the greedy teacher wrote its targets from its chat prompt, the student learns them after the compact one
         greedy = [json.loads(line) for line in (tmp_path / mode / "teacher_greedy.jsonl").read_text().splitlines()]
         assert greedy
+        # on-policy continues the SFT student on its own layers (not re-measured) and keeps its contract
+        cont = distill.train(replace(cfg, mode="on-policy", teacher_temperature=None, steps=1), env, teacher,
+                             tmp_path / "continued", init_adapter=adapter)
+        continued = json.loads((cont / "manifest.json").read_text())
+        assert continued["layers"] == manifest["layers"] and continued["prompt"]["contract"] == "compact"
+        with pytest.raises(ValueError, match="keeps 3 layers, not 2"):
+            distill.train(replace(cfg, keep_layers=2), env, teacher, tmp_path / "wrong", init_adapter=adapter)
     # the registry rebuilds the student: the teacher merged, pruned to the kept layers, the student's adapter merged
     registry.publish(adapter, "tiny", "student")
     folder = registry.load_path(registry.get("tiny", "student"))
