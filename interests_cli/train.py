@@ -1,4 +1,4 @@
-"""Training: ``interests train grpo|distill|kd-targets|study|retrain|package|export-histories`` (the Dr.GRPO teacher, the
+"""Training: ``interests train grpo|distill|kd-targets|students|study|retrain|package|export-histories`` (the Dr.GRPO teacher, the
 distilled student, the study, the retraining job, shipping an adapter, the histories a GPU machine trains on)."""
 
 from __future__ import annotations
@@ -152,6 +152,22 @@ def cmd_kd_targets(args) -> int:
     return 0
 
 
+def cmd_students(args) -> int:
+    from training.students import compare, load_report, write
+
+    students = {}
+    for item in args.student:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise UsageError(f"--student {item!r}: expected NAME=FOLDER (a benchmark --out folder)")
+        students[name] = load_report(Path(folder))
+    latency = json.loads(Path(args.latency).read_text()) if args.latency else None
+    out = write(compare(load_report(Path(args.teacher)), students, latency, seed=args.seed), Path(args.out))
+    print((out / "students.md").read_text())
+    print(f"wrote {out / 'students.json'} and students.md")
+    return 0
+
+
 def cmd_study(args) -> int:
     from training.study import RESULTS, StudyConfig, run
 
@@ -188,9 +204,11 @@ def cmd_package(args) -> int:
 
 
 def cmd_export_histories(args) -> int:
-    from training.histories import export
+    from training.evaluate import Benchmark
+    from training.histories import HistoryEnv, export
 
-    env = _reward_env(args)
+    bench = Benchmark.load(_bench_folder(args))  # histories only: no embedder, article index or click model
+    env = HistoryEnv({user: bench.histories[user] for user in bench.eval_users("train")})
     out = Path(args.out) if args.out else _work(args) / "histories.json.gz"
     export(env, out, meta={"benchmark": str(_bench_folder(args)), "seed": args.seed})
     print(f"{out}: {len(env.train_users())} training users ({out.stat().st_size / 1e6:.1f} MB)")
@@ -313,6 +331,17 @@ def _add_kd_targets(train) -> None:
     _work_option(p)
 
 
+def _add_students(train) -> None:
+    p = command(train, "students", cmd_students, "students against their teacher: NDCG@10 ratios with paired "
+                "intervals from benchmark reports, latency from one CPU throughput run")
+    p.add_argument("--teacher", required=True, help="the benchmark --out folder of the teacher served")
+    p.add_argument("--student", action="append", required=True,
+                   help="NAME=FOLDER: a student's benchmark --out folder (same seed and sizes); repeat")
+    p.add_argument("--latency", default=None, help="a cpu_throughput JSON timing the teacher first, then students")
+    p.add_argument("--out", required=True, help="the folder for students.json and students.md")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+
+
 def _add_retrain(train) -> None:
     p = command(train, "retrain", cmd_retrain, "retrain the served model on logged events; publish it when it is "
                 "no worse",
@@ -357,6 +386,7 @@ def add(sub) -> None:
     _add_grpo(train)
     _add_distill(train)
     _add_kd_targets(train)
+    _add_students(train)
     _add_study(train)
     _add_retrain(train)
     _add_shipping(train)

@@ -43,7 +43,7 @@ from models.generators.base import QueryGenerator, UserContext
 
 BATCH_SIZES = (1, 4, 16)
 SAMPLES = (1, 4)
-DTYPES = ("bfloat16", "float32")
+DTYPES = ("bfloat16", "float32", "int8")
 RESULTS_DIR = Path(__file__).parent / "results"
 DAY_MS = 86_400_000
 NOW_MS = 1_700_000_000_000  # fixed, so the histories (and the prompts) do not depend on the clock

@@ -82,13 +82,28 @@ def with_prompt_contract(cfg, model_dir: Path):
 
 
 def torch_dtype(cfg):
-    """The torch dtype named by ``cfg.dtype`` ("bfloat16", "float32" or "float16"); a clear error otherwise."""
+    """The torch dtype the weights load in for ``cfg.dtype`` ("bfloat16", "float32", "float16", or "int8": float32
+    weights whose linear layers are then quantised, :func:`load_causal_lm`); a clear error otherwise."""
     import torch
 
     name = getattr(cfg, "dtype", "float32")
-    if name not in ("bfloat16", "float32", "float16"):
-        raise ValueError(f"unknown dtype {name!r}: use bfloat16, float32 or float16")
-    return getattr(torch, name)
+    if name not in ("bfloat16", "float32", "float16", "int8"):
+        raise ValueError(f"unknown dtype {name!r}: use bfloat16, float32, float16 or int8")
+    return torch.float32 if name == "int8" else getattr(torch, name)
+
+
+def load_causal_lm(model_dir: Path, cfg):
+    """The model in ``cfg.dtype``; "int8" is torch's dynamic quantisation of every linear layer, the output
+    projection included (int8 weights, activations quantised per batch on the fly; CPU only)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg))
+    if getattr(cfg, "dtype", "") == "int8":
+        if getattr(model.config, "tie_word_embeddings", False):  # quantising the head must not touch the embeddings
+            model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
 
 
 class TransformersGenerator(QueryGenerator):
@@ -101,7 +116,7 @@ class TransformersGenerator(QueryGenerator):
 
     def __init__(self, model_dir: Path, cfg, n: int = 1, temperature: float = 0.8, top_p: float = 0.95):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
@@ -116,7 +131,7 @@ class TransformersGenerator(QueryGenerator):
         self.tokenizer.padding_side = "left"  # decoder-only: pad on the left so every row ends at its prompt
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg))
+        self.model = load_causal_lm(model_dir, cfg)
         self.model.eval()
         self.version = model_version(model_dir)
         self._newlines: list[int] | None = None  # the vocabulary's line-break tokens (stop_at_list), found once

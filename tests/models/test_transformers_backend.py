@@ -448,3 +448,18 @@ def test_the_no_repeat_rule_reaches_generate(tiny_dir, monkeypatch):
     [rules] = seen
     assert isinstance(rules[0], NoRepeatInCompletion) and rules[0].n == 3
     assert rules[0].prompt_len == gen.tokenizer(gen.prompts(contexts(1)), return_tensors="pt")["input_ids"].shape[1]
+
+
+def test_int8_quantises_the_linear_layers_and_still_generates(tiny_dir):
+    import torch
+
+    from dataclasses import replace
+
+    generator = TransformersGenerator(tiny_dir, replace(CFG, dtype="int8"))
+    quantised = [m for m in generator.model.modules() if type(m).__name__ == "Linear" and "quantized" in
+                 type(m).__module__]
+    assert len(quantised) == 2 * 7 + 1  # every projection of the two layers and the output head
+    assert generator.model.model.embed_tokens.weight.dtype == torch.float32  # the tied embeddings stay as they were
+    assert len(generator.complete(generator.prompts(contexts(2)))) == 2
+    with pytest.raises(ValueError, match="unknown dtype 'int4'"):
+        TransformersGenerator(tiny_dir, replace(CFG, dtype="int4"))
