@@ -23,11 +23,27 @@ log = logging.getLogger(__name__)
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
+def end_of_turn_id(path: Path) -> int | None:
+    """The token that ends the model's answer, as its ``generation_config.json`` names it (``eos_token_id``, the
+    first of a list); None without one."""
+    config = Path(path) / "generation_config.json"
+    if not config.exists():
+        return None
+    eos = json.loads(config.read_text()).get("eos_token_id")
+    return eos[0] if isinstance(eos, list) and eos else eos if isinstance(eos, int) else None
+
+
 def load_tokenizer(path: Path):
+    """The tokenizer, padding on the left, its end token the one that ends the model's answer. The SmolLM2 converted
+    from GGUF names ``<|im_start|>`` as its tokenizer's end token while generation stops at ``<|im_end|>``: targets
+    must end with the latter, or a student learns to open a new turn after its list instead of ending it."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
+    end = end_of_turn_id(path)
+    if end is not None and end != tokenizer.eos_token_id:
+        tokenizer.eos_token = tokenizer.convert_ids_to_tokens(end)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

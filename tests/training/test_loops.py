@@ -86,6 +86,19 @@ def test_with_prompts_keeps_the_completion_tokens_after_other_prompts():
         with_prompts(tokenizer, rollout, ["one prompt for two"] * 3)
 
 
+def test_targets_end_with_the_token_that_ends_the_models_answer():
+    from models.config import GeneratorConfig
+    from models.student import ensure_student
+    from training.policy import load_tokenizer, rollout_from_texts
+
+    tokenizer = load_tokenizer(ensure_student(GeneratorConfig().model_dir))  # the real converted SmolLM2
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|im_end|>"
+    rollout = rollout_from_texts(tokenizer, ["prompt"], ["fed rates\nmortgage rates"], n=1)
+    body = rollout.completion[0][rollout.completion_mask[0].bool()].tolist()
+    assert body[-1] == tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") not in body
+
+
 def test_completion_mask_stops_after_the_first_end_token():
     tokens = torch.tensor([[5, 6, 2, 7, 2], [5, 5, 5, 5, 5]])
     assert completion_mask(tokens, {2}).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
