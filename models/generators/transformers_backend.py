@@ -191,11 +191,19 @@ class TransformersGenerator(QueryGenerator):
                     pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
                 )
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]
-            ended = ((new_tokens == self.tokenizer.eos_token_id) | (new_tokens == self.tokenizer.pad_token_id)).any(1)
+            ended = self.torch.isin(new_tokens, self._end_ids(new_tokens.device)).any(1)
             texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             # a row that ran out of tokens ends in a cut line: keep its complete lines only
             outputs.extend(t if done else complete_lines(t) for t, done in zip(texts, ended.tolist()))
         return outputs
+
+    def _end_ids(self, device):
+        """Tokens that end a row: the tokenizer's end and padding and the end token generation stops at (the
+        converted SmolLM2's tokenizer and generation config disagree on it)."""
+        ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        ids.update(eos if isinstance(eos, list) else [eos])
+        return self.torch.tensor(sorted(i for i in ids if i is not None), device=device)
 
     def _parse(self, raw: str, context: UserContext) -> Generation:
         return single_generation(raw, context, self.cfg.num_queries)

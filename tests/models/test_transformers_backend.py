@@ -463,3 +463,24 @@ def test_int8_quantises_the_linear_layers_and_still_generates(tiny_dir):
     assert len(generator.complete(generator.prompts(contexts(2)))) == 2
     with pytest.raises(ValueError, match="unknown dtype 'int4'"):
         TransformersGenerator(tiny_dir, replace(CFG, dtype="int4"))
+
+
+def test_a_row_ended_by_the_generation_end_token_keeps_its_last_line(tiny_dir, monkeypatch):
+    import torch
+    from dataclasses import replace
+
+    tok = TransformersGenerator(tiny_dir, CFG).tokenizer
+    words = tok("fed rates\nmortgage rates", add_special_tokens=False)["input_ids"]
+    generator = TransformersGenerator(tiny_dir, replace(CFG, max_new_tokens=len(words) + 1))
+    end = generator.model.generation_config.eos_token_id
+    end = end[0] if isinstance(end, list) else end
+    assert end not in (tok.eos_token_id, tok.pad_token_id)  # the converted tokenizer names another end token
+
+    def generate(**kwargs):  # the row writes its last line and the end token exactly at the token limit
+        prompt = kwargs["input_ids"]
+        tail = torch.tensor([words + [end]] * prompt.shape[0])
+        return torch.cat([prompt, tail], dim=1)
+
+    monkeypatch.setattr(generator.model, "generate", generate)
+    [text] = generator.complete(generator.prompts(contexts(1)))
+    assert text == "fed rates\nmortgage rates"  # not cut as an unfinished line
