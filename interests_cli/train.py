@@ -199,7 +199,8 @@ def cmd_package(args) -> int:
     from training.runs import package_adapter
 
     dest = Path(args.out) if args.out else PACKAGED / args.version
-    print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version, f"{MODEL_NAME}@base"))
+    print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version, f"{MODEL_NAME}@base",
+                          dtype=args.dtype))
     return 0
 
 
@@ -374,6 +375,8 @@ def _add_shipping(train) -> None:
     package.add_argument("--version", required=True, help="the version it ships as (models/artifacts/VERSION)")
     package.add_argument("--name", default=None, help="the registry model name (default: the student's)")
     package.add_argument("--out", default=None, help="the folder (default: models/artifacts/VERSION)")
+    package.add_argument("--dtype", default=None, choices=["bfloat16", "float16"],
+                         help="cast the adapter's weights (half the file; default: as trained, float32)")
     export = command(train, "export-histories", cmd_export_histories,
                      "write the training users' histories (what `train distill --histories` trains on)")
     _bench_options(export)

@@ -254,18 +254,31 @@ def train_loop(out_dir: Path, config, model, optimizer, steps: int, step_fn, rng
 PACKAGE_FILES = ("adapter_config.json", "adapter_model.safetensors", "README.md")
 
 
-def package_adapter(adapter: Path, dest: Path, name: str, version: str, base_ref: str, extra: dict | None = None
-                    ) -> Path:
+def package_adapter(adapter: Path, dest: Path, name: str, version: str, base_ref: str, extra: dict | None = None,
+                    dtype: str | None = None) -> Path:
     """Copy a trained adapter into ``dest`` (e.g. ``models/artifacts/<version>``) for shipping: the adapter weights,
     config and model card (not the tokenizer: the registry takes the base's) and a manifest naming the registry
-    ``name``/``version``, the base as a registry reference, the kept layers and the prompt settings."""
+    ``name``/``version``, the base as a registry reference, the kept layers and the prompt settings. An adapter
+    trained on a registry version (a student on its teacher, ``name@version``) keeps that base; any other gets
+    ``base_ref``. ``dtype`` ("bfloat16") casts the weights on the way, halving the file."""
     adapter, dest = Path(adapter), Path(dest)
     manifest = json.loads((adapter / "manifest.json").read_text())
+    trained_on = str(manifest.get("base", ""))
+    if "@" in trained_on and not Path(trained_on).exists():
+        base_ref = trained_on
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     for file in PACKAGE_FILES:
         if (adapter / file).exists():
             shutil.copyfile(adapter / file, dest / file)
+    if dtype:
+        import torch
+        from safetensors.torch import load_file, save_file
+
+        weights = dest / "adapter_model.safetensors"
+        tensors = {k: v.to(getattr(torch, dtype)) if v.is_floating_point() else v
+                   for k, v in load_file(weights).items()}
+        save_file(tensors, weights, metadata={"format": "pt"})
     manifest.update({"name": name, "version": version, "base": base_ref, "adapter": ".",
                      "training_run": manifest.get("training_run"), **(extra or {})})
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -313,3 +313,25 @@ def test_package_adapter_ships_weights_and_a_serving_manifest(env, tiny_base, tm
                                                       "adapter_model.safetensors", "manifest.json"]
     manifest = json.loads((dest / "manifest.json").read_text())
     assert manifest["name"] == "tiny" and manifest["base"] == "tiny@base" and manifest["prompt"]["num_queries"] == 5
+
+
+def test_a_packaged_student_keeps_its_teacher_as_base_in_half_precision(env, tiny_base, tmp_path):
+    from safetensors.torch import load_file
+
+    from training.runs import package_adapter
+
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    registry = publish_teacher(tiny_base, teacher, tmp_path / "registry")
+    student = replace(policy(tiny_base), lora_top_layers=0)
+    cfg = replace(DistillConfig(), student=student, keep_layers=3, mode="sft", steps=1, users_per_step=2,
+                  checkpoint_every=1, teacher_temperature=0.0)
+    adapter = distill.train(cfg, env, teacher, tmp_path / "student")
+    dest = package_adapter(adapter, tmp_path / "artifacts" / "student-v1", "tiny", "student-v1", "tiny@base",
+                           dtype="bfloat16")
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["base"] == "tiny@teacher" and manifest["prompt"]["contract"] == "compact"
+    weights = load_file(dest / "adapter_model.safetensors")
+    assert weights and all(t.dtype == torch.bfloat16 for t in weights.values())
+    registry.publish(dest, "tiny", "student-v1")  # as register_packaged publishes models/artifacts/*
+    folder = registry.load_path(registry.get("tiny", "student-v1"))  # teacher merged, pruned, student merged
+    assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 3
