@@ -60,13 +60,35 @@ def register_base(model_dir: Path, registry) -> None:
             pass
     published = register_packaged(registry)
     current = registry.current(MODEL_NAME)
+    default = packaged_default()
     if current is None or (published and current.version == "base"):
-        # a trained student shipped with the code serves out of the box; an operator's explicit choice of another
+        # a trained model shipped with the code serves out of the box; an operator's explicit choice of another
         # version (interests model use) stays, and `use base` after this first registration is kept too
-        registry.set_current(MODEL_NAME, published[-1] if published else "base")
+        registry.set_current(MODEL_NAME, default if default in published else published[-1] if published
+                             else "base")
+    elif default in published and current.version in packaged_versions():
+        # a new default shipped with the code replaces the shipped version that served before it (once: the
+        # version is published now); an operator's own version stays current
+        registry.set_current(MODEL_NAME, default)
 
 
 PACKAGED = Path(__file__).parent / "artifacts"
+
+
+def packaged_versions(folder: Path | None = None) -> list[str]:
+    """The versions of the served model shipped in ``models/artifacts/``."""
+    metas = [json.loads(p.read_text()) for p in sorted((folder or PACKAGED).glob("*/manifest.json"))]
+    return [m["version"] for m in metas if m.get("name") == MODEL_NAME]
+
+
+def packaged_default(folder: Path | None = None) -> str | None:
+    """The shipped version marked ``"default": true`` in its manifest (the one a fresh install serves); None when
+    none is marked (the newest published then serves)."""
+    for path in sorted((folder or PACKAGED).glob("*/manifest.json")):
+        meta = json.loads(path.read_text())
+        if meta.get("name") == MODEL_NAME and meta.get("default"):
+            return meta["version"]
+    return None
 
 
 def register_packaged(registry, folder: Path | None = None) -> list[str]:

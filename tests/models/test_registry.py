@@ -327,3 +327,40 @@ def test_packaged_student_is_published_once_and_made_current_over_base(tmp_path)
     assert version.is_adapter and version.manifest["layers"] == [0, 1]
     assert register_packaged(registry, tmp_path / "artifacts") == []  # published once
     assert "someone-else" not in registry.names()
+
+
+def test_a_new_default_shipped_with_the_code_replaces_the_shipped_version_that_served(tmp_path, monkeypatch):
+    import json as _json
+
+    from models import student
+    from models.student import MODEL_NAME, register_base
+
+    artifacts = tmp_path / "artifacts"
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text("{}")
+    (base / "manifest.json").write_text(_json.dumps({"name": MODEL_NAME, "version": "base", "source": "gguf"}))
+
+    def ship(version, **extra):
+        folder = artifacts / version
+        folder.mkdir(parents=True)
+        (folder / "adapter_config.json").write_text("{}")
+        (folder / "manifest.json").write_text(_json.dumps({"name": MODEL_NAME, "version": version,
+                                                            "base": f"{MODEL_NAME}@base", **extra}))
+
+    monkeypatch.setattr(student, "PACKAGED", artifacts)
+    registry = Registry(tmp_path / "registry")
+    ship("teacher-v1")
+    register_base(base, registry)
+    assert registry.current(MODEL_NAME).version == "teacher-v1"
+    ship("student-v1", default=True)
+    ship("zz-experiment")  # sorts last, but is not the default
+    register_base(base, registry)
+    assert registry.current(MODEL_NAME).version == "student-v1"
+    registry.set_current(MODEL_NAME, "zz-experiment")  # an operator's choice stays from now on
+    register_base(base, registry)
+    assert registry.current(MODEL_NAME).version == "zz-experiment"
+    # a fresh registry serves the default at once
+    fresh = Registry(tmp_path / "fresh")
+    register_base(base, fresh)
+    assert fresh.current(MODEL_NAME).version == "student-v1"
