@@ -44,18 +44,24 @@ def newline_tokens(tokenizer) -> list[int]:
 
 class ListComplete:
     """A ``StoppingCriteria``: a row is done once its generated part (tokens after ``prompt_len``) holds
-    ``num_queries`` line breaks, i.e. it has written a whole list of ``num_queries`` lines; ``generate`` ends the
-    batch when every row is done or has ended. The parser keeps at most ``num_queries`` queries and reads a later line
-    only in place of an invalid or repeated one, while one rambling row keeps the whole batch decoding to the token
-    limit: the rule trades those spare lines for time (``INTERESTS_GEN_STOP_AT_LIST``)."""
+    ``num_queries`` line breaks (it has written a whole list), or once its current line has run ``max_line_tokens``
+    tokens without a break (no query is that long: the parser refuses a line of more than 8 words or 80 characters,
+    and a line cut here is dropped as unfinished); ``generate`` ends the batch when every row is done or has ended.
+    One rambling row ("jim jim jim ...") otherwise keeps the whole batch decoding to the token limit. The parser
+    reads a line after the ``num_queries``-th only in place of an invalid or repeated one: the rule trades those
+    spare lines for time (``INTERESTS_GEN_STOP_AT_LIST``)."""
 
-    def __init__(self, num_queries: int, prompt_len: int, newline_ids: list[int]):
-        if num_queries < 1:
-            raise ValueError(f"num_queries must be >= 1, got {num_queries}")
-        self.num_queries, self.prompt_len = num_queries, prompt_len
+    def __init__(self, num_queries: int, prompt_len: int, newline_ids: list[int], max_line_tokens: int = 24):
+        if num_queries < 1 or max_line_tokens < 1:
+            raise ValueError(f"num_queries and max_line_tokens must be >= 1, got {num_queries}, {max_line_tokens}")
+        self.num_queries, self.prompt_len, self.max_line_tokens = num_queries, prompt_len, max_line_tokens
         self.newline_ids = torch.tensor(sorted(set(newline_ids)), dtype=torch.long)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
         generated = input_ids[:, self.prompt_len:]
-        breaks = torch.isin(generated, self.newline_ids.to(generated.device)).sum(dim=1)
-        return breaks >= self.num_queries
+        is_break = torch.isin(generated, self.newline_ids.to(generated.device))
+        width = generated.shape[1]
+        positions = torch.arange(width, device=generated.device).expand_as(generated)
+        last_break = torch.where(is_break, positions, torch.full_like(positions, -1)).max(dim=1).values
+        line_tokens = width - 1 - last_break
+        return (is_break.sum(dim=1) >= self.num_queries) | (line_tokens >= self.max_line_tokens)

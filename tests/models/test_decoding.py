@@ -40,6 +40,11 @@ def test_list_complete_stops_a_row_once_it_has_written_its_lines():
     assert stop(ids, None).tolist() == [True, False, False]
     with pytest.raises(ValueError):
         ListComplete(0, 2, [9])
+    long_line = ListComplete(5, prompt_len=1, newline_ids=[9], max_line_tokens=3)
+    ids = torch.tensor([[7, 1, 9, 1, 1, 1],    # its second line has run 3 tokens: no query is that long
+                        [7, 1, 1, 9, 1, 1],    # 2 tokens since its break
+                        [7, 1, 1, 1, 9, 1]])
+    assert long_line(ids, None).tolist() == [True, False, False]
 
 
 def test_newline_tokens_of_the_students_tokenizer():
