@@ -252,6 +252,7 @@ def train_loop(out_dir: Path, config, model, optimizer, steps: int, step_fn, rng
 
 
 PACKAGE_FILES = ("adapter_config.json", "adapter_model.safetensors", "README.md")
+PUBLIC_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"  # what a shipped adapter's config names as its base model
 
 
 def package_adapter(adapter: Path, dest: Path, name: str, version: str, base_ref: str, extra: dict | None = None,
@@ -271,6 +272,12 @@ def package_adapter(adapter: Path, dest: Path, name: str, version: str, base_ref
     for file in PACKAGE_FILES:
         if (adapter / file).exists():
             shutil.copyfile(adapter / file, dest / file)
+    config_path = dest / "adapter_config.json"
+    if config_path.exists():  # a local path names this machine's folder: ship the base's public name instead
+        config = json.loads(config_path.read_text())
+        if Path(str(config.get("base_model_name_or_path", ""))).is_absolute():
+            config["base_model_name_or_path"] = PUBLIC_BASE
+            config_path.write_text(json.dumps(config, indent=2) + "\n")
     if dtype:
         import torch
         from safetensors.torch import load_file, save_file

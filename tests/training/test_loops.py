@@ -330,6 +330,8 @@ def test_a_packaged_student_keeps_its_teacher_as_base_in_half_precision(env, tin
                            dtype="bfloat16")
     manifest = json.loads((dest / "manifest.json").read_text())
     assert manifest["base"] == "tiny@teacher" and manifest["prompt"]["contract"] == "compact"
+    config = json.loads((dest / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"  # no path of this machine
     weights = load_file(dest / "adapter_model.safetensors")
     assert weights and all(t.dtype == torch.bfloat16 for t in weights.values())
     registry.publish(dest, "tiny", "student-v1")  # as register_packaged publishes models/artifacts/*
