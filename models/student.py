@@ -75,20 +75,22 @@ def register_base(model_dir: Path, registry) -> None:
 PACKAGED = Path(__file__).parent / "artifacts"
 
 
+def packaged(folder: Path | None = None) -> list[tuple[Path, dict]]:
+    """``(folder, manifest)`` of every version of the served model shipped in ``models/artifacts/``, by folder
+    name."""
+    found = [(p.parent, json.loads(p.read_text())) for p in sorted((folder or PACKAGED).glob("*/manifest.json"))]
+    return [(path, meta) for path, meta in found if meta.get("name") == MODEL_NAME]
+
+
 def packaged_versions(folder: Path | None = None) -> list[str]:
     """The versions of the served model shipped in ``models/artifacts/``."""
-    metas = [json.loads(p.read_text()) for p in sorted((folder or PACKAGED).glob("*/manifest.json"))]
-    return [m["version"] for m in metas if m.get("name") == MODEL_NAME]
+    return [meta["version"] for _, meta in packaged(folder)]
 
 
 def packaged_default(folder: Path | None = None) -> str | None:
     """The shipped version marked ``"default": true`` in its manifest (the one a fresh install serves); None when
     none is marked (the newest published then serves)."""
-    for path in sorted((folder or PACKAGED).glob("*/manifest.json")):
-        meta = json.loads(path.read_text())
-        if meta.get("name") == MODEL_NAME and meta.get("default"):
-            return meta["version"]
-    return None
+    return next((meta["version"] for _, meta in packaged(folder) if meta.get("default")), None)
 
 
 def register_packaged(registry, folder: Path | None = None) -> list[str]:
@@ -98,12 +100,11 @@ def register_packaged(registry, folder: Path | None = None) -> list[str]:
     from models.registry import VersionExists
 
     published = []
-    for src in sorted((folder or PACKAGED).glob("*/manifest.json")):
-        meta = json.loads(src.read_text())
-        if meta.get("name") != MODEL_NAME or (registry.root / MODEL_NAME / meta["version"] / MANIFEST).exists():
+    for src, meta in packaged(folder):
+        if (registry.root / MODEL_NAME / meta["version"] / MANIFEST).exists():
             continue
         try:
-            registry.publish(src.parent, MODEL_NAME, meta["version"])
+            registry.publish(src, MODEL_NAME, meta["version"])
             published.append(meta["version"])
             log.info("registered the packaged %s@%s (%s)", MODEL_NAME, meta["version"], meta.get("description", ""))
         except VersionExists:

@@ -118,10 +118,9 @@ class Rollout:
         return self.completion_mask.sum(dim=1)
 
 
-def build_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int,
-                  contract: str = "chat") -> list[str]:
+def build_prompts(tokenizer, histories: list[list[dict]], num_queries: int, max_signals: int) -> list[str]:
     """The serving prompt (``models/prompt.py``): what the model is trained on is what it is served with."""
-    return chat_prompts(tokenizer, histories, num_queries, max_signals, contract)
+    return chat_prompts(tokenizer, histories, num_queries, max_signals)
 
 
 def completion_mask(tokens: torch.Tensor, end_ids: set[int]) -> torch.Tensor:

@@ -8,8 +8,9 @@ key-phrase baseline, on fixed synthetic histories (seeded), in one run.
 
 Several ``--model-dir`` folders (e.g. the teacher's and the students' merged registry folders) are timed back to
 back in one run, each with the prompt contract its manifest names; ``--histories`` takes real users' histories (the
-file of ``interests train export-histories``: a benchmark's training users) instead of the synthetic ones; ``--stop-at-list on`` ends a row once it has written its list
-(``INTERESTS_GEN_STOP_AT_LIST``), ``off on`` measures both.
+file of ``interests train export-histories``: a benchmark's training users) instead of the synthetic ones;
+``--stop-at-list on`` ends a row once it has written its list (``INTERESTS_GEN_STOP_AT_LIST``), ``off on`` measures
+both.
 
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
