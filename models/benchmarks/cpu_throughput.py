@@ -4,13 +4,14 @@ candidates), for one or more weight dtypes (``--dtype``: bfloat16, the served de
 key-phrase baseline, on fixed synthetic histories (seeded), in one run.
 
     python -m models.benchmarks.cpu_throughput [--out FILE.json] [--dtype bfloat16 float32] [--users 32] [--budget-s 40]
-        [--model-dir DIR [DIR ...]] [--histories FILE] [--stop-at-list off on]
+        [--model-dir DIR [DIR ...]] [--histories FILE] [--stop-at-list off on] [--trim-head off on --head-tokens KD]
 
 Several ``--model-dir`` folders (e.g. the teacher's and the students' merged registry folders) are timed back to
 back in one run, each with the prompt contract its manifest names; ``--histories`` takes real users' histories (the
 file of ``interests train export-histories``: a benchmark's training users) instead of the synthetic ones;
 ``--stop-at-list on`` ends a row once it has written its list (``INTERESTS_GEN_STOP_AT_LIST``), ``off on`` measures
-both.
+both; ``--trim-head on`` computes the output layer's logits only for the tokens of the teacher's lists in the KD
+cache ``--head-tokens`` (``interests train kd-targets``) and each batch's prompt tokens (``models/headtrim.py``).
 
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
@@ -272,7 +273,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a histories file (interests train export-histories) instead of the synthetic users")
     parser.add_argument("--stop-at-list", nargs="+", choices=("off", "on"), default=None,
                         help="end a row once it has written its list: off, on or both (default: the configured)")
-    return parser.parse_args(argv)
+    parser.add_argument("--trim-head", nargs="+", choices=("off", "on"), default=["off"],
+                        help="a trimmed output vocabulary: off, on or both (default off; on needs --head-tokens)")
+    parser.add_argument("--head-tokens", type=Path, default=None,
+                        help="the KD cache (interests train kd-targets) whose lists' tokens the trimmed head keeps")
+    args = parser.parse_args(argv)
+    if "on" in args.trim_head and args.head_tokens is None:
+        parser.error("--trim-head on needs --head-tokens (a KD cache of interests train kd-targets)")
+    return args
+
+
+def kd_texts(path: Path) -> list[str]:
+    """The lists of a KD cache (gzipped JSON lines with a ``text`` field each)."""
+    import gzip
+    import json
+
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in handle if line.strip()]
 
 
 def file_histories(path: Path, users: int, seed: int) -> list[UserContext]:
@@ -294,6 +311,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
     from models.config import GeneratorConfig
     from models.generators.keyphrase import KeyphraseGenerator
     from models.generators.transformers_backend import TransformersGenerator
+    from models.headtrim import written_tokens
     from models.student import ensure_student
 
     load_start = os.getloadavg()
@@ -319,8 +337,14 @@ def run(args: argparse.Namespace, command: str) -> dict:
                            "prompt_contract": getattr(generator.cfg, "prompt_contract", "chat"),
                            "load_s": round(load_s, 2)})
             generator.generate(warmup[:2])  # untimed warm-up
+            full_head = generator.model.get_output_embeddings()
             served_cfg = generator.cfg  # the configuration with the model's own prompt contract
-            for stop in stops:
+            written = (written_tokens(generator.tokenizer, kd_texts(args.head_tokens)) if args.head_tokens
+                       else set())
+            for trimmed, stop in [(t == "on", s) for t in args.trim_head for s in stops]:
+                generator.head_tokens = written if trimmed else None
+                if not trimmed:
+                    generator.model.set_output_embeddings(full_head)
                 for n in args.samples:
                     for batch_size in args.batch_sizes:
                         generator.cfg = dataclasses.replace(served_cfg, batch_size=batch_size, stop_at_list=stop)
@@ -331,7 +355,8 @@ def run(args: argparse.Namespace, command: str) -> dict:
                         result.update({
                             "backend": "smollm2 (transformers, cpu)", "version": generator.version,
                             "layers": layers, "parameters": parameters, "dtype": dtype, "batch_size": batch_size,
-                            "n": n, "stop_at_list": stop,
+                            "n": n, "stop_at_list": stop, "trim_head": trimmed,
+                            "head_tokens": len(written) if trimmed else None,
                             "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
                             "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
                             "mean_decode_steps": round(counter.tokens / max(counter.sequences, 1), 1),
@@ -365,7 +390,8 @@ HEADER = (f"{'model':<36} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'user
 
 
 def _row(r: dict) -> str:
-    name = r.get("version", r["backend"]) + (" +stop" if r.get("stop_at_list") else "")
+    name = (r.get("version", r["backend"]) + (" +stop" if r.get("stop_at_list") else "")
+            + (" +trim" if r.get("trim_head") else ""))
     return (f"{name:<36} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
             f"{r['latency_p50_s']:>7.3f} {r['latency_p99_s']:>7.3f} {r['valid_share']:>5.2f} "
             f"{r.get('generated_tokens_per_s', float('nan')):>6.1f}")

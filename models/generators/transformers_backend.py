@@ -135,6 +135,9 @@ class TransformersGenerator(QueryGenerator):
         self.model.eval()
         self.version = model_version(model_dir)
         self._newlines: list[int] | None = None  # the vocabulary's line-break tokens (stop_at_list), found once
+        # a trimmed output vocabulary (models/headtrim.py): these tokens plus each batch's prompt tokens; None = the
+        # full head. A measured latency lever, not served by default.
+        self.head_tokens: set[int] | None = None
         cache_path = getattr(cfg, "completion_cache", "")
         self.cache = CompletionCache(cache_path) if cache_path else None
 
@@ -172,6 +175,8 @@ class TransformersGenerator(QueryGenerator):
             chunk = prompts[start:start + self.cfg.batch_size]
             inputs = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
             rules = {}
+            if self.head_tokens is not None:
+                self._trim_head(inputs["input_ids"])
             if getattr(self.cfg, "no_repeat_ngram", 0):
                 from transformers import LogitsProcessorList
 
@@ -196,6 +201,16 @@ class TransformersGenerator(QueryGenerator):
             # a row that ran out of tokens ends in a cut line: keep its complete lines only
             outputs.extend(t if done else complete_lines(t) for t, done in zip(texts, ended.tolist()))
         return outputs
+
+    def _trim_head(self, input_ids) -> None:
+        """Logits for :attr:`head_tokens`, this batch's prompt tokens, the end tokens and the line breaks only."""
+        from models.headtrim import trim
+
+        if self._newlines is None:
+            self._newlines = newline_tokens(self.tokenizer)
+        keep = set(self.head_tokens) | set(input_ids.unique().tolist()) | set(self._newlines)
+        keep |= set(self._end_ids(input_ids.device).tolist())
+        trim(self.model, keep)
 
     def _end_ids(self, device):
         """Tokens that end a row: the tokenizer's end and padding and the end token generation stops at (the

@@ -484,3 +484,29 @@ def test_a_row_ended_by_the_generation_end_token_keeps_its_last_line(tiny_dir, m
     monkeypatch.setattr(generator.model, "generate", generate)
     [text] = generator.complete(generator.prompts(contexts(1)))
     assert text == "fed rates\nmortgage rates"  # not cut as an unfinished line
+
+
+def test_benchmark_times_the_trimmed_head_beside_the_full_one(tiny_dir, tmp_path, capsys):
+    import gzip
+
+    from models.benchmarks.cpu_throughput import main
+
+    import torch
+
+    kd = tmp_path / "kd.jsonl.gz"
+    with gzip.open(kd, "wt") as handle:
+        handle.write(json.dumps({"user": "u1", "text": "storm warning\ncoast guard"}) + "\n")
+    out = tmp_path / "cpu.json"
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit):  # "on" needs the KD cache whose tokens it keeps
+            main(["--out", str(out), "--trim-head", "on", "--model-dir", str(tiny_dir)])
+        assert "--trim-head on needs --head-tokens" in capsys.readouterr().err
+        assert main(["--out", str(out), "--users", "1", "--batch-sizes", "1", "--samples", "1", "--budget-s", "0",
+                     "--threads", "1", "--model-dir", str(tiny_dir), "--trim-head", "off", "on",
+                     "--head-tokens", str(kd)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    rows = [r for r in json.loads(out.read_text())["results"] if r["backend"].startswith("smollm2")]
+    assert [r["trim_head"] for r in rows] == [False, True]
+    assert rows[0]["head_tokens"] is None and rows[1]["head_tokens"] >= 4

@@ -40,6 +40,9 @@ def test_compare_gives_per_group_ratios_and_the_latency_against_the_teacher():
                    {"version": "m@teacher", "batch_size": 16, "n": 1, "dtype": "bfloat16", "stop_at_list": False,
                     "users": 32, "users_per_s": 0.7, "latency_p50_s": 24.0, "latency_p99_s": 25.0,
                     "mean_decode_steps": 48, "mean_prompt_tokens": 445, "valid_share": 0.8},
+                   {"version": "m@teacher", "batch_size": 16, "n": 1, "dtype": "bfloat16", "stop_at_list": False,
+                    "trim_head": True, "users": 32, "users_per_s": 1.4, "latency_p50_s": 12.0,
+                    "latency_p99_s": 12.0, "mean_decode_steps": 48, "mean_prompt_tokens": 445, "valid_share": 0.8},
                    {"version": "m@student", "batch_size": 16, "n": 1, "dtype": "bfloat16", "stop_at_list": True,
                     "users": 32, "users_per_s": 2.1, "latency_p50_s": 8.0, "latency_p99_s": 8.5,
                     "mean_decode_steps": 20, "mean_prompt_tokens": 220, "valid_share": 0.8},
@@ -52,10 +55,13 @@ def test_compare_gives_per_group_ratios_and_the_latency_against_the_teacher():
     assert cells["warm"]["ratio"] == pytest.approx(0.2 / 0.3) and cells["warm"]["users"] == 2
     assert cells["cold"]["ratio"] == pytest.approx(1.0) and "drift" not in cells
     rows = out["latency"]["rows"]
-    assert [r["version"] for r in rows] == ["m@teacher", "m@student"]  # batch 16 only
-    assert rows[1]["latency_vs_teacher"] == pytest.approx(8.0 / 24.0) and rows[1]["layers"] == 24
+    assert [r["version"] for r in rows] == ["m@teacher", "m@teacher", "m@student"]  # batch 16 only
+    # ratios are to the teacher's untrimmed row; its trimmed row is measured against it too
+    assert rows[1]["trim_head"] and rows[1]["latency_vs_teacher"] == pytest.approx(12.0 / 24.0)
+    assert rows[2]["latency_vs_teacher"] == pytest.approx(8.0 / 24.0) and rows[2]["layers"] == 24
     text = markdown(out)
-    assert "0.78x" in text and "| m@student | 24 | 113.0 M | bfloat16 | yes | 2.10 |" in text
+    assert "0.78x" in text and "| m@student | 24 | 113.0 M | bfloat16 | yes | no | 2.10 |" in text
+    assert "| m@teacher | 30 | 134.5 M | bfloat16 | no | yes | 1.40 |" in text
 
 
 def test_reports_of_different_users_are_refused():
