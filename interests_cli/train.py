@@ -163,7 +163,11 @@ def cmd_students(args) -> int:
             raise UsageError(f"--student {item!r}: expected NAME=FOLDER (a benchmark --out folder)")
         students[name] = load_report(Path(folder))
     latency = json.loads(Path(args.latency).read_text()) if args.latency else None
-    out = write(compare(load_report(Path(args.teacher)), students, latency, seed=args.seed), Path(args.out))
+    unknown = sorted(set(args.curve or []) - set(students))
+    if unknown:
+        raise UsageError(f"--curve {', '.join(unknown)}: not a --student name ({', '.join(students)})")
+    out = write(compare(load_report(Path(args.teacher)), students, latency, seed=args.seed, on_curve=args.curve),
+                Path(args.out))
     print((out / "students.md").read_text())
     print(f"wrote {out / 'students.json'} and students.md")
     return 0
@@ -339,8 +343,11 @@ def _add_students(train) -> None:
     p.add_argument("--teacher", required=True, help="the benchmark --out folder of the teacher served")
     p.add_argument("--student", action="append", required=True,
                    help="NAME=FOLDER: a student's benchmark --out folder (same seed and sizes); repeat")
-    p.add_argument("--latency", default=None, help="a cpu_throughput JSON timing the teacher first, then students")
-    p.add_argument("--out", required=True, help="the folder for students.json and students.md")
+    p.add_argument("--latency", default=None, help="a cpu_throughput JSON timing the teacher first, then students "
+                   "(their parameters place them on the capacity curve)")
+    p.add_argument("--curve", action="append", default=None,
+                   help="NAME: a student on the capacity curve beside the teacher (repeat; default: every student)")
+    p.add_argument("--out", required=True, help="the folder for students.json, students.md and capacity.png")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
 
 

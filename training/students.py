@@ -5,7 +5,9 @@ model, the same seed and users) and latency from one CPU throughput run timing e
 Quality is the ratio of a student's mean NDCG@10 to the teacher's over the same test users, per channel (the served
 lists alone, and fused with the history centroid by the fusion each benchmark chose on its training users) and per
 group, with a paired bootstrap interval (users resampled together, the ratio of the two means per resample).
-``interests train students`` writes ``students.json`` and ``students.md``.
+``interests train students`` writes ``students.json`` and ``students.md``; with a latency report that timed every
+model, also the capacity curve: each truth's NDCG@10 of the served lists alone against the model's parameters, for
+the teacher and the students on the curve, fitted by a power law ``a * params^b`` (``capacity.png``).
 """
 
 from __future__ import annotations
@@ -70,9 +72,10 @@ def latency_rows(report: dict, batch_size: int = 16) -> list[dict]:
             and r.get("version")]
 
 
-def compare(teacher: dict, students: dict[str, dict], latency: dict | None = None, seed: int = 0) -> dict:
+def compare(teacher: dict, students: dict[str, dict], latency: dict | None = None, seed: int = 0,
+            on_curve: list[str] | None = None) -> dict:
     """Every student against the teacher, truth by truth, plus the latency rows at batch 16 with each one's ratio
-    to the teacher's row of the same dtype and stop rule."""
+    to the teacher's row of the same dtype and stop rule, and the capacity curve of the models on it."""
     truths = {t["truth"]: t for t in teacher["truths"]}
     report = {"teacher": teacher["meta"], "students": {}}
     for name, student in students.items():
@@ -100,7 +103,77 @@ def compare(teacher: dict, students: dict[str, dict], latency: dict | None = Non
                       "latency_vs_teacher": (r["latency_p50_s"] / base[(r["dtype"], False)]["latency_p50_s"]
                                              if (r["dtype"], False) in base else None)}
                      for r in rows]}
+        report["capacity"] = capacity(teacher, students, latency, on_curve)
     return report
+
+
+def served_version(truth: dict) -> str | None:
+    """The model version a benchmark truth served: the most frequent maker of its lists other than the key-phrase
+    fill (``"name@v+keyphrase@1"`` counts for ``name@v``)."""
+    counts: dict[str, int] = {}
+    for maker, n in truth.get("audit", {}).get("lists_by_maker", {}).items():
+        model = maker.split("+", 1)[0]
+        if not model.startswith("keyphrase@"):
+            counts[model] = counts.get(model, 0) + int(n)
+    return max(counts, key=counts.get) if counts else None
+
+
+def capacity(teacher: dict, students: dict[str, dict], latency: dict, on_curve: list[str] | None = None) -> dict:
+    """Per truth: ``{"points": [{model, version, parameters, ndcg@10}] by size, "fit": {a, b, r2}}`` for the teacher
+    and the students named in ``on_curve`` (default all), parameters from the latency report's models (a model it
+    did not time is left off), NDCG@10 the mean over the test users of the served lists alone; ``b`` is the
+    exponent of the fit over parameters in millions."""
+    from training.study import power_law
+
+    params = {m["version"]: m["parameters"] for m in latency["models"] if m.get("parameters")}
+    reports = [("teacher", teacher)] + [(n, r) for n, r in students.items() if on_curve is None or n in on_curve]
+    out = {}
+    for truth in (t["truth"] for t in teacher["truths"]):
+        points = []
+        for name, rep in reports:
+            found = next((t for t in rep["truths"] if t["truth"] == truth), None)
+            version = served_version(found) if found else None
+            if version not in params:
+                continue
+            rows = found["channel_per_user"]["served"]
+            points.append({"model": name, "version": version, "parameters": params[version],
+                           "ndcg@10": float(np.mean([r["ndcg@10"] for r in rows]))})
+        points.sort(key=lambda p: p["parameters"])
+        out[truth] = {"points": points, "fit": power_law([p["parameters"] / 1e6 for p in points],
+                                                         [p["ndcg@10"] for p in points])}
+    return out
+
+
+def plot_capacity(curves: dict, path: Path) -> None:
+    """Each truth's points and fitted line, NDCG@10 against parameters (millions, log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for truth, curve in curves.items():
+        xs = [p["parameters"] / 1e6 for p in curve["points"]]
+        ys = [p["ndcg@10"] for p in curve["points"]]
+        if not xs:
+            continue
+        dots = ax.plot(xs, ys, "o", label=f"{truth} truth")[0]
+        fit = curve["fit"]
+        if fit.get("b") is not None:
+            grid = np.geomspace(min(xs), max(xs), 50)
+            ax.plot(grid, fit["a"] * grid ** fit["b"], "-", color=dots.get_color(),
+                    label=f"{truth}: {fit['a']:.3g} x^{fit['b']:.2f}")
+        for x, y, p in zip(xs, ys, curve["points"]):
+            ax.annotate(p["model"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (millions)")
+    ax.set_ylabel("NDCG@10, served lists alone")
+    ax.set_title("Capacity: distilled students and their teacher", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _ratio(cell: dict) -> str:
@@ -142,6 +215,13 @@ def markdown(report: dict) -> str:
         lines += ["", f"Machine: {machine.get('cpu')}, {machine.get('logical_cores')} cores, torch threads "
                   f"{machine.get('torch_threads')}; load average {machine.get('load_average_1_5_15_min_at_start')} -> "
                   f"{machine.get('load_average_1_5_15_min_at_end')}."]
+    for truth, curve in report.get("capacity", {}).items():
+        fit = curve["fit"]
+        r2 = f" (R² {fit['r2']:.2f})" if fit.get("r2") is not None else ""
+        exponent = f"b = {fit['b']:.3f}{r2}" if fit.get("b") is not None else "no fit (fewer than two points)"
+        lines += ["", f"Capacity, {truth} truth (served lists alone): " + ", ".join(
+            f"{p['model']} {p['parameters'] / 1e6:.1f} M: {p['ndcg@10']:.3f}" for p in curve["points"])
+            + f"; power-law exponent {exponent}."]
     return "\n".join(lines) + "\n"
 
 
@@ -150,4 +230,6 @@ def write(report: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "students.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "students.md").write_text(markdown(report))
+    if report.get("capacity"):
+        plot_capacity(report["capacity"], out / "capacity.png")
     return out

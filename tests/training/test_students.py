@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from training.students import compare, markdown, paired_ratio
+from training.students import capacity, compare, markdown, paired_ratio, served_version, write
 
 
 def test_paired_ratio_of_means_and_its_interval():
@@ -69,3 +69,38 @@ def test_reports_of_different_users_are_refused():
     student = report({"b": 0.2}, {"b": "warm"}, "s")
     with pytest.raises(ValueError, match="different users"):
         compare(teacher, {"s": student})
+
+
+def served(ndcg: float, version: str) -> dict:
+    rows = [{"user_id": "a", "group": "warm", "ndcg@10": ndcg}]
+    return {"meta": {"command": version, "commit": "abc"},
+            "truths": [{"truth": "lexical", "channel_per_user": {"served": rows, "centroid + served": rows},
+                        "audit": {"lists_by_maker": {f"m@{version}+keyphrase@1": 7, f"m@{version}": 2,
+                                                     "keyphrase@1": 9}}}]}
+
+
+def test_the_served_version_is_the_model_behind_most_lists_not_the_fill():
+    assert served_version(served(0.1, "s20")["truths"][0]) == "m@s20"
+    assert served_version({"audit": {"lists_by_maker": {"keyphrase@1": 3}}}) is None
+
+
+def test_capacity_fits_the_power_law_over_millions_of_parameters(tmp_path):
+    # ndcg = 0.01 * (params in millions) ** 0.5 exactly: the fit recovers a and b
+    sizes = {"teacher": 144e6, "s24": 100e6, "s20": 64e6, "op": 100e6}
+    ndcg = {k: 0.01 * (v / 1e6) ** 0.5 for k, v in sizes.items()}
+    latency = {"models": [{"version": f"m@{k}", "parameters": v} for k, v in sizes.items() if k != "s20"]
+               + [{"version": "m@s20", "parameters": sizes["s20"]}]}
+    students = {k: served(ndcg[k], k) for k in ("s24", "s20", "op")}
+    curves = capacity(served(ndcg["teacher"], "teacher"), students, latency, on_curve=["s24", "s20"])
+    curve = curves["lexical"]
+    assert [p["model"] for p in curve["points"]] == ["s20", "s24", "teacher"]  # by size; "op" is off the curve
+    assert curve["fit"]["b"] == pytest.approx(0.5) and curve["fit"]["a"] == pytest.approx(0.01)
+    assert curve["fit"]["r2"] == pytest.approx(1.0)
+    del latency["models"][0]  # a model the latency run did not time has no size: left off
+    assert [p["model"] for p in capacity(served(0.1, "teacher"), students, latency)["lexical"]["points"]] == [
+        "s20", "s24", "op"]
+    report = {"teacher": {"command": "t", "commit": "abc"}, "students": {}, "teacher_audit": {},
+              "capacity": curves}
+    out = write(report, tmp_path)
+    assert (out / "capacity.png").stat().st_size > 0
+    assert "power-law exponent b = 0.500" in (out / "students.md").read_text()
