@@ -73,6 +73,9 @@ class GeneratorConfig:
     # weights' dtype on CPU: bfloat16 runs on the AMX/AVX512-BF16 units of recent x86 CPUs (several times faster than
     # float32 here); "float32" for CPUs without them (models/benchmarks/cpu_throughput.py measures both)
     dtype: str = "bfloat16"
+    # attention of the transformers backend (models/attention.py): "sdpa_gqa" reads the grouped key/value heads in
+    # place (the same outputs, about a tenth faster on CPU); "sdpa" is transformers' own, which copies them per step
+    attention: str = "sdpa_gqa"
     group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
     session_timeout_s: float = 45.0  # a worker silent this long (killed) loses its partitions to the others
     embedder: str = "minilm"  # query embeddings: "minilm", "minilm-onnx" (int8 ONNX) or "hash" (tests only)
@@ -101,6 +104,11 @@ class GeneratorConfig:
         from models.prompt import check_contract
 
         check_contract(self.prompt_contract)  # INTERESTS_GEN_PROMPT_CONTRACT
+        from models.attention import IMPLEMENTATIONS
+
+        if self.attention not in IMPLEMENTATIONS:
+            raise ValueError(f"attention must be one of {', '.join(IMPLEMENTATIONS)} (INTERESTS_GEN_ATTENTION), "
+                             f"not {self.attention!r}")
         self.reward_weight_map()  # a malformed INTERESTS_GEN_REWARD_WEIGHTS fails here, at start-up
 
     def reward_weight_map(self) -> dict[str, float] | None:

@@ -75,7 +75,8 @@ def latency_rows(report: dict, batch_size: int = 16) -> list[dict]:
 def compare(teacher: dict, students: dict[str, dict], latency: dict | None = None, seed: int = 0,
             on_curve: list[str] | None = None) -> dict:
     """Every student against the teacher, truth by truth, plus the latency rows at batch 16 with each one's ratio
-    to the teacher's row of the same dtype and stop rule, and the capacity curve of the models on it."""
+    to the teacher's row of the same dtype and attention without the stop rule or the trimmed head, and the capacity
+    curve of the models on it."""
     truths = {t["truth"]: t for t in teacher["truths"]}
     report = {"teacher": teacher["meta"], "students": {}}
     for name, student in students.items():
@@ -90,18 +91,19 @@ def compare(teacher: dict, students: dict[str, dict], latency: dict | None = Non
         rows = latency_rows(latency)
         models = {m["version"]: m for m in latency["models"]}
         first = rows[0]["version"] if rows else None  # the teacher is the first model timed
-        base = {(r["dtype"], r.get("stop_at_list", False)): r for r in rows
+        base = {(r["dtype"], r.get("attention"), r.get("stop_at_list", False)): r for r in rows
                 if r["version"] == first and not r.get("trim_head")}
         report["latency"] = {
             "command": latency["command"], "machine": latency["machine"], "teacher": first,
             "rows": [{**{k: r[k] for k in ("version", "dtype", "stop_at_list", "users", "users_per_s",
                                            "latency_p50_s", "latency_p99_s", "mean_decode_steps",
                                            "mean_prompt_tokens", "valid_share")},
-                      "trim_head": bool(r.get("trim_head")),
+                      "trim_head": bool(r.get("trim_head")), "attention": r.get("attention"),
                       "layers": models.get(r["version"], {}).get("layers"),
                       "parameters": models.get(r["version"], {}).get("parameters"),
-                      "latency_vs_teacher": (r["latency_p50_s"] / base[(r["dtype"], False)]["latency_p50_s"]
-                                             if (r["dtype"], False) in base else None)}
+                      "latency_vs_teacher": (
+                          r["latency_p50_s"] / base[(r["dtype"], r.get("attention"), False)]["latency_p50_s"]
+                          if (r["dtype"], r.get("attention"), False) in base else None)}
                      for r in rows]}
         report["capacity"] = capacity(teacher, students, latency, on_curve)
     return report
@@ -200,13 +202,13 @@ def markdown(report: dict) -> str:
     if "latency" in report:
         lat = report["latency"]
         lines += ["## Latency (batch 16, greedy, one run, back to back)", "", f"`{lat['command']}`", "",
-                  "| model | layers | parameters | dtype | stop at list | trimmed head | users/s | p50 s | p99 s | "
-                  "decode steps | prompt tokens | valid | p50 vs teacher |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| model | layers | parameters | dtype | attention | stop at list | trimmed head | users/s | p50 s | "
+                  "p99 s | decode steps | prompt tokens | valid | p50 vs teacher |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in lat["rows"]:
             vs = f"{r['latency_vs_teacher']:.2f}" if r["latency_vs_teacher"] is not None else "-"
             params = f"{r['parameters'] / 1e6:.1f} M" if r["parameters"] else "-"
-            lines.append(f"| {r['version']} | {r['layers']} | {params} | {r['dtype']} | "
+            lines.append(f"| {r['version']} | {r['layers']} | {params} | {r['dtype']} | {r.get('attention') or '-'} | "
                          f"{'yes' if r['stop_at_list'] else 'no'} | {'yes' if r.get('trim_head') else 'no'} | "
                          f"{r['users_per_s']:.2f} | {r['latency_p50_s']:.2f} | "
                          f"{r['latency_p99_s']:.2f} | {r['mean_decode_steps']:.1f} | {r['mean_prompt_tokens']:.0f} | "

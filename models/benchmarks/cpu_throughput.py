@@ -5,13 +5,15 @@ key-phrase baseline, on fixed synthetic histories (seeded), in one run.
 
     python -m models.benchmarks.cpu_throughput [--out FILE.json] [--dtype bfloat16 float32] [--users 32] [--budget-s 40]
         [--model-dir DIR [DIR ...]] [--histories FILE] [--stop-at-list off on] [--trim-head off on --head-tokens KD]
+        [--attention sdpa sdpa_gqa]
 
 Several ``--model-dir`` folders (e.g. the teacher's and the students' merged registry folders) are timed back to
 back in one run, each with the prompt contract its manifest names; ``--histories`` takes real users' histories (the
 file of ``interests train export-histories``: a benchmark's training users) instead of the synthetic ones;
 ``--stop-at-list on`` ends a row once it has written its list (``INTERESTS_GEN_STOP_AT_LIST``), ``off on`` measures
 both; ``--trim-head on`` computes the output layer's logits only for the tokens of the teacher's lists in the KD
-cache ``--head-tokens`` (``interests train kd-targets``) and each batch's prompt tokens (``models/headtrim.py``).
+cache ``--head-tokens`` (``interests train kd-targets``) and each batch's prompt tokens (``models/headtrim.py``);
+``--attention sdpa sdpa_gqa`` loads each model with each attention in turn (``models/attention.py``).
 
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
@@ -40,6 +42,7 @@ import time
 from pathlib import Path
 
 from common.settings import portable
+from models.attention import IMPLEMENTATIONS
 from models.benchmarks.output import print_and_write
 from models.generators.base import QueryGenerator, UserContext
 
@@ -277,6 +280,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a trimmed output vocabulary: off, on or both (default off; on needs --head-tokens)")
     parser.add_argument("--head-tokens", type=Path, default=None,
                         help="the KD cache (interests train kd-targets) whose lists' tokens the trimmed head keeps")
+    parser.add_argument("--attention", nargs="+", choices=IMPLEMENTATIONS, default=None,
+                        help="attention implementations, each in turn (default: the configured INTERESTS_GEN_ATTENTION)")
     args = parser.parse_args(argv)
     if "on" in args.trim_head and args.head_tokens is None:
         parser.error("--trim-head on needs --head-tokens (a KD cache of interests train kd-targets)")
@@ -317,6 +322,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
     load_start = os.getloadavg()
     configured = GeneratorConfig.from_env(retry_temperature=0.0, fallback="", torch_threads=args.threads)
     dtypes = args.dtype or [configured.dtype]
+    attentions = args.attention or [configured.attention]
     stops = [s == "on" for s in args.stop_at_list] if args.stop_at_list else [configured.stop_at_list]
     model_dirs = args.model_dir or [ensure_student(configured.model_dir)]
     need = max(args.users, max(args.batch_sizes)) + max(args.batch_sizes)
@@ -325,14 +331,15 @@ def run(args: argparse.Namespace, command: str) -> dict:
     warmup, contexts = contexts[-max(args.batch_sizes):], contexts[:-max(args.batch_sizes)]
     rows, models = [], []
     for model_dir in model_dirs:
-        for dtype in dtypes:
-            base_cfg = dataclasses.replace(configured, dtype=dtype)
+        for dtype, attention in [(d, a) for d in dtypes for a in attentions]:
+            base_cfg = dataclasses.replace(configured, dtype=dtype, attention=attention)
             started = time.perf_counter()
             generator = TransformersGenerator(model_dir, base_cfg)
             load_s = time.perf_counter() - started
             layers = generator.model.config.num_hidden_layers
             parameters = sum(p.numel() for p in generator.model.parameters())
             models.append({"dir": portable(model_dir), "version": generator.version, "dtype": dtype,
+                           "attention": attention,
                            "layers": layers, "parameters": parameters,
                            "prompt_contract": getattr(generator.cfg, "prompt_contract", "chat"),
                            "load_s": round(load_s, 2)})
@@ -354,7 +361,8 @@ def run(args: argparse.Namespace, command: str) -> dict:
                             result = measure(generator, contexts, batch_size, args.users, args.budget_s)
                         result.update({
                             "backend": "smollm2 (transformers, cpu)", "version": generator.version,
-                            "layers": layers, "parameters": parameters, "dtype": dtype, "batch_size": batch_size,
+                            "layers": layers, "parameters": parameters, "dtype": dtype, "attention": attention,
+                            "batch_size": batch_size,
                             "n": n, "stop_at_list": stop, "trim_head": trimmed,
                             "head_tokens": len(written) if trimmed else None,
                             "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
@@ -377,7 +385,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
             "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()]}
     return {"benchmark": "cpu_throughput", "command": command, "machine": host,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "dtypes": dtypes, "models": models,
+            "dtypes": dtypes, "attentions": attentions, "models": models,
             "settings": {"max_new_tokens": configured.max_new_tokens, "num_queries": configured.num_queries,
                          "histories": portable(args.histories) if args.histories else "synthetic",
                          "users_per_setting": args.users, "budget_s": args.budget_s, "seed": args.seed,
@@ -391,7 +399,7 @@ HEADER = (f"{'model':<36} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'user
 
 def _row(r: dict) -> str:
     name = (r.get("version", r["backend"]) + (" +stop" if r.get("stop_at_list") else "")
-            + (" +trim" if r.get("trim_head") else ""))
+            + (" +trim" if r.get("trim_head") else "") + (f" {r['attention']}" if r.get("attention") else ""))
     return (f"{name:<36} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
             f"{r['latency_p50_s']:>7.3f} {r['latency_p99_s']:>7.3f} {r['valid_share']:>5.2f} "
             f"{r.get('generated_tokens_per_s', float('nan')):>6.1f}")

@@ -93,12 +93,16 @@ def torch_dtype(cfg):
 
 
 def load_causal_lm(model_dir: Path, cfg):
-    """The model in ``cfg.dtype``; "int8" is torch's dynamic quantisation of every linear layer, the output
-    projection included (int8 weights, activations quantised per batch on the fly; CPU only)."""
+    """The model in ``cfg.dtype`` with ``cfg.attention`` (models/attention.py); "int8" is torch's dynamic
+    quantisation of every linear layer, the output projection included (int8 weights, activations quantised per
+    batch on the fly; CPU only)."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg))
+    from models.attention import implementation
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch_dtype(cfg),
+                                                 attn_implementation=implementation(getattr(cfg, "attention", "sdpa")))
     if getattr(cfg, "dtype", "") == "int8":
         if getattr(model.config, "tie_word_embeddings", False):  # quantising the head must not touch the embeddings
             model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())

@@ -510,3 +510,23 @@ def test_benchmark_times_the_trimmed_head_beside_the_full_one(tiny_dir, tmp_path
     rows = [r for r in json.loads(out.read_text())["results"] if r["backend"].startswith("smollm2")]
     assert [r["trim_head"] for r in rows] == [False, True]
     assert rows[0]["head_tokens"] is None and rows[1]["head_tokens"] >= 4
+
+
+def test_benchmark_loads_each_model_with_each_attention(tiny_dir, tmp_path):
+    from models.benchmarks.cpu_throughput import main
+
+    import torch
+
+    out = tmp_path / "cpu.json"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--out", str(out), "--users", "1", "--batch-sizes", "1", "--samples", "1", "--budget-s", "0",
+                     "--threads", "1", "--model-dir", str(tiny_dir), "--attention", "sdpa", "sdpa_gqa"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    report = json.loads(out.read_text())
+    assert report["attentions"] == ["sdpa", "sdpa_gqa"]
+    assert [m["attention"] for m in report["models"]] == ["sdpa", "sdpa_gqa"]
+    rows = [r for r in report["results"] if r["backend"].startswith("smollm2")]
+    assert [r["attention"] for r in rows] == ["sdpa", "sdpa_gqa"]
+    assert rows[0]["mean_queries"] == rows[1]["mean_queries"]  # the same model, the same greedy lists

@@ -60,8 +60,8 @@ def test_compare_gives_per_group_ratios_and_the_latency_against_the_teacher():
     assert rows[1]["trim_head"] and rows[1]["latency_vs_teacher"] == pytest.approx(12.0 / 24.0)
     assert rows[2]["latency_vs_teacher"] == pytest.approx(8.0 / 24.0) and rows[2]["layers"] == 24
     text = markdown(out)
-    assert "0.78x" in text and "| m@student | 24 | 113.0 M | bfloat16 | yes | no | 2.10 |" in text
-    assert "| m@teacher | 30 | 134.5 M | bfloat16 | no | yes | 1.40 |" in text
+    assert "0.78x" in text and "| m@student | 24 | 113.0 M | bfloat16 | - | yes | no | 2.10 |" in text
+    assert "| m@teacher | 30 | 134.5 M | bfloat16 | - | no | yes | 1.40 |" in text
 
 
 def test_reports_of_different_users_are_refused():
