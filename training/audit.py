@@ -12,8 +12,20 @@ import numpy as np
 from models.parsing import InvalidOutput, copies_prompt, own_words, parse_queries, query_words_problem
 
 
-def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: int = 5) -> dict:
-    """Counts over ``per_user`` evaluation rows (``training/evaluate.py``: queries, made_by, filled, raw)."""
+def model_queries(row: dict, model: str | None) -> int:
+    """How many of a row's served queries the model wrote: all but the fill's, and none when the list is another
+    generator's (the fallback's: its ``made_by`` does not start with ``model``, the served version)."""
+    queries = row.get("queries") or []
+    maker = str(row.get("made_by") or "").split("+", 1)[0]
+    if model and maker and maker != model:
+        return 0
+    return len(queries) - int(row.get("filled") or 0)
+
+
+def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: int = 5, model: str | None = None
+          ) -> dict:
+    """Counts over ``per_user`` evaluation rows (``training/evaluate.py``: queries, made_by, filled, raw);
+    ``model`` is the served version, so that a list the fallback made counts no query as the model's."""
     served = [r.get("queries") or [] for r in per_user]
     copies = invented = raw_copies = raw_invented = raw_queries = 0
     for row, queries in zip(per_user, served):
@@ -34,7 +46,7 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
     return {
         "users": len(per_user),
         "mean_queries": round(float(np.mean([len(q) for q in served])), 3) if served else 0.0,
-        "mean_model_queries": round(float(np.mean([len(q) - f for q, f in zip(served, filled)])), 3)
+        "mean_model_queries": round(float(np.mean([model_queries(r, model) for r in per_user])), 3)
         if served else 0.0,
         "users_without_list": sum(not q for q in served),
         "users_filled": sum(f > 0 for f in filled),

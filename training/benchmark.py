@@ -103,7 +103,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     return {"test_users": len(test_users), "train_users": len(train), "generators": results,
             "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n]} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
-            "audit": audit(served["per_user"], bench.histories) if served else None}
+            "audit": audit(served["per_user"], bench.histories, model=served.get("version")) if served else None}
 
 
 def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,

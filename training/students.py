@@ -120,6 +120,13 @@ def served_version(truth: dict) -> str | None:
     return max(counts, key=counts.get) if counts else None
 
 
+def fallback_alone(audit: dict) -> int:
+    """Users whose served list another generator than the model wrote whole (the fallback), from an audit's
+    ``lists_by_maker``."""
+    version = served_version({"audit": audit})
+    return sum(n for maker, n in audit.get("lists_by_maker", {}).items() if maker.split("+", 1)[0] != version)
+
+
 def capacity(teacher: dict, students: dict[str, dict], latency: dict, on_curve: list[str] | None = None) -> dict:
     """Per truth: ``{"points": [{model, version, parameters, ndcg@10}] by size, "fit": {a, b, r2}}`` for the teacher
     and the students named in ``on_curve`` (default all), parameters from the latency report's models (a model it
@@ -197,6 +204,8 @@ def markdown(report: dict) -> str:
             audit, teacher = student["audit"][truth], report["teacher_audit"].get(truth, {})
             lines += ["", f"Served lists: {audit['mean_queries']:.2f} queries per user, {audit['mean_model_queries']:.2f} "
                       f"the model's (teacher {teacher.get('mean_model_queries', float('nan')):.2f}); "
+                      f"{fallback_alone(audit)} users' lists are the fallback's alone (teacher "
+                      f"{fallback_alone(teacher) if teacher else '-'}); "
                       f"{audit['served_prompt_copies']} prompt copies, {audit['served_invented']} invented words, "
                       f"{audit['users_without_list']} users without a list.", ""]
     if "latency" in report:

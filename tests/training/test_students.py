@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from training.students import capacity, compare, markdown, paired_ratio, served_version, write
+from training.students import capacity, compare, fallback_alone, markdown, paired_ratio, served_version, write
 
 
 def test_paired_ratio_of_means_and_its_interval():
@@ -81,6 +81,7 @@ def served(ndcg: float, version: str) -> dict:
 
 def test_the_served_version_is_the_model_behind_most_lists_not_the_fill():
     assert served_version(served(0.1, "s20")["truths"][0]) == "m@s20"
+    assert fallback_alone(served(0.1, "s20")["truths"][0]["audit"]) == 9
     assert served_version({"audit": {"lists_by_maker": {"keyphrase@1": 3}}}) is None
 
 
