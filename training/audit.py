@@ -12,14 +12,15 @@ import numpy as np
 from models.parsing import InvalidOutput, copies_prompt, own_words, parse_queries, query_words_problem
 
 
-def model_queries(row: dict, model: str | None) -> int:
-    """How many of a row's served queries the model wrote: all but the fill's, and none when the list is another
-    generator's (the fallback's: its ``made_by`` does not start with ``model``, the served version)."""
-    queries = row.get("queries") or []
+def by_other(row: dict, model: str | None) -> bool:
+    """Did another generator than ``model`` (the served version; the fallback) write the row's list whole?"""
     maker = str(row.get("made_by") or "").split("+", 1)[0]
-    if model and maker and maker != model:
-        return 0
-    return len(queries) - int(row.get("filled") or 0)
+    return bool(model and maker and maker != model)
+
+
+def model_queries(row: dict, model: str | None) -> int:
+    """How many of a row's served queries the model wrote: all but the fill's, none when the fallback wrote it."""
+    return 0 if by_other(row, model) else len(row.get("queries") or []) - int(row.get("filled") or 0)
 
 
 def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: int = 5, model: str | None = None
@@ -49,6 +50,9 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
         "mean_model_queries": round(float(np.mean([model_queries(r, model) for r in per_user])), 3)
         if served else 0.0,
         "users_without_list": sum(not q for q in served),
+        # lists another generator (the fallback) wrote whole: counted when the served version is known
+        "users_by_fallback_alone": sum(1 for r in per_user if r.get("queries") and by_other(r, model))
+        if model else None,
         "users_filled": sum(f > 0 for f in filled),
         "filled_queries": sum(filled),
         "lists_by_maker": dict(makers.most_common()),

@@ -110,21 +110,8 @@ def compare(teacher: dict, students: dict[str, dict], latency: dict | None = Non
 
 
 def served_version(truth: dict) -> str | None:
-    """The model version a benchmark truth served: the most frequent maker of its lists other than the key-phrase
-    fill (``"name@v+keyphrase@1"`` counts for ``name@v``)."""
-    counts: dict[str, int] = {}
-    for maker, n in truth.get("audit", {}).get("lists_by_maker", {}).items():
-        model = maker.split("+", 1)[0]
-        if not model.startswith("keyphrase@"):
-            counts[model] = counts.get(model, 0) + int(n)
-    return max(counts, key=counts.get) if counts else None
-
-
-def fallback_alone(audit: dict) -> int:
-    """Users whose served list another generator than the model wrote whole (the fallback), from an audit's
-    ``lists_by_maker``."""
-    version = served_version({"audit": audit})
-    return sum(n for maker, n in audit.get("lists_by_maker", {}).items() if maker.split("+", 1)[0] != version)
+    """The model version a benchmark truth's ``served`` generator was (None without one)."""
+    return next((g.get("version") for g in truth.get("generators", []) if g.get("generator") == "served"), None)
 
 
 def capacity(teacher: dict, students: dict[str, dict], latency: dict, on_curve: list[str] | None = None) -> dict:
@@ -204,8 +191,8 @@ def markdown(report: dict) -> str:
             audit, teacher = student["audit"][truth], report["teacher_audit"].get(truth, {})
             lines += ["", f"Served lists: {audit['mean_queries']:.2f} queries per user, {audit['mean_model_queries']:.2f} "
                       f"the model's (teacher {teacher.get('mean_model_queries', float('nan')):.2f}); "
-                      f"{fallback_alone(audit)} users' lists are the fallback's alone (teacher "
-                      f"{fallback_alone(teacher) if teacher else '-'}); "
+                      f"{audit.get('users_by_fallback_alone', '-')} users' lists are the fallback's alone (teacher "
+                      f"{teacher.get('users_by_fallback_alone', '-')}); "
                       f"{audit['served_prompt_copies']} prompt copies, {audit['served_invented']} invented words, "
                       f"{audit['users_without_list']} users without a list.", ""]
     if "latency" in report:

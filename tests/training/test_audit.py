@@ -20,7 +20,9 @@ def test_audit_counts_makers_fills_and_what_the_validator_dropped():
     assert report["users"] == 3 and report["users_without_list"] == 1
     assert report["mean_queries"] == 1.0 and report["mean_model_queries"] == round(2 / 3, 3)
     # told the served version, the fallback's list (u2) counts none of its queries as the model's
-    assert audit(rows, HISTORIES, model="m@1")["mean_model_queries"] == round(1 / 3, 3)
+    told = audit(rows, HISTORIES, model="m@1")
+    assert told["mean_model_queries"] == round(1 / 3, 3) and told["users_by_fallback_alone"] == 1
+    assert report["users_by_fallback_alone"] is None  # unknown without the served version
     assert report["users_filled"] == 1 and report["filled_queries"] == 1
     assert report["lists_by_maker"] == {"m@1+keyphrase@1": 1, "keyphrase@1": 1}
     assert report["served_prompt_copies"] == 0 and report["served_invented"] == 0

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from training.students import capacity, compare, fallback_alone, markdown, paired_ratio, served_version, write
+from training.students import capacity, compare, markdown, paired_ratio, served_version, write
 
 
 def test_paired_ratio_of_means_and_its_interval():
@@ -75,14 +75,14 @@ def served(ndcg: float, version: str) -> dict:
     rows = [{"user_id": "a", "group": "warm", "ndcg@10": ndcg}]
     return {"meta": {"command": version, "commit": "abc"},
             "truths": [{"truth": "lexical", "channel_per_user": {"served": rows, "centroid + served": rows},
-                        "audit": {"lists_by_maker": {f"m@{version}+keyphrase@1": 7, f"m@{version}": 2,
-                                                     "keyphrase@1": 9}}}]}
+                        "generators": [{"generator": "keyphrase", "version": "keyphrase@1"},
+                                       {"generator": "served", "version": f"m@{version}"}],
+                        "audit": {"users_by_fallback_alone": 9}}]}
 
 
-def test_the_served_version_is_the_model_behind_most_lists_not_the_fill():
+def test_the_served_version_is_the_served_generators():
     assert served_version(served(0.1, "s20")["truths"][0]) == "m@s20"
-    assert fallback_alone(served(0.1, "s20")["truths"][0]["audit"]) == 9
-    assert served_version({"audit": {"lists_by_maker": {"keyphrase@1": 3}}}) is None
+    assert served_version({"generators": [{"generator": "keyphrase", "version": "keyphrase@1"}]}) is None
 
 
 def test_capacity_fits_the_power_law_over_millions_of_parameters(tmp_path):
