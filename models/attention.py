@@ -41,8 +41,13 @@ def register() -> str:
     return NAME
 
 
-def implementation(name: str) -> str:
-    """The ``attn_implementation`` to load a model with: ``sdpa_gqa`` (registered here), ``sdpa`` or ``eager``."""
+def check_attention(name: str) -> str:
+    """``name`` if it is one of :data:`IMPLEMENTATIONS`, else a clear error (without importing torch)."""
     if name not in IMPLEMENTATIONS:
         raise ValueError(f"unknown attention {name!r} (INTERESTS_GEN_ATTENTION): use {', '.join(IMPLEMENTATIONS)}")
-    return register() if name == NAME else name
+    return name
+
+
+def implementation(name: str) -> str:
+    """The ``attn_implementation`` to load a model with: ``sdpa_gqa`` (registered here), ``sdpa`` or ``eager``."""
+    return register() if check_attention(name) == NAME else name

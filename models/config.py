@@ -104,11 +104,9 @@ class GeneratorConfig:
         from models.prompt import check_contract
 
         check_contract(self.prompt_contract)  # INTERESTS_GEN_PROMPT_CONTRACT
-        from models.attention import IMPLEMENTATIONS
+        from models.attention import check_attention
 
-        if self.attention not in IMPLEMENTATIONS:
-            raise ValueError(f"attention must be one of {', '.join(IMPLEMENTATIONS)} (INTERESTS_GEN_ATTENTION), "
-                             f"not {self.attention!r}")
+        check_attention(self.attention)  # INTERESTS_GEN_ATTENTION
         self.reward_weight_map()  # a malformed INTERESTS_GEN_REWARD_WEIGHTS fails here, at start-up
 
     def reward_weight_map(self) -> dict[str, float] | None:
