@@ -1,4 +1,4 @@
-"""Training: ``interests train grpo|distill|kd-targets|students|study|retrain|package|export-histories`` (the
+"""Training: ``interests train grpo|distill|kd-targets|hindsight-targets|students|study|retrain|package|export-histories`` (the
 Dr.GRPO teacher, the distilled student, its KD cache, students against their teacher, the study, the retraining job,
 shipping an adapter, the histories a GPU machine trains on)."""
 
@@ -149,6 +149,25 @@ def cmd_kd_targets(args) -> int:
             print(json.dumps(build_targets(bench, users, generator, out)))
     finally:
         generator.close()
+    print(out)
+    return 0
+
+
+def cmd_hindsight_targets(args) -> int:
+    from models.embeddings import MiniLMEmbedder
+    from training.evaluate import Benchmark
+    from training.hindsight import build
+    from training.kd import load_targets
+
+    out = Path(args.out) if args.out else _work(args) / "hindsight-targets.jsonl"
+    teacher = load_targets(Path(args.teacher_targets)) if args.teacher_targets else {}
+    folders = [Path(d) for d in args.data] if args.data else [_bench_folder(args)]
+    embedder = MiniLMEmbedder()
+    for folder in folders:
+        bench = Benchmark.load(folder)
+        users = bench.eval_users("train", limit=args.users, seed=args.seed)
+        own = {user: row["queries"] for (name, user), row in teacher.items() if name == folder.name}
+        print(json.dumps(build(bench, users, embedder, out, own, size=args.size, n_phrases=args.phrases)))
     print(out)
     return 0
 
@@ -337,6 +356,25 @@ def _add_kd_targets(train) -> None:
     _work_option(p)
 
 
+def _add_hindsight_targets(train) -> None:
+    p = command(train, "hindsight-targets", cmd_hindsight_targets, "query lists chosen in hindsight for training "
+                "users: the candidates (key phrases, the teacher's queries) that best retrieve what each read next, "
+                "in the KD cache's format (interests train distill --mode sft --targets)")
+    p.add_argument("--data", action="append", default=None,
+                   help="a benchmark folder; repeat for several (default: the simulated one for --seed)")
+    p.add_argument("--users", type=int, default=800, help="training users per benchmark (default 800)")
+    p.add_argument("--teacher-targets", default=None,
+                   help="a KD cache (interests train kd-targets) whose queries join each user's candidates, e.g. "
+                        "training/artifacts/kd-targets-grpo-v1.jsonl.gz")
+    p.add_argument("--size", type=int, default=5, help="queries per list (default 5)")
+    p.add_argument("--phrases", type=int, default=20, help="key-phrase candidates per user (default 20)")
+    p.add_argument("--out", default=None, help="the JSON-lines file (default: --work/hindsight-targets.jsonl); "
+                                               "resumed")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")
+    _work_option(p)
+
+
 def _add_students(train) -> None:
     p = command(train, "students", cmd_students, "students against their teacher: NDCG@10 ratios with paired "
                 "intervals from benchmark reports, latency from one CPU throughput run")
@@ -397,6 +435,7 @@ def add(sub) -> None:
     _add_grpo(train)
     _add_distill(train)
     _add_kd_targets(train)
+    _add_hindsight_targets(train)
     _add_students(train)
     _add_study(train)
     _add_retrain(train)
