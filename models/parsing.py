@@ -188,14 +188,39 @@ def normalise(query: str) -> str:
     return " ".join(query.strip().strip(_QUOTES).strip().rstrip(".!?:").strip().strip(_QUOTES).strip().split())
 
 
+def word_sets(query: str) -> list[set[str]]:
+    """The query's content words, each as the set of its forms (:func:`models.vocabulary.word_forms`, a trailing
+    ``'s`` dropped first), so that "pesticides" and "pesticide" match."""
+    return [word_forms(w[:-2] if w.endswith("'s") else w) for w in sorted(content_words(fold(query)))]
+
+
+def _within(words: list[set[str]], other: list[set[str]]) -> bool:
+    return all(any(w & o for o in other) for w in words)
+
+
+def repeats(query: str, earlier: Iterable[str]) -> bool:
+    """True when every content word of ``query`` is one of an earlier query's, or every content word of an earlier
+    query is one of ``query``'s (inflections match): "sierra leone pastor finds" after "sierra leone pastor finds
+    huge diamond", "conways intelligence" after "conway intelligence". Such a query searches what the earlier one
+    does and takes a slot another interest could have."""
+    mine = word_sets(query)
+    if not mine:
+        return False
+    for other in earlier:
+        theirs = word_sets(other)
+        if theirs and (_within(mine, theirs) or _within(theirs, mine)):
+            return True
+    return False
+
+
 def parse_queries(text: str, max_queries: int) -> list[str]:
-    """Up to ``max_queries`` distinct queries in output order that pass :func:`query_problem`. Raises
-    :class:`InvalidOutput` when none does."""
+    """Up to ``max_queries`` distinct queries in output order that pass :func:`query_problem`; a query that
+    :func:`repeats` an earlier one is dropped. Raises :class:`InvalidOutput` when none is left."""
     out, seen = [], set()
     for piece in candidate_lines(text):
         query = normalise(piece)
         key = query.lower()
-        if key in seen or query_problem(query) is not None:
+        if key in seen or query_problem(query) is not None or repeats(query, out):
             continue
         seen.add(key)
         out.append(query)

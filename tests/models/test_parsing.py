@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from models.parsing import InvalidOutput, normalise, parse_queries
+from models.parsing import InvalidOutput, normalise, parse_queries, repeats
 
 
 def test_plain_lines_are_queries_in_order():
     assert parse_queries("tesla model y\nbyd ev sales\nhome ev charger", 5) == [
         "tesla model y", "byd ev sales", "home ev charger"]
+
+
+def test_a_query_that_repeats_an_earlier_ones_words_takes_no_slot():
+    # quoted from a student's outputs on the benchmark's test users
+    raw = ("sierra leone pastor finds huge diamond\nsierra Leone pastor finds\npesticide poisoning\n"
+           "pesticides poisoning\nconway intelligence\nconway's intelligence\nconway spicer\nspicer")
+    assert parse_queries(raw, 5) == ["sierra leone pastor finds huge diamond", "pesticide poisoning",
+                                     "conway intelligence", "conway spicer"]
+    assert repeats("brexit", ["brexit trade deal"]) and repeats("brexit trade deal talks", ["brexit trade deal"])
+    assert not repeats("brexit bill", ["brexit trade deal"]) and not repeats("uk ev", ["uk ev sales"])
 
 
 @pytest.mark.parametrize("bullet", ["- ", "* ", "• ", "· ", "-- "])
