@@ -1,5 +1,5 @@
 """The served generator (the registry's current version, with its fill and fallback, built as the generator
-worker builds it) on the shipped sample events, with the real SmolLM2 and the shipped teacher adapter: no served
+worker builds it) on the shipped sample events, with the real SmolLM2 and the shipped default adapter: no served
 query repeats the prompt's fixed text or holds an invented word, and every sample user gets a list."""
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ def served(tmp_path_factory):
     return generator, contexts, generator.generate(contexts)
 
 
-def test_the_shipped_teacher_is_what_serves(served):
+def test_the_shipped_default_is_what_serves(served):
+    from models.student import packaged_default
+
     generator, _, _ = served
-    assert "grpo" in generator.version
+    assert packaged_default() and generator.version.endswith("@" + packaged_default())
 
 
 def test_no_served_query_repeats_the_prompt_or_invents_a_word(served):
