@@ -1,6 +1,6 @@
-"""Training: ``interests train grpo|distill|kd-targets|hindsight-targets|students|study|retrain|package|export-histories`` (the
-Dr.GRPO teacher, the distilled student, its KD cache, students against their teacher, the study, the retraining job,
-shipping an adapter, the histories a GPU machine trains on)."""
+"""Training: ``interests train grpo|distill|kd-targets|hindsight-targets|students|study|retrain|package|
+export-histories`` (the Dr.GRPO teacher, the distilled student, its KD cache and hindsight targets, students against
+their teacher, the study, the retraining job, shipping an adapter, the histories a GPU machine trains on)."""
 
 from __future__ import annotations
 

@@ -272,10 +272,23 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
                 "init_adapter": str(init_adapter) if init_adapter else None,
                 "layer_choice": "given" if pcfg.layers else cfg.layer_choice, "importance": importance,
                 "description": f"the Dr.GRPO teacher depth-pruned to {len(layers)} of {total_layers} layers and "
-                               f"distilled ({cfg.mode}), reading the {cfg.contract} prompt.",
+                               f"{_how_trained(cfg.mode, env)}, reading the {cfg.contract} prompt.",
                 "prompt": {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals,
                            "contract": cfg.contract}}
     adapter = P.save_adapter(student, tokenizer, Path(out_dir) / "adapter", manifest)
-    (adapter / "README.md").write_text(model_card(f"Interest-query student ({cfg.mode} distillation)", manifest,
-                                                  as_dict(cfg), metrics))
+    title = "sft on hindsight targets" if _hindsight(env) else f"{cfg.mode} distillation"
+    (adapter / "README.md").write_text(model_card(f"Interest-query student ({title})", manifest, as_dict(cfg), metrics))
     return adapter
+
+
+def _hindsight(env) -> bool:
+    from training.hindsight import VERSION
+
+    return VERSION in getattr(env, "makers", ())
+
+
+def _how_trained(mode: str, env) -> str:
+    """The manifest's words for the training: hindsight targets are not the teacher's outputs."""
+    if _hindsight(env):
+        return "trained (sft) on hindsight targets: the lists that best retrieved training users' next clicks"
+    return f"distilled ({mode})"

@@ -92,13 +92,15 @@ class KDEnv:
 
     can_score = False
 
-    def __init__(self, histories: dict[str, list[dict]], targets: dict[str, str]):
+    def __init__(self, histories: dict[str, list[dict]], targets: dict[str, str],
+                 makers: frozenset[str] = frozenset()):
         missing = set(targets) - set(histories)
         if missing:
             raise ValueError(f"{len(missing)} targets have no history, e.g. {sorted(missing)[0]}")
         if not targets:
             raise ValueError("the KD cache holds no non-empty target for these users")
         self.histories, self.targets = histories, targets
+        self.makers = frozenset(makers)  # what wrote the targets: teacher versions, or training.hindsight.VERSION
 
     @classmethod
     def load(cls, path: Path, folders: list[Path]) -> "KDEnv":
@@ -106,7 +108,7 @@ class KDEnv:
         from training.evaluate import Benchmark
 
         rows = load_targets(path)
-        histories, targets = {}, {}
+        histories, targets, makers = {}, {}, set()
         for folder in folders:
             bench = Benchmark.load(Path(folder))
             name = Path(folder).name
@@ -115,7 +117,8 @@ class KDEnv:
                 if bench_name == name and user in train and row["text"].strip():
                     histories[f"{name}/{user}"] = bench.histories[user]
                     targets[f"{name}/{user}"] = row["text"]
-        return cls(histories, targets)
+                    makers.add(row.get("teacher", ""))
+        return cls(histories, targets, frozenset(makers - {""}))
 
     def train_users(self) -> list[str]:
         return sorted(self.targets)
