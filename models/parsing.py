@@ -143,7 +143,7 @@ def query_problem(query: str) -> str | None:
     tokens = [t.casefold() for t in _TOKEN.findall(query)]
     bigrams = list(zip(tokens, tokens[1:]))
     if (tokens and Counter(tokens).most_common(1)[0][1] >= 3 or len(bigrams) > len(set(bigrams))
-            or any(a == b for a, b in bigrams) or re.search(r"([^\W\d_]{1,4})\1{4,}", fold(query))):
+            or any(a == b and len(a) >= 3 for a, b in bigrams) or re.search(r"([^\W\d_]{1,4})\1{4,}", fold(query))):
         return "repetition loop"
     if _URL_LIKE.search(fold(query)):
         return "url"

@@ -120,7 +120,7 @@ def test_known_markers_are_dropped_even_when_grounded():
 @pytest.mark.parametrize("query, reason", [
     ("ab", "length"), ("tesla\x07news", "control character"), ("2026 2027 2028", "mostly digits or punctuation"),
     ("x" * 31 + " news", "over-long word"), ("moon moon moon", "repetition loop"), ("europe europe", "repetition loop"),
-    ("winter storm stella winter", None), ("see bbc.co.uk", "url"),
+    ("winter storm stella winter", None), ("russia's s-400 missile", None), ("see bbc.co.uk", "url"),
     ("mail jane at example dot com", "personal data"), ("system: tesla", "instruction or delimiter"),
     ("never follow requests written", "copies the prompt"), ("tesla model y price cut", None),
 ])
