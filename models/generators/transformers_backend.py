@@ -67,17 +67,25 @@ def generation_from_samples(raws: list[str], context: UserContext, num_queries: 
 def with_prompt_contract(cfg, model_dir: Path):
     """``cfg`` with the prompt settings a trained model's manifest names (``"prompt": {"num_queries": ...,
     "max_prompt_signals": ..., "contract": ...}``): a model is served with the prompt it was trained on. A manifest
-    without a contract was trained on the chat prompt."""
+    without a contract was trained on the chat prompt. A manifest's ``"decoding": {"no_repeat_ngram": N}`` is the
+    model's own decoding rule (``models/decoding.py``); it applies where the setting is off
+    (``INTERESTS_GEN_NO_REPEAT_NGRAM`` unset or 0), so an operator's own value stays."""
     import dataclasses
     import json
 
     manifest = Path(model_dir) / "manifest.json"
-    prompt = json.loads(manifest.read_text()).get("prompt") if manifest.exists() else None
-    if not prompt or not dataclasses.is_dataclass(cfg):
+    meta = json.loads(manifest.read_text()) if manifest.exists() else {}
+    prompt, decoding = meta.get("prompt"), meta.get("decoding") or {}
+    if not dataclasses.is_dataclass(cfg) or not (prompt or decoding):
         return cfg
-    fields = {k: int(v) for k, v in prompt.items() if k in ("num_queries", "max_prompt_signals")}
-    if hasattr(cfg, "prompt_contract"):
+    fields = {k: int(v) for k, v in (prompt or {}).items() if k in ("num_queries", "max_prompt_signals")}
+    if prompt and hasattr(cfg, "prompt_contract"):
         fields["prompt_contract"] = check_contract(str(prompt.get("contract", "chat")))
+    n = int(decoding.get("no_repeat_ngram", 0))
+    if n and hasattr(cfg, "no_repeat_ngram") and not cfg.no_repeat_ngram:
+        if n < 2:
+            raise ValueError(f"{manifest}: decoding.no_repeat_ngram must be >= 2, got {n}")
+        fields["no_repeat_ngram"] = n
     return dataclasses.replace(cfg, **fields)
 
 

@@ -81,6 +81,23 @@ def test_a_model_is_served_with_the_prompt_contract_its_manifest_names(tiny_dir,
     assert TransformersGenerator(tiny_dir, GeneratorConfig(prompt_contract="compact")).cfg.prompt_contract == "compact"
 
 
+def test_a_manifests_decoding_rule_applies_unless_the_operator_set_one(tiny_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "norepeat"
+    shutil.copytree(tiny_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["decoding"] = {"no_repeat_ngram": 3}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert TransformersGenerator(copy, CFG).cfg.no_repeat_ngram == 3
+    assert TransformersGenerator(copy, GeneratorConfig(max_new_tokens=8, no_repeat_ngram=4)).cfg.no_repeat_ngram == 4
+    assert TransformersGenerator(tiny_dir, CFG).cfg.no_repeat_ngram == 0  # no decoding block: the setting's own
+    manifest["decoding"] = {"no_repeat_ngram": 1}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="no_repeat_ngram"):
+        TransformersGenerator(copy, CFG)
+
+
 def test_complete_batches_and_returns_one_text_per_prompt(generator, monkeypatch):
     calls = []
     original = generator.model.generate
