@@ -5,7 +5,8 @@ Content checks, in two layers:
 
 * :func:`query_problem` (no context; :func:`parse_queries` applies it): length, no URL, email or phone, nothing that
   reads as an instruction, a role marker or a delimiter (:func:`looks_like_instruction`), and language-agnostic
-  sanity (a letter, mostly letters, no control characters, no repeated-token loops or a word twice in a row, no 30+ character words).
+  sanity (a letter, mostly letters, no control characters, no repeated-token loops or a word twice in a row, no 30+
+  character words).
 * :func:`grounded` (against the user's own signals, as the generator calls it): a query must share a content word
   with a signal that does not look like an instruction, must not contain a word that only such a signal has, and
   must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one. A small model copies what it is shown,

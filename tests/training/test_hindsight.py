@@ -42,7 +42,8 @@ def tiny_bench(root: Path) -> Benchmark:
              "storm coast flooding", "election night results"]
     embedder = HashEmbedder(dim=64)
     catalogue = pd.DataFrame({"article_id": [f"a{i}" for i in range(len(texts))], "title": texts})
-    histories = {"u1": [{"domain": "click", "kind": "click", "text": "Storm coast flooding fears grow", "ts": 2_000_000},
+    histories = {"u1": [{"domain": "click", "kind": "click", "text": "Storm coast flooding fears grow",
+                         "ts": 2_000_000},
                         {"domain": "search", "kind": "search", "text": "election polls open", "ts": 1_000_000},
                         {"domain": "search", "kind": "search", "text": "election polls open", "ts": 900_000}],
                  "u2": [{"domain": "search", "kind": "search", "text": "election night", "ts": 1_000_000}]}
