@@ -44,6 +44,8 @@ class GeneratorConfig:
     max_new_tokens: int = 48  # generation budget per user (five short queries fit in about 40 tokens)
     repetition_penalty: float = 1.0  # >1 pushed the 135M model off-format (9/16 valid at 1.2 vs 16/16 at 1.0)
     no_repeat_ngram: int = 0  # n >= 2: no n-gram of tokens twice within one completion (models/decoding.py); 0 = off
+    # every word the model writes is a news-vocabulary word or one of its prompt's (models/realwords.py)
+    real_words: bool = False
     stop_at_list: bool = False  # a row stops once it has written num_queries lines (models/decoding.py ListComplete)
     retry_temperature: float = 0.8  # an invalid greedy output is retried once with sampling at this temperature
     # --- an output that stays invalid after the retry (models/stale.py) -------------------------------------------

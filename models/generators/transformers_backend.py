@@ -69,7 +69,8 @@ def with_prompt_contract(cfg, model_dir: Path):
     "max_prompt_signals": ..., "contract": ...}``): a model is served with the prompt it was trained on. A manifest
     without a contract was trained on the chat prompt. A manifest's ``"decoding": {"no_repeat_ngram": N}`` is the
     model's own decoding rule (``models/decoding.py``); it applies where the setting is off
-    (``INTERESTS_GEN_NO_REPEAT_NGRAM`` unset or 0), so an operator's own value stays."""
+    (``INTERESTS_GEN_NO_REPEAT_NGRAM`` unset or 0), so an operator's own value stays. ``"real_words": true``
+    turns on the real-words rule (``models/realwords.py``)."""
     import dataclasses
     import json
 
@@ -81,6 +82,8 @@ def with_prompt_contract(cfg, model_dir: Path):
     fields = {k: int(v) for k, v in (prompt or {}).items() if k in ("num_queries", "max_prompt_signals")}
     if prompt and hasattr(cfg, "prompt_contract"):
         fields["prompt_contract"] = check_contract(str(prompt.get("contract", "chat")))
+    if decoding.get("real_words") and hasattr(cfg, "real_words"):
+        fields["real_words"] = True
     n = int(decoding.get("no_repeat_ngram", 0))
     if n and hasattr(cfg, "no_repeat_ngram") and not cfg.no_repeat_ngram:
         if n < 2:
@@ -147,6 +150,7 @@ class TransformersGenerator(QueryGenerator):
         self.model.eval()
         self.version = model_version(model_dir)
         self._newlines: list[int] | None = None  # the vocabulary's line-break tokens (stop_at_list), found once
+        self._texts: dict[int, str] = {}  # token id -> its text (the real-words rule)
         # a trimmed output vocabulary (models/headtrim.py): these tokens plus each batch's prompt tokens; None = the
         # full head. A measured latency lever, not served by default.
         self.head_tokens: set[int] | None = None
@@ -171,6 +175,8 @@ class TransformersGenerator(QueryGenerator):
             settings["no_repeat_ngram"] = self.cfg.no_repeat_ngram
         if getattr(self.cfg, "stop_at_list", False):
             settings["stop_at_list"] = True
+        if getattr(self.cfg, "real_words", False):
+            settings["real_words"] = True
         keys = [self.cache.key(self.version, p, **settings) for p in prompts]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key) is None]
         if missing:
@@ -189,11 +195,11 @@ class TransformersGenerator(QueryGenerator):
             rules = {}
             if self.head_tokens is not None:
                 self._trim_head(inputs["input_ids"])
-            if getattr(self.cfg, "no_repeat_ngram", 0):
+            processors = self._processors(chunk, inputs["input_ids"].shape[1], n, greedy=temperature <= 0)
+            if processors:
                 from transformers import LogitsProcessorList
 
-                rules["logits_processor"] = LogitsProcessorList(
-                    [NoRepeatInCompletion(self.cfg.no_repeat_ngram, inputs["input_ids"].shape[1])])
+                rules["logits_processor"] = LogitsProcessorList(processors)
             if getattr(self.cfg, "stop_at_list", False):
                 from transformers import StoppingCriteriaList
 
@@ -213,6 +219,27 @@ class TransformersGenerator(QueryGenerator):
             # a row that ran out of tokens ends in a cut line: keep its complete lines only
             outputs.extend(t if done else complete_lines(t) for t, done in zip(texts, ended.tolist()))
         return outputs
+
+    def _processors(self, prompts: list[str], prompt_len: int, n: int, greedy: bool) -> list:
+        """The decoding rules ``cfg`` turns on, for one batch of ``prompts`` (``n`` rows each): no repeated n-gram,
+        then real words only."""
+        processors = []
+        if getattr(self.cfg, "no_repeat_ngram", 0):
+            processors.append(NoRepeatInCompletion(self.cfg.no_repeat_ngram, prompt_len))
+        if getattr(self.cfg, "real_words", False):
+            from models.realwords import RealWords, news_lexicon, row_words
+
+            news = news_lexicon()
+            processors.append(RealWords(news, row_words(prompts, news, n), prompt_len, self._token_text,
+                                        self._end_ids("cpu").tolist(), greedy=greedy))
+        return processors
+
+    def _token_text(self, token: int) -> str:
+        """A token's text as it decodes mid-line (its leading space kept), decoded once per process."""
+        text = self._texts.get(token)
+        if text is None:
+            text = self._texts[token] = self.tokenizer.decode([token], skip_special_tokens=True)
+        return text
 
     def _trim_head(self, input_ids) -> None:
         """Logits for :attr:`head_tokens`, this batch's prompt tokens, the end tokens and the line breaks only."""

@@ -467,6 +467,39 @@ def test_the_no_repeat_rule_reaches_generate(tiny_dir, monkeypatch):
     assert rules[0].prompt_len == gen.tokenizer(gen.prompts(contexts(1)), return_tensors="pt")["input_ids"].shape[1]
 
 
+def test_the_real_words_rule_reaches_generate_and_keeps_every_written_word_real(tiny_dir, monkeypatch):
+    from dataclasses import replace
+
+    from models.realwords import RealWords, walk
+
+    gen = TransformersGenerator(tiny_dir, replace(CFG, real_words=True, no_repeat_ngram=3, max_new_tokens=16))
+    seen = []
+    original = gen.model.generate
+    monkeypatch.setattr(gen.model, "generate", lambda **kw: seen.append(kw.get("logits_processor")) or original(**kw))
+    prompts = gen.prompts(contexts(2))
+    texts = gen.complete(prompts)
+    [rules] = seen
+    assert [type(r).__name__ for r in rules] == ["NoRepeatInCompletion", "RealWords"]
+    assert isinstance(rules[1], RealWords) and rules[1].greedy and len(rules[1].rows) == 2
+    assert rules[1].allowed > 0  # the untrained tiny model's favourite tokens were looked at
+    for text, lexicon in zip(texts, rules[1].rows):  # each line's words are real, but for a word cut at the end
+        for line in text.splitlines()[:-1]:
+            assert walk("", line + "\n", lexicon)[0], line
+
+
+def test_a_manifest_turns_the_real_words_rule_on(tiny_dir, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["decoding"] = {"real_words": True}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert TransformersGenerator(copy, CFG).cfg.real_words
+    assert not TransformersGenerator(tiny_dir, CFG).cfg.real_words
+
+
 def test_int8_quantises_the_linear_layers_and_still_generates(tiny_dir):
     import torch
 
