@@ -31,7 +31,8 @@ def cmd_load(args) -> int:
     check_known(args.phases or (), PHASES, "--phases")
     lc = LoadConfig(embedder=args.embedder, events=args.events, users=args.users, rates=args.rates or (),
                     step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
-                    regen_rate=args.regen_rate, regen_s=args.regen_s, phases=args.phases or PHASES)
+                    regen_rate=args.regen_rate, regen_s=args.regen_s, phases=args.phases or PHASES,
+                    catalogue=args.catalogue)
 
     def stop(signum, _frame):  # SIGTERM (and SIGINT where a shell ignored it) unwinds, so the broker and workers stop
         raise SystemExit(128 + signum)
@@ -71,6 +72,8 @@ def _add_load(stream) -> None:
     bl.add_argument("--regen-s", type=float, default=40.0)
     bl.add_argument("--phases", type=comma_list(), default=None,
                     help="comma list of throughput,rates,memory,regen,scale (default all)")
+    bl.add_argument("--catalogue", action="store_true",
+                    help="clicks on the sample's articles take precomputed vectors (streams/catalogue.py)")
     bl.add_argument("--out", default=None, help="folder for load-<embedder>.json (default streams/benchmarks/results)")
 
 

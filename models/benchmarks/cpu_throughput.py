@@ -276,6 +276,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a histories file (interests train export-histories) instead of the synthetic users")
     parser.add_argument("--stop-at-list", nargs="+", choices=("off", "on"), default=None,
                         help="end a row once it has written its list: off, on or both (default: the configured)")
+    parser.add_argument("--real-words", nargs="+", choices=("off", "on"), default=None,
+                        help="the real-words decoding rule (models/realwords.py); default: as the model is served")
     parser.add_argument("--trim-head", nargs="+", choices=("off", "on"), default=["off"],
                         help="a trimmed output vocabulary: off, on or both (default off; on needs --head-tokens)")
     parser.add_argument("--head-tokens", type=Path, default=None,
@@ -348,13 +350,15 @@ def run(args: argparse.Namespace, command: str) -> dict:
             served_cfg = generator.cfg  # the configuration with the model's own prompt contract
             written = (written_tokens(generator.tokenizer, kd_texts(args.head_tokens)) if args.head_tokens
                        else set())
-            for trimmed, stop in [(t == "on", s) for t in args.trim_head for s in stops]:
+            words = [s == "on" for s in args.real_words] if args.real_words else [served_cfg.real_words]
+            for trimmed, stop, real in [(t == "on", s, w) for t in args.trim_head for s in stops for w in words]:
                 generator.head_tokens = written if trimmed else None
                 if not trimmed:
                     generator.model.set_output_embeddings(full_head)
                 for n in args.samples:
                     for batch_size in args.batch_sizes:
-                        generator.cfg = dataclasses.replace(served_cfg, batch_size=batch_size, stop_at_list=stop)
+                        generator.cfg = dataclasses.replace(served_cfg, batch_size=batch_size, stop_at_list=stop,
+                                                            real_words=real)
                         generator.n, generator.temperature = n, args.temperature
                         torch.manual_seed(args.seed)
                         with _DecodeCounter(generator.model) as counter:
@@ -363,7 +367,8 @@ def run(args: argparse.Namespace, command: str) -> dict:
                             "backend": "smollm2 (transformers, cpu)", "version": generator.version,
                             "layers": layers, "parameters": parameters, "dtype": dtype, "attention": attention,
                             "batch_size": batch_size,
-                            "n": n, "stop_at_list": stop, "trim_head": trimmed,
+                            "n": n, "stop_at_list": stop, "trim_head": trimmed, "real_words": real,
+                            "no_repeat_ngram": generator.cfg.no_repeat_ngram,
                             "head_tokens": len(written) if trimmed else None,
                             "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
                             "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
@@ -399,7 +404,8 @@ HEADER = (f"{'model':<36} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'user
 
 def _row(r: dict) -> str:
     name = (r.get("version", r["backend"]) + (" +stop" if r.get("stop_at_list") else "")
-            + (" +trim" if r.get("trim_head") else "") + (f" {r['attention']}" if r.get("attention") else ""))
+            + (" +trim" if r.get("trim_head") else "") + (" +words" if r.get("real_words") else "")
+            + (f" {r['attention']}" if r.get("attention") else ""))
     return (f"{name:<36} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
             f"{r['latency_p50_s']:>7.3f} {r['latency_p99_s']:>7.3f} {r['valid_share']:>5.2f} "
             f"{r.get('generated_tokens_per_s', float('nan')):>6.1f}")

@@ -21,6 +21,10 @@ reads the numbers from the workers' own Prometheus endpoints; the worker's memor
 5. ``scale``: a fresh broker, the same pre-fill, two Faust workers in one consumer group: the aggregate update rate
    and each worker's share.
 
+``--catalogue`` gives the worker a catalogue of the sample's clicked articles (their titles embedded once before
+the worker starts, ``streams/catalogue.py``): clicks (41 % of the sample's events) then take their article's vector
+and only the rest is embedded, as on a platform whose clicks are on its own articles.
+
 ``--embedder hash`` replaces all-MiniLM-L6-v2 with the hashing stand-in (no model cost: it shows the stream
 machinery's own ceiling); ``--embedder minilm`` is the real model. Results go to
 ``<out>/load-<embedder>.json`` with the command, the machine and the load average before and after.
@@ -41,7 +45,7 @@ from pathlib import Path
 import psutil
 
 from streams import scrape
-from streams.benchmarks.loadgen import EventMaker, Paced, prefill
+from streams.benchmarks.loadgen import EventMaker, Paced, prefill, write_sample_catalogue
 from streams.benchmarks.report import memory_summary, print_report, sustained, throughput_window
 from streams.demo import Services, free_ports
 
@@ -65,14 +69,18 @@ class LoadConfig:
     regen_s: float = 40.0
     phases: tuple[str, ...] = PHASES
     timeout_s: float = 600.0  # the longest one phase waits for the worker to catch up
+    catalogue: bool = False  # clicks on the sample's articles take catalogue vectors (streams/catalogue.py)
 
 
 class Run:
     """One broker + workers in a temporary state folder, with helpers to read the workers' metrics."""
 
-    def __init__(self, embedder: str, backend: str = "keyphrase"):
+    def __init__(self, embedder: str, backend: str = "keyphrase", catalogue: bool = False):
         self.state = Path(tempfile.mkdtemp(prefix="interests-load-"))
         self.services = Services(self.state, backend=backend, embedder=embedder)
+        if catalogue:
+            folder = write_sample_catalogue(self.state / "catalogue", embedder)
+            self.services.env["INTERESTS_CATALOGUE"] = str(folder)
         self.cfg = self.services.cfg
         self.stream_urls: list[str] = []
         self.generator_url = ""
@@ -201,7 +209,7 @@ def phase_memory(run: Run, lc: LoadConfig, worker: psutil.Process, rate: float) 
 
 
 def phase_regen(lc: LoadConfig) -> dict:
-    with Run(lc.embedder, backend="keyphrase") as run:
+    with Run(lc.embedder, backend="keyphrase", catalogue=lc.catalogue) as run:
         run.start_stream_worker()
         run.start_generator_worker()
         run.services.wait_ready()
@@ -234,7 +242,7 @@ def phase_regen(lc: LoadConfig) -> dict:
 
 
 def phase_scale(lc: LoadConfig) -> dict:
-    with Run(lc.embedder) as run:
+    with Run(lc.embedder, catalogue=lc.catalogue) as run:
         maker = EventMaker(run.cfg, prefix="scale")
         filled = prefill(run.cfg, maker, lc.events, users_cycle(lc.users))
         workers = [run.start_stream_worker("stream-worker"), run.start_stream_worker("stream-worker-2")]
@@ -253,7 +261,7 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None) -> dict:
                     "loadavg_start": [round(x, 2) for x in os.getloadavg()], "started_at": time.strftime("%FT%T%z")}
     base_rate = 0.0
     if {"throughput", "rates", "memory"} & set(lc.phases):
-        with Run(lc.embedder) as run:
+        with Run(lc.embedder, catalogue=lc.catalogue) as run:
             print(f"throughput: pre-filling {lc.events} events for {lc.users} users", flush=True)
             result["throughput"], worker = phase_throughput(run, lc)
             base_rate = result["throughput"]["steady_rate"]

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from schemas import default_codec
@@ -38,6 +39,24 @@ class EventMaker:
         self.count += 1
         record = {**fields, "user_id": user, "event_id": f"{self.prefix}-{self.count}", "ts": ts_ms}
         return topic, user.encode(), self.codec.encode(subject, record)
+
+
+def write_sample_catalogue(folder: Path, embedder: str) -> Path:
+    """The catalogue of the articles the sample's clicks name (``streams/catalogue.py``'s folder: ``catalogue.parquet``
+    and ``article_embeddings.npy``), their titles embedded once by ``embedder`` (the stream's embedding model), as a
+    catalogue job would before the stream starts. Page views stay free text: the sample's pages are other sites'."""
+    import numpy as np
+    import pandas as pd
+
+    from models.embeddings import make_embedder
+
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+    titles = dict(sorted({r["article_id"]: r["title"] for r in rows if r["type"] == "click"}.items()))
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"article_id": list(titles), "title": list(titles.values())}).to_parquet(
+        folder / "catalogue.parquet", index=False)
+    np.save(folder / "article_embeddings.npy", make_embedder(embedder).embed(list(titles.values())))
+    return folder
 
 
 def producer(cfg: StreamsConfig):

@@ -81,3 +81,19 @@ async def test_the_tracking_agent_uses_the_catalogue_for_a_known_click(tmp_path)
     async with parts.track.test_context() as agent:
         await agent.put(codec.encode("search_event", search(user="eve")), key=b"eve")
     assert embedder.texts == ["mortgage rates forecast"] and parts.vectors.embedded == 1
+
+
+def test_the_load_benchmarks_catalogue_holds_the_samples_clicked_articles(tmp_path):
+    import json
+
+    from streams.benchmarks.loadgen import write_sample_catalogue
+    from streams.demo import SAMPLE
+
+    folder = write_sample_catalogue(tmp_path / "cat", "hash")
+    catalogue = Catalogue.load(folder)
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+    clicks = {r["article_id"]: r["title"] for r in rows if r["type"] == "click"}
+    assert len(catalogue) == len(clicks) == 85
+    article, title = sorted(clicks.items())[7]
+    np.testing.assert_allclose(catalogue.vector(article), HashEmbedder().embed([title])[0], atol=1e-6)
+    assert not any(r["url"] in catalogue for r in rows if r["type"] == "browse")
