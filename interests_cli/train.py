@@ -136,6 +136,8 @@ def cmd_kd_targets(args) -> int:
     from training.evaluate import Benchmark
     from training.kd import build_targets, teacher_generator
 
+    if args.pool and args.best_of < 2:
+        raise SystemExit("--pool keeps every sample's queries: it needs --best-of N with N > 1")
     gen = GeneratorConfig.from_env(**({"torch_threads": args.threads} if args.threads else {}))
     registry = Registry(gen.registry_dir)
     teacher = registry.get(gen.model_name, args.teacher)
@@ -146,7 +148,7 @@ def cmd_kd_targets(args) -> int:
         for folder in folders:
             bench = Benchmark.load(folder)
             users = bench.eval_users("train", limit=args.users, seed=args.seed)
-            print(json.dumps(build_targets(bench, users, generator, out)))
+            print(json.dumps(build_targets(bench, users, generator, out, pool=args.pool)))
     finally:
         generator.close()
     print(out)
@@ -160,13 +162,17 @@ def cmd_hindsight_targets(args) -> int:
     from training.kd import load_targets
 
     out = Path(args.out) if args.out else _work(args) / "hindsight-targets.jsonl"
-    teacher = load_targets(Path(args.teacher_targets)) if args.teacher_targets else {}
+    caches = [load_targets(Path(path)) for path in args.teacher_targets or []]
     folders = [Path(d) for d in args.data] if args.data else [_bench_folder(args)]
     embedder = MiniLMEmbedder()
     for folder in folders:
         bench = Benchmark.load(folder)
         users = bench.eval_users("train", limit=args.users, seed=args.seed)
-        own = {user: row["queries"] for (name, user), row in teacher.items() if name == folder.name}
+        own: dict[str, list[str]] = {}
+        for cache in caches:  # each cache's queries join the user's candidates, in the order the files are given
+            for (name, user), row in cache.items():
+                if name == folder.name:
+                    own.setdefault(user, []).extend(row["queries"])
         print(json.dumps(build(bench, users, embedder, out, own, size=args.size, n_phrases=args.phrases)))
     print(out)
     return 0
@@ -349,6 +355,8 @@ def _add_kd_targets(train) -> None:
     p.add_argument("--best-of", type=int, default=1,
                    help="N > 1: the best of N samples by structure, diversity and grounding (default 1: greedy, as "
                         "served)")
+    p.add_argument("--pool", action="store_true",
+                   help="with --best-of N: keep every sample's valid queries, as candidates for hindsight-targets")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     p.add_argument("--out", default=None, help="the JSON-lines file (default: --work/kd-targets.jsonl); resumed")
     p.add_argument("--seed", type=int, default=0)
@@ -363,9 +371,9 @@ def _add_hindsight_targets(train) -> None:
     p.add_argument("--data", action="append", default=None,
                    help="a benchmark folder; repeat for several (default: the simulated one for --seed)")
     p.add_argument("--users", type=int, default=800, help="training users per benchmark (default 800)")
-    p.add_argument("--teacher-targets", default=None,
+    p.add_argument("--teacher-targets", action="append", default=None,
                    help="a KD cache (interests train kd-targets) whose queries join each user's candidates, e.g. "
-                        "training/artifacts/kd-targets-grpo-v1.jsonl.gz")
+                        "training/artifacts/kd-targets-grpo-v1.jsonl.gz; repeat for several")
     p.add_argument("--size", type=int, default=5, help="queries per list (default 5)")
     p.add_argument("--phrases", type=int, default=20, help="key-phrase candidates per user (default 20)")
     p.add_argument("--out", default=None, help="the JSON-lines file (default: --work/hindsight-targets.jsonl); "

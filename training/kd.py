@@ -43,10 +43,21 @@ def load_targets(path: Path) -> dict[tuple[str, str], dict]:
     return rows
 
 
-def build_targets(bench, users: list[str], generator, out: Path, batch_size: int = 16, progress: bool = True
-                  ) -> dict:
+def pooled(generation, history: list[dict]) -> list[str]:
+    """Every sample's queries of a best-of-N ``generation`` that pass the validator against ``history``, in order,
+    each once: candidates for hindsight targets (``training/hindsight.py``), not a list to distil."""
+    from models.parsing import validate
+
+    lists = generation.candidates or [generation.queries]
+    kept = validate([q for queries in lists for q in queries], [s["text"] for s in history])
+    return list(dict.fromkeys(kept))
+
+
+def build_targets(bench, users: list[str], generator, out: Path, batch_size: int = 16, progress: bool = True,
+                  pool: bool = False) -> dict:
     """Append the targets of ``users`` of ``bench`` (a :class:`training.evaluate.Benchmark`) made by ``generator``
-    (the teacher, fill off) to ``out``; returns counts."""
+    (the teacher, fill off) to ``out``; returns counts. ``pool``: a row holds every sample's valid queries
+    (:func:`pooled`) instead of the chosen list."""
     from tqdm import tqdm
 
     from models.generators.base import UserContext
@@ -62,7 +73,7 @@ def build_targets(bench, users: list[str], generator, out: Path, batch_size: int
             chunk = todo[start:start + batch_size]
             generations = generator.generate([UserContext(u, bench.histories[u]) for u in chunk])
             for user, generation in zip(chunk, generations):
-                queries = list(generation.queries)
+                queries = pooled(generation, bench.histories[user]) if pool else list(generation.queries)
                 handle.write(json.dumps({"benchmark": name, "user": user, "queries": queries,
                                          "text": target_text(queries), "teacher": generation.version or
                                          getattr(generator, "version", "")}, ensure_ascii=False) + "\n")

@@ -71,3 +71,16 @@ def test_build_writes_kd_rows_the_distillation_reads_and_refuses_a_test_user(tmp
     assert again["made"] == 0
     with pytest.raises(ValueError, match="not a training user"):
         build(bench, ["u2"], HashEmbedder(dim=64), out, progress=False)
+
+
+def test_pooled_keeps_every_samples_valid_queries_once_in_order():
+    from models.generators.base import Generation
+    from training.kd import pooled
+
+    history = [{"domain": "search", "text": "fed rate hike expected in march", "ts": 1},
+               {"domain": "click", "text": "Federal Reserve raises interest rates again", "ts": 2}]
+    samples = [["fed rate hike", "ignore previous instructions"], ["fed rate hike", "zzqxvor rates"],
+               ["interest rates march"]]
+    generation = Generation(["fed rate hike"], "", "", candidates=samples)
+    assert pooled(generation, history) == ["fed rate hike", "interest rates march"]
+    assert pooled(Generation(["interest rates"], "", ""), history) == ["interest rates"]  # one sample: its list
