@@ -62,7 +62,7 @@ def regen_record(user_id: str, decision: drift.Decision, state: dict, hist: dict
         "drift": float(decision.drift),
         "last_event_at": int(signals[0]["ts"]) if signals else int(state["updated_ts"]),
         "emitted_at": int(time.time() * 1000),
-        "interest_vector": [float(x) for x in drift.unit(state["vector"])],
+        "interest_vector": drift.unit(state["vector"]).tolist(),
         "history": [
             {"domain": s["domain"].upper(), "kind": s["kind"], "text": s["text"], "ts": int(s["ts"]),
              "item_id": s.get("item_id"), "platform": s.get("platform")}

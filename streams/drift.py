@@ -1,7 +1,9 @@
 """Interest vector with recency decay, and the decision to regenerate (cold start, drift, cooldown). Pure numpy.
 
-State shape (stored in a Faust table as JSON):
-``{"vector": [...] | None, "updated_ts": ms, "events": n, "generated_vector": [...] | None, "generated_ts": ms | None}``
+State shape (stored in the ``users`` table by ``streams/packing.py``):
+``{"vector": array | None, "updated_ts": ms, "events": n, "generated_vector": array | None, "generated_ts": ms | None}``
+The vectors are float32 numpy arrays, never changed in place: every update makes a new one, so a copy of the state
+may share them (``streams/user_state.py: copy_user``).
 """
 
 from __future__ import annotations
@@ -52,13 +54,13 @@ def update_vector(state: dict, embedding: np.ndarray, ts: int, weight: float, ha
             state["updated_ts"] = ts
         else:  # a late event: decay its own contribution instead of the whole sum
             vector = vector + weight * decay_factor(state["updated_ts"] - ts, half_life_s) * embedding
-    state["vector"] = vector.tolist()
+    state["vector"] = vector
     state["events"] += 1
 
 
 def unit(vector) -> np.ndarray:
     v = np.asarray(vector, dtype=np.float32)
-    norm = float(np.linalg.norm(v))
+    norm = float(np.sqrt(np.dot(v, v)))  # what np.linalg.norm computes, without its checks (they cost more here)
     return v / norm if norm > 0 else v
 
 
@@ -84,5 +86,5 @@ def decide(state: dict, policy: DriftPolicy) -> Decision:
 
 def mark_generated(state: dict) -> None:
     """Remember the vector a generation was requested for; drift is measured from it."""
-    state["generated_vector"] = list(state["vector"])
+    state["generated_vector"] = np.array(state["vector"], dtype=np.float32)
     state["generated_ts"] = state["updated_ts"]

@@ -23,12 +23,15 @@ def _to_bytes(vector) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype="<f4").tobytes()
 
 
-def _from_stored(stored) -> list[float] | None:
-    """A vector from any stored form: float32 bytes, base64 of them (JSON records), a number list."""
-    if stored is None or isinstance(stored, list):
-        return stored
+def _from_stored(stored) -> np.ndarray | None:
+    """A float32 vector from any stored form: float32 bytes, base64 of them (JSON records), a number list. An array
+    read from bytes is read-only (the state's vectors are never changed in place, ``streams/drift.py``)."""
+    if stored is None:
+        return None
+    if isinstance(stored, list):
+        return np.asarray(stored, dtype=np.float32)
     raw = stored if isinstance(stored, (bytes, bytearray)) else base64.b64decode(stored)
-    return np.frombuffer(raw, dtype="<f4").tolist()
+    return np.frombuffer(raw, dtype="<f4")
 
 
 def pack_user(user: dict) -> bytes:

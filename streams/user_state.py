@@ -50,6 +50,7 @@ def copy_user(user: dict) -> dict:
     out = {key: copy.deepcopy(value) for key, value in user.items()
            if key not in ("history", "interest", "consent")}  # anything added later is still copied safely
     out["history"] = {domain: [dict(item) for item in items] for domain, items in user["history"].items()}
+    # the vectors are shared: they are never changed in place (streams/drift.py); lists (older records) are copied
     out["interest"] = {key: list(value) if isinstance(value, list) else value
                        for key, value in user["interest"].items()}
     out["consent"] = {domain: dict(choice) for domain, choice in user["consent"].items()}

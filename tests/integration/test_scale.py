@@ -189,7 +189,8 @@ def test_two_workers_end_in_the_same_histories_vectors_and_features_as_one(runs)
         assert {k: v for k, v in state.items() if "vector" not in k} == \
                {k: v for k, v in other.items() if "vector" not in k}
         for name in ("vector", "generated_vector"):
-            np.testing.assert_allclose(np.asarray(state[name] or []), np.asarray(other[name] or []), rtol=1e-5)
+            np.testing.assert_allclose(np.asarray([] if state[name] is None else state[name]),
+                                       np.asarray([] if other[name] is None else other[name]), rtol=1e-5)
     for user in runs["users"]:
         a, b = one["features"][user], two["features"][user]
         assert (a["queries"], a["model_version"], a["last_event_at"]) == \

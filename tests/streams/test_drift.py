@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -42,11 +41,14 @@ def test_decay_factor_never_boosts_negative_elapsed_time():
     assert decay_factor(-HALF_LIFE_MS, HALF_LIFE_S) == 1.0
 
 
-def test_new_state_is_empty_and_json_serialisable():
+def test_new_state_is_empty_and_its_vector_a_float32_array_made_anew_at_each_update():
     state = new_state()
     assert state == {"vector": None, "updated_ts": None, "events": 0, "generated_vector": None, "generated_ts": None}
     feed(state, SPORT, T0)
-    assert json.loads(json.dumps(state)) == state
+    first = state["vector"]
+    assert isinstance(first, np.ndarray) and first.dtype == np.float32
+    feed(state, SPORT, T0 + 1000)
+    assert state["vector"] is not first and first == pytest.approx(SPORT)  # the old array is untouched
 
 
 def test_first_update_sets_the_weighted_vector_and_time():
@@ -129,7 +131,7 @@ def test_decide_cold_start_at_min_events():
 def test_mark_generated_remembers_a_copy_of_the_vector_and_time():
     state = warm_state()
     mark_generated(state)
-    assert state["generated_vector"] == state["vector"]
+    assert state["generated_vector"].tolist() == state["vector"].tolist()
     assert state["generated_vector"] is not state["vector"]
     assert state["generated_ts"] == state["updated_ts"]
 
