@@ -81,8 +81,8 @@ def walk(word: str, text: str, lexicon) -> tuple[bool, str]:
     """``(allowed, the word in progress after it)``: what writing ``text`` does to a row whose current word so far
     is ``word``. Each run of letters extends the word, which must stay the start of a real word; anything else ends
     it, and an ended word must be complete. The word in progress is followed whether or not the text is allowed (a
-    row that had no allowed token wrote one anyway). A character split across tokens ("\ufffd" until its last byte comes)
-    is checked once whole."""
+    row that had no allowed token wrote one anyway). A character split across tokens ("\ufffd" until its last byte
+    comes) is checked once whole."""
     allowed = True
     for run in _RUN.findall(text):
         if run[0].isalpha() or run[0] == "\ufffd":

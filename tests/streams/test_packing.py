@@ -39,7 +39,8 @@ def test_a_user_record_round_trips_exactly_and_is_a_fraction_of_its_json():
     assert unpacked["interest"]["vector"].dtype == np.float32
     vectors = {k: base64.b64encode(np.asarray(user["interest"][k], dtype="<f4").tobytes()).decode()
                for k in ("vector", "generated_vector")}
-    before = len(json.dumps(plain({**user, "interest": {**user["interest"], **vectors}})).encode())  # JSON, base64 vectors
+    # the form before: JSON, base64 vectors
+    before = len(json.dumps(plain({**user, "interest": {**user["interest"], **vectors}})).encode())
     assert len(packed) < 0.85 * before, (len(packed), before)
     fresh = user_state.new_user()
     assert plain(packing.unpack_user(packing.pack_user(fresh))) == plain(fresh)
