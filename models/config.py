@@ -12,6 +12,7 @@ from common.settings import cache_dir, from_env
 MODEL_NAME = "smollm2-135m-instruct"  # the student's registry name and its converted folder's name
 PROMPT_SIGNALS = 20  # signals a prompt shows: serving and training build the same prompt
 ON_INVALID = ("stale", "fallback")
+ENGINES = ("lean", "transformers")  # greedy decoding: models/leandecode.py, or transformers' generate
 
 
 def parse_weights(text: str) -> dict[str, float] | None:
@@ -78,6 +79,9 @@ class GeneratorConfig:
     # attention of the transformers backend (models/attention.py): "sdpa_gqa" reads the grouped key/value heads in
     # place (the same outputs, about a tenth faster on CPU); "sdpa" is transformers' own, which copies them per step
     attention: str = "sdpa_gqa"
+    # how greedy lists are decoded: "lean" (models/leandecode.py: packed prefill, a preallocated KV cache, fused
+    # projections; Llama models in bfloat16 or float32, else transformers' generate) or "transformers" (`generate`)
+    engine: str = "lean"
     group_id: str = "interests-generator"  # Kafka consumer group of the generator workers
     session_timeout_s: float = 45.0  # a worker silent this long (killed) loses its partitions to the others
     embedder: str = "minilm"  # query embeddings: "minilm", "minilm-onnx" (int8 ONNX) or "hash" (tests only)
@@ -109,6 +113,8 @@ class GeneratorConfig:
         from models.attention import check_attention
 
         check_attention(self.attention)  # INTERESTS_GEN_ATTENTION
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r} (INTERESTS_GEN_ENGINE): use {', '.join(ENGINES)}")
         self.reward_weight_map()  # a malformed INTERESTS_GEN_REWARD_WEIGHTS fails here, at start-up
 
     def reward_weight_map(self) -> dict[str, float] | None:

@@ -5,7 +5,7 @@ key-phrase baseline, on fixed synthetic histories (seeded), in one run.
 
     python -m models.benchmarks.cpu_throughput [--out FILE.json] [--dtype bfloat16 float32] [--users 32] [--budget-s 40]
         [--model-dir DIR [DIR ...]] [--histories FILE] [--stop-at-list off on] [--trim-head off on --head-tokens KD]
-        [--attention sdpa sdpa_gqa]
+        [--attention sdpa sdpa_gqa] [--engine transformers lean]
 
 Several ``--model-dir`` folders (e.g. the teacher's and the students' merged registry folders) are timed back to
 back in one run, each with the prompt contract its manifest names; ``--histories`` takes real users' histories (the
@@ -13,7 +13,9 @@ file of ``interests train export-histories``: a benchmark's training users) inst
 ``--stop-at-list on`` ends a row once it has written its list (``INTERESTS_GEN_STOP_AT_LIST``), ``off on`` measures
 both; ``--trim-head on`` computes the output layer's logits only for the tokens of the teacher's lists in the KD
 cache ``--head-tokens`` (``interests train kd-targets``) and each batch's prompt tokens (``models/headtrim.py``);
-``--attention sdpa sdpa_gqa`` loads each model with each attention in turn (``models/attention.py``).
+``--attention sdpa sdpa_gqa`` loads each model with each attention in turn (``models/attention.py``); ``--engine
+transformers lean`` decodes with transformers' ``generate`` and with the lean decoder (``models/leandecode.py``) in
+turn, and reports the share of lists the second writes exactly as the first did.
 
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
@@ -43,6 +45,7 @@ from pathlib import Path
 
 from common.settings import portable
 from models.attention import IMPLEMENTATIONS
+from models.config import ENGINES
 from models.benchmarks.output import print_and_write
 from models.generators.base import QueryGenerator, UserContext
 
@@ -179,9 +182,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(generator: QueryGenerator, contexts: list[UserContext], batch_size: int, max_users: int,
-            budget_s: float) -> dict:
+            budget_s: float, raws: list[str] | None = None) -> dict:
     """Runs ``generator.generate`` on consecutive batches of ``batch_size`` users of ``contexts`` until
-    ``max_users`` users are done or ``budget_s`` seconds have passed (at least one batch)."""
+    ``max_users`` users are done or ``budget_s`` seconds have passed (at least one batch); each user's raw output is
+    appended to ``raws`` when it is given."""
     latencies: list[float] = []
     batches, valid, queries, elapsed = 0, 0, 0, 0.0
     limit = min(max_users, len(contexts))
@@ -193,6 +197,8 @@ def measure(generator: QueryGenerator, contexts: list[UserContext], batch_size: 
         elapsed += took
         batches += 1
         latencies.extend([took] * len(batch))
+        if raws is not None:
+            raws.extend(r.raw for r in results)
         valid += sum(1 for r in results if r.queries)
         queries += sum(len(r.queries) for r in results)
     users = len(latencies)
@@ -204,28 +210,34 @@ def measure(generator: QueryGenerator, contexts: list[UserContext], batch_size: 
 
 
 class _DecodeCounter:
-    """Wraps ``model.generate`` to count decoded sequences and steps (for tokens/s); restores it on exit."""
+    """Wraps ``generate`` of the model and of the generator's lean decoder (if any) to count decoded sequences and
+    steps (for tokens/s); restores them on exit."""
 
-    def __init__(self, model):
-        self.model, self.original = model, model.generate
+    def __init__(self, generator):
+        self.targets = [t for t in (generator.model, getattr(generator, "lean", None)) if t is not None]
         self.sequences = self.tokens = self.prompt_tokens = self.prompts = self.calls = 0
 
     def __enter__(self) -> _DecodeCounter:
-        def counted(**kwargs):
-            out = self.original(**kwargs)
-            steps = out.shape[1] - kwargs["input_ids"].shape[1]
+        for target in self.targets:
+            target.generate = self._counted(target.generate)
+        return self
+
+    def _counted(self, original):
+        def counted(input_ids=None, attention_mask=None, **kwargs):
+            out = original(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+            steps = out.shape[1] - input_ids.shape[1]
             self.calls += 1
             self.sequences += out.shape[0]
             self.tokens += out.shape[0] * steps
-            self.prompts += kwargs["input_ids"].shape[0]  # n samples of a prompt share its prefill
-            self.prompt_tokens += int(kwargs["attention_mask"].sum())
+            self.prompts += input_ids.shape[0]  # n samples of a prompt share its prefill
+            self.prompt_tokens += int(attention_mask.sum())
             return out
 
-        self.model.generate = counted
-        return self
+        return counted
 
     def __exit__(self, *exc) -> None:
-        del self.model.generate  # the instance attribute goes; the class method shows again
+        for target in self.targets:
+            del target.generate  # the instance attribute goes; the class method shows again
 
 
 def machine() -> dict:
@@ -282,6 +294,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a trimmed output vocabulary: off, on or both (default off; on needs --head-tokens)")
     parser.add_argument("--head-tokens", type=Path, default=None,
                         help="the KD cache (interests train kd-targets) whose lists' tokens the trimmed head keeps")
+    parser.add_argument("--engine", nargs="+", choices=ENGINES, default=None,
+                        help="greedy decoders, each in turn (default: the configured INTERESTS_GEN_ENGINE)")
     parser.add_argument("--attention", nargs="+", choices=IMPLEMENTATIONS, default=None,
                         help="attention implementations, each in turn (default: the configured INTERESTS_GEN_ATTENTION)")
     args = parser.parse_args(argv)
@@ -326,6 +340,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
     dtypes = args.dtype or [configured.dtype]
     attentions = args.attention or [configured.attention]
     stops = [s == "on" for s in args.stop_at_list] if args.stop_at_list else [configured.stop_at_list]
+    engines = args.engine or [configured.engine]
     model_dirs = args.model_dir or [ensure_student(configured.model_dir)]
     need = max(args.users, max(args.batch_sizes)) + max(args.batch_sizes)
     contexts = (file_histories(args.histories, need, args.seed) if args.histories
@@ -351,24 +366,34 @@ def run(args: argparse.Namespace, command: str) -> dict:
             written = (written_tokens(generator.tokenizer, kd_texts(args.head_tokens)) if args.head_tokens
                        else set())
             words = [s == "on" for s in args.real_words] if args.real_words else [served_cfg.real_words]
-            for trimmed, stop, real in [(t == "on", s, w) for t in args.trim_head for s in stops for w in words]:
+            settings = [(t == "on", s, w) for t in args.trim_head for s in stops for w in words]
+            written_by: dict[tuple, tuple[str, list[str]]] = {}
+            for (trimmed, stop, real), engine in [(setting, e) for setting in settings for e in engines]:
                 generator.head_tokens = written if trimmed else None
                 if not trimmed:
                     generator.model.set_output_embeddings(full_head)
                 for n in args.samples:
                     for batch_size in args.batch_sizes:
                         generator.cfg = dataclasses.replace(served_cfg, batch_size=batch_size, stop_at_list=stop,
-                                                            real_words=real)
+                                                            real_words=real, engine=engine)
                         generator.n, generator.temperature = n, args.temperature
                         torch.manual_seed(args.seed)
-                        with _DecodeCounter(generator.model) as counter:
-                            result = measure(generator, contexts, batch_size, args.users, args.budget_s)
+                        raws: list[str] = []
+                        with _DecodeCounter(generator) as counter:
+                            result = measure(generator, contexts, batch_size, args.users, args.budget_s, raws)
+                        # the same setting under another engine: the share of its lists written exactly alike
+                        twin = (trimmed, stop, real, n, batch_size)
+                        first = written_by.setdefault(twin, (engine, raws))
+                        if first[0] != engine:
+                            pairs = list(zip(first[1], raws))
+                            result["lists_equal_to"] = {first[0]: round(sum(a == b for a, b in pairs) / len(pairs), 3)
+                                                        if pairs else None}
                         result.update({
                             "backend": "smollm2 (transformers, cpu)", "version": generator.version,
                             "layers": layers, "parameters": parameters, "dtype": dtype, "attention": attention,
                             "batch_size": batch_size,
                             "n": n, "stop_at_list": stop, "trim_head": trimmed, "real_words": real,
-                            "no_repeat_ngram": generator.cfg.no_repeat_ngram,
+                            "no_repeat_ngram": generator.cfg.no_repeat_ngram, "engine": generator.engine,
                             "head_tokens": len(written) if trimmed else None,
                             "decoding": "greedy" if n == 1 else f"sampled T={args.temperature} top_p=0.95",
                             "generated_tokens_per_s": round(counter.tokens / result["seconds"], 1),
@@ -405,7 +430,7 @@ HEADER = (f"{'model':<36} {'dtype':<8} {'batch':>5} {'n':>2} {'users':>5} {'user
 def _row(r: dict) -> str:
     name = (r.get("version", r["backend"]) + (" +stop" if r.get("stop_at_list") else "")
             + (" +trim" if r.get("trim_head") else "") + (" +words" if r.get("real_words") else "")
-            + (f" {r['attention']}" if r.get("attention") else ""))
+            + (f" {r['attention']}" if r.get("attention") else "") + (" lean" if r.get("engine") == "lean" else ""))
     return (f"{name:<36} {r.get('dtype', '-'):<8} {r['batch_size']:>5} {r['n']:>2} {r['users']:>5} {r['users_per_s']:>8.2f} "
             f"{r['latency_p50_s']:>7.3f} {r['latency_p99_s']:>7.3f} {r['valid_share']:>5.2f} "
             f"{r.get('generated_tokens_per_s', float('nan')):>6.1f}")

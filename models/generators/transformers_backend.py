@@ -1,6 +1,8 @@
 """The student LLM through transformers on CPU: batched generation with left padding and the KV cache.
 
-One output per user (``n == 1``) is greedy, with one sampled retry for a user whose output is invalid. With
+One output per user (``n == 1``) is greedy, with one sampled retry for a user whose output is invalid; greedy lists
+are decoded by the lean decoder (``models/leandecode.py``, ``INTERESTS_GEN_ENGINE=lean``, the default) where the
+model allows it, else by transformers' ``generate``. With
 ``n > 1`` every user gets ``n`` sampled outputs at ``temperature`` (``num_return_sequences=n``, one ``generate`` call
 per batch of ``cfg.batch_size`` users, so ``batch_size * n`` sequences decode together); all parsed samples are kept
 in :attr:`Generation.candidates` for a best-of-N selector (:class:`models.bestofn.BestOfN`), and ``queries`` holds
@@ -154,6 +156,7 @@ class TransformersGenerator(QueryGenerator):
         # a trimmed output vocabulary (models/headtrim.py): these tokens plus each batch's prompt tokens; None = the
         # full head. A measured latency lever, not served by default.
         self.head_tokens: set[int] | None = None
+        self._lean_decoder = None  # models/leandecode.py LeanLlama, built on first use; False: this model cannot
         cache_path = getattr(cfg, "completion_cache", "")
         self.cache = CompletionCache(cache_path) if cache_path else None
 
@@ -177,6 +180,8 @@ class TransformersGenerator(QueryGenerator):
             settings["stop_at_list"] = True
         if getattr(self.cfg, "real_words", False):
             settings["real_words"] = True
+        if temperature <= 0 and n == 1 and self._lean() is not None:  # its lists may differ from generate's
+            settings["engine"] = "lean"
         keys = [self.cache.key(self.version, p, **settings) for p in prompts]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key) is None]
         if missing:
@@ -207,18 +212,66 @@ class TransformersGenerator(QueryGenerator):
                     self._newlines = newline_tokens(self.tokenizer)
                 rules["stopping_criteria"] = StoppingCriteriaList(
                     [ListComplete(self.cfg.num_queries, inputs["input_ids"].shape[1], self._newlines)])
-            with self.torch.inference_mode():  # n samples of a prompt share its prefill; rows grouped by prompt
-                generated = generate_shared(
-                    self.model, inputs["input_ids"], inputs["attention_mask"], n,
-                    max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling, **rules,
-                    pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
-                )
+            lean = self._lean() if temperature <= 0 and n == 1 else None
+            if lean is not None:
+                generated = lean.generate(
+                    input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                    max_new_tokens=self.cfg.max_new_tokens, eos_token_ids=self._eos_ids(),
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    logits_processor=self._with_penalty(rules.get("logits_processor")),
+                    stopping_criteria=rules.get("stopping_criteria"))
+            else:
+                with self.torch.inference_mode():  # n samples of a prompt share its prefill; rows grouped by prompt
+                    generated = generate_shared(
+                        self.model, inputs["input_ids"], inputs["attention_mask"], n,
+                        max_new_tokens=self.cfg.max_new_tokens, use_cache=True, **sampling, **rules,
+                        pad_token_id=self.tokenizer.pad_token_id, repetition_penalty=self.cfg.repetition_penalty,
+                    )
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]
             ended = self.torch.isin(new_tokens, self._end_ids(new_tokens.device)).any(1)
             texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             # a row that ran out of tokens ends in a cut line: keep its complete lines only
             outputs.extend(t if done else complete_lines(t) for t, done in zip(texts, ended.tolist()))
         return outputs
+
+    def _lean(self):
+        """The lean decoder of greedy lists (models/leandecode.py) when ``cfg.engine`` asks for it and the model
+        allows it (a Llama with plain linear layers, no trimmed head); else None, and ``generate`` decodes."""
+        if getattr(self.cfg, "engine", "transformers") != "lean" or self.head_tokens is not None:
+            return None
+        if self._lean_decoder is None:
+            from models.leandecode import LeanLlama, unsupported
+
+            reason = unsupported(self.model)
+            if reason:
+                log.info("lean decoder off for %s: %s; transformers' generate decodes", self.version, reason)
+                self._lean_decoder = False
+            else:
+                self._lean_decoder = LeanLlama(self.model)
+        return self._lean_decoder or None
+
+    @property
+    def lean(self):
+        """The :class:`models.leandecode.LeanLlama` decoding this generator's greedy lists now, or None."""
+        return self._lean()
+
+    @property
+    def engine(self) -> str:
+        """What decodes this generator's greedy lists now: "lean" or "transformers"."""
+        return "lean" if self._lean() is not None else "transformers"
+
+    def _eos_ids(self) -> list[int]:
+        """The end tokens ``generate`` stops a row at (the model's generation config)."""
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        return [i for i in (eos if isinstance(eos, list) else [eos]) if i is not None]
+
+    def _with_penalty(self, processors):
+        """``processors`` behind transformers' repetition penalty when ``cfg`` sets one, in ``generate``'s order."""
+        if self.cfg.repetition_penalty == 1.0:
+            return processors
+        from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor
+
+        return LogitsProcessorList([RepetitionPenaltyLogitsProcessor(self.cfg.repetition_penalty), *(processors or [])])
 
     def _processors(self, prompts: list[str], prompt_len: int, n: int, greedy: bool) -> list:
         """The decoding rules ``cfg`` turns on, for one batch of ``prompts`` (``n`` rows each): no repeated n-gram,

@@ -64,7 +64,8 @@ def test_stop_at_list_ends_generation_after_the_asked_lines(tmp_path, monkeypatc
     from tests.tiny_models import save_tiny_llama
 
     folder = save_tiny_llama(tmp_path / "tiny", manifest={"name": "tiny", "version": "t"})
-    generator = TransformersGenerator(folder, GeneratorConfig(max_new_tokens=12, num_queries=2, stop_at_list=True))
+    generator = TransformersGenerator(folder, GeneratorConfig(max_new_tokens=12, num_queries=2, stop_at_list=True,
+                                                              engine="transformers"))
     newline = generator.tokenizer("\n", add_special_tokens=False)["input_ids"][0]
     word = generator.tokenizer("news", add_special_tokens=False)["input_ids"][0]
     script = [word, newline, word, newline] + [word] * 8  # a model that would ramble after its two lines

@@ -15,7 +15,8 @@ from models.generators.base import Generation, UserContext
 from models.generators.transformers_backend import TransformersGenerator
 from tests.tiny_models import save_tiny_llama
 
-CFG = GeneratorConfig(max_new_tokens=8, batch_size=2, retry_temperature=0.8)
+# transformers' generate decodes here (these tests watch its calls); tests/models/test_leandecode.py covers the lean one
+CFG = GeneratorConfig(max_new_tokens=8, batch_size=2, retry_temperature=0.8, engine="transformers")
 
 
 @pytest.fixture(scope="module")
