@@ -8,7 +8,7 @@ matrix products. Prefill padded every prompt to the batch's longest (16 x 327 po
 :class:`LeanLlama` runs the model's own weights with:
 
 - **packed prefill**: the batch's real prompt tokens in one sequence (no padding), attention row by row;
-- **a preallocated KV cache**: prompts left-aligned as ``generate`` keeps them, each step written in place;
+- **a preallocated KV cache**: prompts left-padded as ``generate`` keeps them, each step written in place;
 - **fused projections**: query, key and value in one matrix product, gate and up in another. The fused matrices
   are made once, at load, and the model's own projection weights become views of them (same values, no second
   copy), so ``generate`` keeps working on the same model.
@@ -92,10 +92,8 @@ class LeanLlama:
     # -- the operations, as modeling_llama computes them ------------------------------------------------------------
 
     def _norm(self, x: torch.Tensor, norm) -> torch.Tensor:
-        weight, eps = norm
-        h = x.float()
-        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
-        return weight * h.to(x.dtype)
+        weight, eps = norm  # torch's fused RMSNorm in float32: modeling_llama's arithmetic in fewer passes
+        return weight * F.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(x.dtype)
 
     def _rope(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin [..., head_dim] for integer ``positions``, in float32 then the weights' dtype."""
@@ -163,7 +161,8 @@ class LeanLlama:
 
     def _step(self, tokens: torch.Tensor, positions: torch.Tensor, cache, column: int, keep: torch.Tensor):
         """One decoding step: ``tokens`` [B] at ``positions`` [B], written to cache ``column``; ``keep`` [B, 1, 1,
-        column + 1] marks the columns each row attends to. Returns the hidden state [B, hidden]."""
+        column + 1] is 0 on the columns each row attends to and -inf elsewhere (in the weights' dtype: SDPA would
+        convert a boolean mask in every layer). Returns the hidden state [B, hidden]."""
         batch = tokens.shape[0]
         x = F.embedding(tokens, self.embed)  # [B, hidden]
         cos, sin = self._rope(positions)
@@ -191,8 +190,8 @@ class LeanLlama:
         batch, width = input_ids.shape
         total = width + max_new_tokens
         hidden, cache, lengths = self._prefill(input_ids, attention_mask, total)
-        keep = torch.zeros(batch, 1, 1, total, dtype=torch.bool)
-        keep[:, 0, 0, :width] = attention_mask.bool()
+        keep = torch.full((batch, 1, 1, total), float("-inf"), dtype=self.dtype)
+        keep[:, 0, 0, :width].masked_fill_(attention_mask.bool(), 0.0)
         eos = torch.tensor(sorted(set(eos_token_ids)), dtype=torch.long)
         sequence = input_ids
         unfinished = torch.ones(batch, dtype=torch.bool)
@@ -210,7 +209,7 @@ class LeanLlama:
             if not unfinished.any() or step == max_new_tokens - 1:
                 break
             column = width + step
-            keep[:, 0, 0, column] = True
+            keep[:, 0, 0, column] = 0.0
             hidden = self._step(token, positions, cache, column, keep[:, :, :, :column + 1])
             positions += 1
         return sequence
