@@ -47,7 +47,9 @@ class GeneratorConfig:
     no_repeat_ngram: int = 0  # n >= 2: no n-gram of tokens twice within one completion (models/decoding.py); 0 = off
     # every word the model writes is a news-vocabulary word or one of its prompt's (models/realwords.py)
     real_words: bool = False
-    stop_at_list: bool = False  # a row stops once it has written num_queries lines (models/decoding.py ListComplete)
+    # a row stops once it has written num_queries lines (models/decoding.py ListComplete): the same retrieval quality
+    # (docs/results/2026-12-05-lean-decoder.md) in fewer decoding steps
+    stop_at_list: bool = True
     retry_temperature: float = 0.8  # an invalid greedy output is retried once with sampling at this temperature
     # --- an output that stays invalid after the retry (models/stale.py) -------------------------------------------
     # "stale": a user who has features keeps them, re-written marked stale (same queries, embeddings, version and
