@@ -42,7 +42,9 @@ class GeneratorConfig:
     backend: str = "smollm2"  # "smollm2" (student LLM, transformers on CPU) or "keyphrase" (non-LLM baseline)
     model_dir: Path = field(default_factory=lambda: cache_dir() / "models" / MODEL_NAME)  # converted
     num_queries: int = 5  # queries per user
-    max_new_tokens: int = 48  # generation budget per user (five short queries fit in about 40 tokens)
+    # generation budget per user: the 40 tokens the shipped models were trained to write their lists in
+    # (training/config.py); 48 retrieved no better (docs/results/2026-12-05-lean-decoder.md)
+    max_new_tokens: int = 40
     repetition_penalty: float = 1.0  # >1 pushed the 135M model off-format (9/16 valid at 1.2 vs 16/16 at 1.0)
     no_repeat_ngram: int = 0  # n >= 2: no n-gram of tokens twice within one completion (models/decoding.py); 0 = off
     # every word the model writes is a news-vocabulary word or one of its prompt's (models/realwords.py)

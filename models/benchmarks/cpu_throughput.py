@@ -20,7 +20,7 @@ turn, and reports the share of lists the second writes exactly as the first did.
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
 What is measured: ``generator.generate(batch)`` calls, each on one batch of ``B`` users (prompt building, generation
-of up to ``max_new_tokens`` = 48 new tokens, parsing and the grounding check), one after the other. A user's latency
+of up to ``max_new_tokens`` new tokens (``INTERESTS_GEN_MAX_NEW_TOKENS``), parsing and the grounding check), one after the other. A user's latency
 is the wall time of the call that held it (every user of a batch waits for the whole batch). The sampled retry of
 invalid greedy outputs is off, so every user costs one generation: the numbers are the cost of generating, not of
 the untrained model's failure rate. Each (B, n) setting runs whole batches until ``--users`` users are done or the
