@@ -57,6 +57,29 @@ def test_the_fusion_is_chosen_on_training_users_and_can_be_a_rule_by_click_histo
     assert mean == pytest.approx(1.0) and fusion == fusion_grid()[0] == Fusion("rrf", weight=0.25)
 
 
+def test_a_fusion_better_only_within_the_noise_loses_to_the_simplest():
+    centroid = [f"c{i}" for i in range(30)]
+    queries = [f"q{i}" for i in range(30)]
+    # most users' next click is the centroid's head; two users without clicks read the query channel's head, so a
+    # rule for users without clicks gains on them, a gain well inside one standard error of the per-user scores
+    cases = {f"w{i}": {"centroid": centroid, "queries": queries, "clicks": 10,
+                       "targets": ["c0"] if i % 2 else ["c29"]} for i in range(40)}
+    cases.update({f"k{i}": {"centroid": centroid, "queries": queries, "clicks": 0, "targets": ["q0"]}
+                  for i in range(2)})
+    grid = fusion_grid()
+    fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
+    assert fusion == grid[0]  # the plain RRF at the lowest query weight
+    lists = [(c["centroid"], c["queries"], c["clicks"], c["targets"]) for c in cases.values()]
+    from common import ranking
+    from models.recall import fuse_channels
+
+    def mean_of(f):
+        return float(np.mean([ranking.ndcg_at_k(fuse_channels(a, b, 10, f, n), t, 10) for a, b, n, t in lists]))
+
+    assert mean == pytest.approx(mean_of(grid[0]))
+    assert max(mean_of(f) for f in grid) > mean  # a rule by click history scores higher on these users
+
+
 def tiny_bench() -> Benchmark:
     texts = ["storm hits coast", "snow storm warning", "election polls open", "votes counted election",
              "storm coast flooding", "election night results"]
