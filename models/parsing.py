@@ -33,9 +33,6 @@ from models.vocabulary import (VOCABULARY_MIN_SHARE, corpus_vocabulary, covered_
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
 MAX_COPIED_WORDS = 3  # a query may share at most this many consecutive words with an instruction-like signal
-# at least this share of a query's content words must be the user's own (in some form): "joe's gravity assistance"
-# for a reader of "Europa Clipper completes Mars gravity assist" relates to them by one word in three
-MIN_OWN_SHARE = 0.5
 PROMPT_COPY_WORDS = 3  # this many consecutive words of our own system message or instruction is a prompt leak
 MAX_WORD_CHARS = 30  # longer "words" are encoded blobs (base64, hashes) or run-together junk
 _BULLET = re.compile(r"^\s*(?:[-*•·]+\s*|(?:\d+[.):]|\(\d+\)|[a-z][.)])\s+)", re.IGNORECASE)
@@ -311,19 +308,11 @@ def _decoded(text: str) -> str:
     return " ".join(parts)
 
 
-def own_share(query: str, own_forms: set[str]) -> float:
-    """Share of ``query``'s content words that the user wrote or read in some form (:func:`own_words`); 1.0 for a
-    query without content words."""
-    words = content_words(fold(query))
-    return sum(1 for w in words if word_forms(w) & own_forms) / len(words) if words else 1.0
-
-
 def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
     """Keep the queries that relate to the user's own signals and not to an injection among them: a query must share
     a content word with a signal that does not look like an instruction (a small model otherwise copies the prompt's
     worked example or invents topics), must contain no word found only in instruction-like signals (the payload of
-    a prompt injection), must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one, and at least
-    :data:`MIN_OWN_SHARE` of its content words must be the user's own (:func:`own_share`)."""
+    a prompt injection), and must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one."""
     benign = [t for t in history_texts if not looks_like_instruction(t)]
     suspicious = [fold(_decoded(t)) for t in history_texts if looks_like_instruction(t)]
     vocabulary = set().union(*(content_words(fold(t)) for t in benign)) if benign else set()
@@ -346,8 +335,6 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
         if any(_copies(words, _TOKEN.findall(s), MAX_COPIED_WORDS + 1) for s in suspicious):
             continue
         if query_words_problem(query, own_forms, check_vocabulary) is not None:
-            continue
-        if own_share(query, own_forms) < MIN_OWN_SHARE:
             continue
         kept.append(query)
     return kept
