@@ -68,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UsageError as exc:
         args.parser.error(str(exc))
-    except domain_errors() as exc:
+    except Exception as exc:
+        # the error classes are imported only here, when a command failed (importing them loads Feast); a stopped
+        # worker's SystemExit or KeyboardInterrupt never reaches this, so a worker's shutdown imports nothing
+        if not isinstance(exc, domain_errors()):
+            raise
         logging.getLogger("interests").debug("the command failed", exc_info=True)  # the traceback at --log-level debug
         print(f"error: {exc}", file=sys.stderr)
         return 1

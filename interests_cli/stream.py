@@ -32,14 +32,24 @@ def cmd_load(args) -> int:
     lc = LoadConfig(embedder=args.embedder, events=args.events, users=args.users, rates=args.rates or (),
                     step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
                     regen_rate=args.regen_rate, regen_s=args.regen_s, phases=args.phases or PHASES,
-                    catalogue=args.catalogue)
+                    catalogue=args.catalogue, profile_s=args.profile)
+    if args.profile:
+        from streams.benchmarks.profile import py_spy
+
+        py_spy()  # fails now, with what to install, rather than after the broker has started
 
     def stop(signum, _frame):  # SIGTERM (and SIGINT where a shell ignored it) unwinds, so the broker and workers stop
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    run_benchmark(lc, Path(args.out) if args.out else DEFAULT_OUT)
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    if args.previous:
+        from streams.benchmarks.compare import run_comparison
+
+        run_comparison(lc, args.previous, args.previous_embedder, args.rounds, out)
+    else:
+        run_benchmark(lc, out)
     return 0
 
 
@@ -74,7 +84,17 @@ def _add_load(stream) -> None:
                     help="comma list of throughput,rates,memory,regen,scale (default all)")
     bl.add_argument("--catalogue", action="store_true",
                     help="clicks on the sample's articles take precomputed vectors (streams/catalogue.py)")
-    bl.add_argument("--out", default=None, help="folder for load-<embedder>.json (default streams/benchmarks/results)")
+    bl.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
+                    help="sample the worker with py-spy for this long in the throughput phase (needs py-spy)")
+    bl.add_argument("--previous", default=None, metavar="REF",
+                    help="also run every phase on the workers of this git commit (a worktree), alternating with this "
+                         "checkout's, and report current / previous (streams/benchmarks/compare.py)")
+    bl.add_argument("--previous-embedder", default=None, choices=["hash", "minilm", "minilm-onnx"],
+                    help="the previous code's embedder (default --embedder; code older than the ONNX embedder has "
+                         "only hash and minilm)")
+    bl.add_argument("--rounds", type=int, default=1, help="with --previous: alternating rounds (default 1)")
+    bl.add_argument("--out", default=None, help="folder for load-<embedder>.json, or compare-<embedder>.json with "
+                                               "--previous (default streams/benchmarks/results)")
 
 
 def add(sub) -> None:

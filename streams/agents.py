@@ -30,6 +30,7 @@ from streams.catalogue import Catalogue, SignalVectors
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, Limits, decode_inbound
 from streams.metrics import StreamMetrics
+from streams.record_cache import RecordCache
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +147,17 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     # that; without it (inputs keyed by user and co-partitioned), `track` reads the input topics itself.
     ingest = app.agent(sources, name="ingest")(ingest) if cfg.repartition else None
 
+    records = RecordCache(cfg.record_cache_users, packing.unpack_user)
+
     def loader():
-        """A batch's reader of stored records: each user's record unpacked once per batch (the admission check
-        reads it per signal, the batch then copies it once; neither changes it)."""
+        """A batch's reader of stored records: each user's record read once per batch (the admission check reads it
+        per signal, the batch then copies it once; neither changes it), from the record cache while the table still
+        holds the bytes the agent last wrote."""
         loaded: dict[str, dict | None] = {}
 
         def load(user_id: str) -> dict | None:
             if user_id not in loaded:
-                loaded[user_id] = packing.unpack_user(users.get(user_id.encode()))
+                loaded[user_id] = records.read(user_id, users.get(user_id.encode()))
             return loaded[user_id]
         return load
 
@@ -161,6 +165,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     async def track(stream):
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             batch_started = time.perf_counter()
+            hits, misses = records.hits, records.misses
             items = await decode_events(events, codec, limits, not cfg.repartition, metrics, dead_letter)
             load = loader()
             todo = tracking.candidates(items, load, rules)
@@ -170,7 +175,10 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
             tracking.settle_revocations(result)
             await send_regeneration(result, regen, codec, policy, cfg.snapshot_items, metrics)
             for user_id, user in result.users.items():
-                users[user_id.encode()] = packing.pack_user(user)  # MessagePack bytes (streams/packing.py)
+                packed = packing.pack_user(user)  # MessagePack bytes (streams/packing.py)
+                users[user_id.encode()] = packed
+                records.wrote(user_id, packed, user)  # `user` is not changed after this
+            metrics.record_cache(records.hits - hits, records.misses - misses)
             for outcome, count in result.outcomes.items():
                 outcomes[outcome.encode()] += count
             if result.outcomes["duplicate"]:

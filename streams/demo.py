@@ -97,10 +97,13 @@ def free_ports(n: int) -> list[int]:
 class Services:
     """The broker and the two workers of one run; ``stop`` is safe to call twice."""
 
-    def __init__(self, state_dir: Path, backend: str, embedder: str = "minilm"):
+    def __init__(self, state_dir: Path, backend: str, embedder: str = "minilm", code_dir: Path | None = None):
+        """``code_dir``: run the workers from another checkout of the project (the load benchmark's previous code)
+        instead of this one."""
         from streams.broker import Broker
 
         self.state_dir = state_dir
+        self.code_dir = Path(code_dir) if code_dir else None
         port = free_port_pair()
         web_port, stream_metrics, generator_metrics = free_ports(3)
         self.env = {
@@ -129,9 +132,11 @@ class Services:
         """Start ``interests ARGS...`` as a process logging to ``<state>/<name>.log``; ``env`` adds to the run's
         environment (e.g. a second worker's own ports)."""
         log = open(self.state_dir / f"{name}.log", "ab")
+        code = {"PYTHONPATH": str(self.code_dir)} if self.code_dir else {}
         self.procs[name] = subprocess.Popen([sys.executable, "-m", "interests_cli", *args],
-                                            env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+                                            env={**self.env, **code, **(env or {})}, stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            cwd=self.code_dir or Path(__file__).resolve().parent.parent)
 
     def wait_ready(self, timeout: float = 180.0) -> None:
         """Both workers have joined their consumer groups (the generator converts the model first, once)."""

@@ -51,6 +51,9 @@ class StreamMetrics:
         self.freshness = Histogram("interests_stream_update_freshness_seconds",
                                    "Event time to the signal being in the user's history (stream-side freshness).",
                                    buckets=FRESHNESS_BUCKETS, registry=r)
+        self.record_reads = Counter("interests_stream_record_reads",
+                                    "User records read by the track agent: from the record cache (hit) or unpacked "
+                                    "from the table (miss).", ["result"], registry=r)
         self.last_update = Gauge("interests_stream_last_update_timestamp_seconds",
                                  "Wall-clock time of the last history update (0 before the first).", registry=r)
 
@@ -68,6 +71,13 @@ class StreamMetrics:
             self.freshness.observe(max(now - ts / 1000.0, 0.0))
         self.history_updates.inc(len(event_times_ms))
         self.last_update.set(now)
+
+    def record_cache(self, hits: int, misses: int) -> None:
+        """A batch's reads of user records: ``hits`` served by the record cache, ``misses`` unpacked."""
+        if hits:
+            self.record_reads.labels("hit").inc(hits)
+        if misses:
+            self.record_reads.labels("miss").inc(misses)
 
     def regeneration(self, reason: str) -> None:
         self.regen_requested.labels(reason).inc()

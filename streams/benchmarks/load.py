@@ -45,8 +45,9 @@ from pathlib import Path
 import psutil
 
 from streams import scrape
+from streams.benchmarks import profile
 from streams.benchmarks.loadgen import EventMaker, Paced, prefill, write_sample_catalogue
-from streams.benchmarks.report import memory_summary, print_report, sustained, throughput_window
+from streams.benchmarks.report import memory_summary, print_report, steady_cpu, sustained, throughput_window
 from streams.demo import Services, free_ports
 
 HERE = Path(__file__).parent
@@ -70,14 +71,16 @@ class LoadConfig:
     phases: tuple[str, ...] = PHASES
     timeout_s: float = 600.0  # the longest one phase waits for the worker to catch up
     catalogue: bool = False  # clicks on the sample's articles take catalogue vectors (streams/catalogue.py)
+    profile_s: float = 0.0  # > 0: py-spy samples the worker this long in the throughput phase (benchmarks/profile.py)
 
 
 class Run:
     """One broker + workers in a temporary state folder, with helpers to read the workers' metrics."""
 
-    def __init__(self, embedder: str, backend: str = "keyphrase", catalogue: bool = False):
+    def __init__(self, embedder: str, backend: str = "keyphrase", catalogue: bool = False,
+                 code_dir: Path | None = None):
         self.state = Path(tempfile.mkdtemp(prefix="interests-load-"))
-        self.services = Services(self.state, backend=backend, embedder=embedder)
+        self.services = Services(self.state, backend=backend, embedder=embedder, code_dir=code_dir)
         if catalogue:
             folder = write_sample_catalogue(self.state / "catalogue", embedder)
             self.services.env["INTERESTS_CATALOGUE"] = str(folder)
@@ -123,11 +126,15 @@ class Run:
     def updates(self) -> float:
         return sum(scrape.value(s, UPDATES) for s in self.stream_samples())
 
-    def wait_updates(self, target: float, timeout: float, poll: float = 0.25) -> list[tuple[float, float]]:
-        """Poll until the workers have applied ``target`` updates; returns the (time, updates) series."""
+    def wait_updates(self, target: float, timeout: float, poll: float = 0.25, cpu_of: psutil.Process | None = None,
+                     cpu_samples: list | None = None) -> list[tuple[float, float]]:
+        """Poll until the workers have applied ``target`` updates; returns the (time, updates) series. With
+        ``cpu_of``, each poll also appends (updates, that process's CPU seconds) to ``cpu_samples``."""
         series, deadline = [], time.monotonic() + timeout
         while time.monotonic() < deadline:
             series.append((time.monotonic(), self.updates()))
+            if cpu_of is not None and cpu_samples is not None:
+                cpu_samples.append((series[-1][1], cpu_seconds(cpu_of)))
             if series[-1][1] >= target:
                 return series
             time.sleep(poll)
@@ -143,7 +150,12 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
     filled = prefill(run.cfg, maker, lc.events, users_cycle(lc.users))
     worker = worker or run.start_stream_worker()
     cpu_before = worker.cpu_times()
-    series = run.wait_updates(lc.events, lc.timeout_s)
+    cpu_samples: list[tuple[float, float]] = []
+    sampler = profile.Sampler(worker.pid, lc.profile_s) if lc.profile_s > 0 else None
+    if sampler is not None:  # from the first tenth of the events on: the steady part, not the start
+        run.wait_updates(0.1 * lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)
+        sampler.start()
+    series = run.wait_updates(lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)
     cpu_after = worker.cpu_times()
     user, system = cpu_after.user - cpu_before.user, cpu_after.system - cpu_before.system
     cpu = user + system
@@ -152,7 +164,9 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
             "worker_cpu_s": round(cpu, 1), "worker_cpu_user_s": round(user, 1),
             "worker_cpu_system_s": round(system, 1),
             "updates_per_cpu_s": round(lc.events / cpu) if cpu else None,
-            "rss_mb": round(worker.memory_info().rss / 2**20, 1)}, worker
+            **steady_cpu(cpu_samples, lc.events),
+            "rss_mb": round(worker.memory_info().rss / 2**20, 1),
+            **({"profile": sampler.finish()} if sampler is not None else {})}, worker
 
 
 def two_digits(rate: float) -> float:
@@ -208,8 +222,8 @@ def phase_memory(run: Run, lc: LoadConfig, worker: psutil.Process, rate: float) 
             "samples_mb": [(round(t, 1), round(m, 1)) for t, m in samples]}
 
 
-def phase_regen(lc: LoadConfig) -> dict:
-    with Run(lc.embedder, backend="keyphrase", catalogue=lc.catalogue) as run:
+def phase_regen(lc: LoadConfig, code_dir: Path | None = None) -> dict:
+    with Run(lc.embedder, backend="keyphrase", catalogue=lc.catalogue, code_dir=code_dir) as run:
         run.start_stream_worker()
         run.start_generator_worker()
         run.services.wait_ready()
@@ -241,8 +255,8 @@ def phase_regen(lc: LoadConfig) -> dict:
                 "generator_batch_ms_p99": scrape.value(gen, "interests_generator_batch_ms_p99")}
 
 
-def phase_scale(lc: LoadConfig) -> dict:
-    with Run(lc.embedder, catalogue=lc.catalogue) as run:
+def phase_scale(lc: LoadConfig, code_dir: Path | None = None) -> dict:
+    with Run(lc.embedder, catalogue=lc.catalogue, code_dir=code_dir) as run:
         maker = EventMaker(run.cfg, prefix="scale")
         filled = prefill(run.cfg, maker, lc.events, users_cycle(lc.users))
         workers = [run.start_stream_worker("stream-worker"), run.start_stream_worker("stream-worker-2")]
@@ -252,16 +266,19 @@ def phase_scale(lc: LoadConfig) -> dict:
                 "rss_mb": [round(w.memory_info().rss / 2**20, 1) for w in workers]}
 
 
-def run_benchmark(lc: LoadConfig, out: Path | None = None) -> dict:
+def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None = None) -> dict:
+    """Every phase of ``lc`` on this checkout's workers, or on those of ``code_dir`` (another checkout of the
+    project, :func:`streams.benchmarks.compare.checkout`); the harness, events and measurements are this one's."""
     unknown = set(lc.phases) - set(PHASES)
     if unknown:
         raise ValueError(f"unknown phases {sorted(unknown)}: choose from {', '.join(PHASES)}")
     command = ["interests", *sys.argv[1:]] if sys.argv[1:3] == ["stream", "load"] else sys.argv
     result: dict = {"command": " ".join(command), "config": asdict(lc), "machine": _machine(),
+                    "code": str(code_dir) if code_dir else "this checkout",
                     "loadavg_start": [round(x, 2) for x in os.getloadavg()], "started_at": time.strftime("%FT%T%z")}
     base_rate = 0.0
     if {"throughput", "rates", "memory"} & set(lc.phases):
-        with Run(lc.embedder, catalogue=lc.catalogue) as run:
+        with Run(lc.embedder, catalogue=lc.catalogue, code_dir=code_dir) as run:
             print(f"throughput: pre-filling {lc.events} events for {lc.users} users", flush=True)
             result["throughput"], worker = phase_throughput(run, lc)
             base_rate = result["throughput"]["steady_rate"]
@@ -279,10 +296,10 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None) -> dict:
                 result["memory"] = phase_memory(run, lc, worker, rate)
     if "regen" in lc.phases:
         print(f"regen: new users at {lc.regen_rate:.0f} events/s for {lc.regen_s:.0f} s", flush=True)
-        result["regen"] = phase_regen(lc)
+        result["regen"] = phase_regen(lc, code_dir)
     if "scale" in lc.phases:
         print(f"scale: two stream workers on {lc.events} pre-filled events", flush=True)
-        result["scale"] = phase_scale(lc)
+        result["scale"] = phase_scale(lc, code_dir)
     result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print_report(result)
     if out is not None:

@@ -26,6 +26,18 @@ def throughput_window(series: list[tuple[float, float]], total: float) -> dict:
             "steady_rate": round(0.8 * total / max(high - low, 1e-9))}
 
 
+def steady_cpu(samples: list[tuple[float, float]], total: float) -> dict:
+    """Updates per CPU-second of the worker over the middle 80 % of a run (10 % to 90 % of ``total``), from
+    ``(cumulative updates, worker CPU seconds)`` samples: the worker's start (imports, joining the group, recovering
+    its tables) and the tail left out, as in :func:`throughput_window`. Empty if the samples do not span it."""
+    inside = [(n, cpu) for n, cpu in samples if 0.1 * total <= n <= 0.9 * total]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0] or inside[-1][1] <= inside[0][1]:
+        return {}
+    (n0, c0), (n1, c1) = inside[0], inside[-1]
+    return {"steady_updates_per_cpu_s": round((n1 - n0) / (c1 - c0)), "steady_cpu_s": round(c1 - c0, 2),
+            "steady_updates": int(n1 - n0)}
+
+
 def sustained(rate: float, sent: int, achieved: float, applied_by_end: float) -> dict:
     """Did the worker keep up with a step? Applied >= 95 % of its events by the step's end and left a backlog of
     under one second's worth. A producer that could not reach the rate is flagged: the step then measured less."""
@@ -67,6 +79,10 @@ def print_report(result: dict) -> None:
         lines.append(f"throughput, 1 worker: {t['steady_rate']} updates/s steady ({t['overall_rate']} overall, "
                      f"{t['events']} events in {t['seconds']} s); {t['updates_per_cpu_s']} per CPU-second of the "
                      f"worker, which got {t.get('worker_cpu_share', 0):.2f} of a core; RSS {t['rss_mb']} MB")
+        if "steady_updates_per_cpu_s" in t:
+            lines.append(f"  steady (10-90 % of the events, start-up left out): {t['steady_updates_per_cpu_s']} "
+                         f"updates per worker CPU-second ({t['steady_updates']} updates in {t['steady_cpu_s']} "
+                         f"CPU-seconds)")
     if "rates" in result:
         lines.append(f"{'rate/s':>8} {'sent/s':>8} {'backlog':>8} {'p50 s':>7} {'p99 s':>7} {'cpu':>5}  sustained")
         for s in result["rates"]:

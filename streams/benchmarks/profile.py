@@ -1,0 +1,87 @@
+"""A py-spy profile of a worker process during a benchmark phase, summarised as shares of samples.
+
+``py-spy`` (a sampling profiler that reads another process's stack from outside it, so the worker runs its own code
+unchanged) must be on ``PATH`` or named by ``PY_SPY``: ``pip install py-spy``. It is not one of the project's
+dependencies: only the load benchmark's ``--profile`` uses it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+TOP = 25  # rows kept of each table
+
+
+class ProfilerMissing(RuntimeError):
+    pass
+
+
+def py_spy() -> str:
+    found = os.environ.get("PY_SPY") or shutil.which("py-spy")
+    if not found:
+        raise ProfilerMissing("--profile needs py-spy (pip install py-spy), on PATH or named by PY_SPY")
+    return found
+
+
+class Sampler:
+    """``py-spy record`` on ``pid`` for ``seconds`` at ``rate`` samples/s, in the background."""
+
+    def __init__(self, pid: int, seconds: float, rate: int = 200):
+        self.pid, self.seconds, self.rate = pid, seconds, rate
+        self.binary = py_spy()
+        self.raw = Path(tempfile.mkdtemp(prefix="interests-profile-")) / "profile.txt"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "record", "-p", str(self.pid), "-r", str(self.rate), "-d", str(max(1, round(self.seconds))),
+             "-f", "raw", "--nonblocking", "-o", str(self.raw)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def finish(self) -> dict:
+        """Wait for the sampler (it stops by itself after ``seconds``, or when the process ends) and summarise."""
+        if self.proc is None:
+            return {}
+        _, err = self.proc.communicate(timeout=self.seconds + 60)
+        if not self.raw.exists():
+            return {"error": (err or b"").decode(errors="replace")[-500:]}
+        try:
+            return summarise(self.raw.read_text())
+        finally:
+            shutil.rmtree(self.raw.parent, ignore_errors=True)
+
+
+def _short(path: str) -> str:
+    for marker in ("site-packages/", "/lib/python3.11/", "/lib/python3.12/"):
+        if marker in path:
+            return path.split(marker)[-1]
+    parts = Path(path).parts
+    for top in ("streams", "models", "schemas", "common", "feature_repo", "interests_cli", "training"):
+        if top in parts:
+            return "/".join(parts[parts.index(top):])
+    return path
+
+
+def summarise(raw: str, top: int = TOP) -> dict:
+    """py-spy's raw (collapsed) stacks -> the samples, the share of samples in each module (inclusive: a sample counts
+    once for every module on its stack) and the leaf frames (where the time is spent itself), largest first."""
+    modules, leaves, total = Counter(), Counter(), 0
+    for line in raw.splitlines():
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n, frames = int(count), stack.split(";")
+        total += n
+        for module in {_short(f.partition(" (")[2].rsplit(":", 1)[0]) for f in frames}:
+            modules[module] += n
+        name, _, where = frames[-1].partition(" (")
+        leaves[f"{name} ({_short(where.rstrip(')').rsplit(':', 1)[0])})"] += n
+    share = (lambda c: round(100.0 * c / total, 1)) if total else (lambda c: 0.0)
+    return {"samples": total,
+            "modules_pct": {m: share(c) for m, c in modules.most_common(top)},
+            "leaves_pct": {f: share(c) for f, c in leaves.most_common(top)}}
