@@ -32,7 +32,7 @@ def cmd_load(args) -> int:
     lc = LoadConfig(embedder=args.embedder, events=args.events, users=args.users, rates=args.rates or (),
                     step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
                     regen_rate=args.regen_rate, regen_s=args.regen_s, phases=args.phases or PHASES,
-                    catalogue=args.catalogue, profile_s=args.profile)
+                    catalogue=args.catalogue, fresh_texts=args.fresh_texts, profile_s=args.profile)
     if args.profile:
         from streams.benchmarks.profile import py_spy
 
@@ -84,6 +84,9 @@ def _add_load(stream) -> None:
                     help="comma list of throughput,rates,memory,regen,scale (default all)")
     bl.add_argument("--catalogue", action="store_true",
                     help="clicks on the sample's articles take precomputed vectors (streams/catalogue.py)")
+    bl.add_argument("--fresh-texts", action="store_true",
+                    help="every event's text one never seen before (the worker's text cache finds nothing): the "
+                         "worst case for the embedder; by default the sample's texts repeat, as popular ones do")
     bl.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                     help="sample the worker with py-spy for this long in the throughput phase (needs py-spy)")
     bl.add_argument("--previous", default=None, metavar="REF",

@@ -117,7 +117,7 @@ def register(app: faust.App, cfg: StreamsConfig, embedder: Embedder, codec: Avro
     limits = Limits(cfg.max_text_chars, cfg.max_future_skew_s, cfg.min_event_time_ms)
     policy = drift.DriftPolicy(cfg.half_life_s, cfg.cold_start_min_events, cfg.drift_threshold, cfg.cooldown_s)
     rules = user_state.Rules.from_config(cfg)
-    signal_vectors = SignalVectors(embedder, catalogue)
+    signal_vectors = SignalVectors(embedder, catalogue, text_cache=cfg.text_cache)
 
     sources, by_user, dlq, regen = topics(app, cfg)
     users, outcomes, dead_letters, noise_filtered = tables(app, cfg)
@@ -196,8 +196,11 @@ async def embed_signals(todo: list, vectors: SignalVectors, noise_filter, noise_
     """The vectors of the batch's new signals (the catalogue's for known articles, one model call for the rest, off
     the event loop so heartbeats and fetches go on), without those the noise filter flags (counted per domain)."""
     loop = asyncio.get_running_loop()
+    before = vectors.from_catalogue, vectors.from_cache, vectors.embedded
     with metrics.embed_seconds.time():
         embedded = await loop.run_in_executor(None, vectors.embed, todo)
+    metrics.vector_sources(vectors.from_catalogue - before[0], vectors.from_cache - before[1],
+                           vectors.embedded - before[2])
     flags = [False] * len(todo)
     if noise_filter is not None:
         flags = noise_filter.predict([s.as_dict() for s in todo], embedded)

@@ -1,5 +1,7 @@
 """Article vectors by id: a click or page view on a catalogue article takes the article's precomputed embedding
-instead of embedding its title again; only free text (searches, posts, unknown pages) reaches the embedder.
+instead of embedding its title again; only free text (searches, posts, unknown pages) reaches the embedder, and a
+free text embedded recently (a popular search, a page many users view) is taken from a bounded cache of the last
+texts' vectors instead of being embedded again (``INTERESTS_TEXT_CACHE``).
 
 The catalogue is a folder with ``catalogue.parquet`` (an ``article_id`` column) and ``article_embeddings.npy`` (one
 row per article, in that order), the shape ``interests data simulate`` and the MIND loader write; it must come from
@@ -10,6 +12,7 @@ every signal is embedded, as before.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -59,15 +62,24 @@ def _field(signal, name: str):
 
 class SignalVectors:
     """The vectors of a batch of signals (``Signal`` objects or their dicts), in order: the catalogue's for a click or
-    page view on a known article, one embedder call for the rest. Counts both."""
+    page view on a known article, the text cache's for a text embedded lately, one embedder call for the rest (each
+    distinct text once). Counts all three.
 
-    def __init__(self, embedder: Embedder, catalogue: Catalogue | None = None):
+    The text cache holds the vectors of the last ``text_cache`` distinct texts (least recently used out first; 0
+    turns it off). The embedders give a text the same vector whatever its batch (the ONNX one embeds texts one at a
+    time), so a cached vector is the one the embedder would give again."""
+
+    def __init__(self, embedder: Embedder, catalogue: Catalogue | None = None, text_cache: int = 0):
         if catalogue is not None and catalogue.dim != embedder.dim:
             raise ValueError(f"the catalogue's vectors have {catalogue.dim} dimensions, the stream's embedder "
                              f"({embedder.name}) {embedder.dim}: INTERESTS_CATALOGUE must come from the same model")
-        self.embedder, self.catalogue = embedder, catalogue
+        if text_cache < 0:
+            raise ValueError(f"the text cache size must be >= 0, got {text_cache}")
+        self.embedder, self.catalogue, self.text_cache = embedder, catalogue, text_cache
+        self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
         self.from_catalogue = 0
-        self.embedded = 0
+        self.from_cache = 0  # taken from the text cache, or from an earlier row of the same batch
+        self.embedded = 0  # distinct texts embedded
 
     def known(self, signal) -> bool:
         return (self.catalogue is not None and _field(signal, "domain") in CATALOGUE_DOMAINS
@@ -76,16 +88,35 @@ class SignalVectors:
     def embed(self, signals: list) -> np.ndarray:
         """Shape ``(len(signals), dim)``, row ``i`` the vector of ``signals[i]``."""
         out: list = [None] * len(signals)
-        rest = []
+        rest: dict[str, list[int]] = {}  # text -> the rows that need it
         for i, signal in enumerate(signals):
             if self.known(signal):
                 out[i] = self.catalogue.vector(_field(signal, "item_id"))
+                self.from_catalogue += 1
+                continue
+            text = _field(signal, "text")
+            cached = self._texts.get(text) if self.text_cache else None
+            if cached is not None:
+                self._texts.move_to_end(text)
+                out[i] = cached
+                self.from_cache += 1
             else:
-                rest.append(i)
+                rest.setdefault(text, []).append(i)
         if rest:
-            vectors = self.embedder.embed([_field(signals[i], "text") for i in rest])
-            for i, vector in zip(rest, vectors):
-                out[i] = np.asarray(vector, dtype=np.float32)
-        self.from_catalogue += len(signals) - len(rest)
-        self.embedded += len(rest)
+            texts = list(rest)
+            for text, vector in zip(texts, self.embedder.embed(texts)):
+                vector = np.asarray(vector, dtype=np.float32)
+                vector.flags.writeable = False  # shared by every row and batch that takes it
+                for i in rest[text]:
+                    out[i] = vector
+                self._remember(text, vector)
+            self.embedded += len(texts)
+            self.from_cache += sum(len(rows) - 1 for rows in rest.values())  # repeats within the batch
         return np.stack(out) if out else np.zeros((0, self.embedder.dim), dtype=np.float32)
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        if not self.text_cache:
+            return
+        self._texts[text] = vector
+        if len(self._texts) > self.text_cache:
+            self._texts.popitem(last=False)

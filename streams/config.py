@@ -56,7 +56,7 @@ class StreamsConfig:
     # event keyed otherwise is dead-lettered as not_keyed_by_user. True: `ingest` validates and re-keys every event
     # by user onto the by-user topic, which `track` reads (for producers that do not key by user)
     repartition: bool = False
-    batch_size: int = 64  # events embedded together (one model call) by the tracking agent
+    batch_size: int = 256  # events the tracking agent takes together (one embedding call, one write per user)
     batch_within_s: float = 0.2  # ... or whatever arrived within this time
     # users whose unpacked record the track agent keeps between batches (streams/record_cache.py; 0 = none): a
     # record is unpacked again only when the table holds other bytes than the agent last wrote. About 10 KB each
@@ -64,6 +64,9 @@ class StreamsConfig:
     # commit the consumed offsets after this many acknowledged events (and at least every second, Faust's interval).
     # A crash redelivers at most this many per partition; the updates are idempotent, so that costs time, not data
     commit_every: int = 1000
+    # free texts whose vectors the worker keeps (streams/catalogue.py: a popular search or page is embedded once while
+    # it stays among the last N distinct texts; 0 = embed every text). 1.5 KB each at 384 dimensions
+    text_cache: int = 20_000
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2), "minilm-onnx" (the same, int8 ONNX) or "hash" (tests)
     # torch threads of the embedding model (0 = torch's default, one per core). One: the rest of the worker is one
     # Python thread, workers scale out as processes, and on a busy machine torch's threads wait on each other

@@ -54,6 +54,10 @@ class StreamMetrics:
         self.record_reads = Counter("interests_stream_record_reads",
                                     "User records read by the track agent: from the record cache (hit) or unpacked "
                                     "from the table (miss).", ["result"], registry=r)
+        self.vectors = Counter("interests_stream_signal_vectors",
+                               "Where new signals' vectors came from: the article catalogue, the text cache (or a "
+                               "repeat within the batch), or the embedding model (distinct texts).", ["source"],
+                               registry=r)
         self.last_update = Gauge("interests_stream_last_update_timestamp_seconds",
                                  "Wall-clock time of the last history update (0 before the first).", registry=r)
 
@@ -78,6 +82,11 @@ class StreamMetrics:
             self.record_reads.labels("hit").inc(hits)
         if misses:
             self.record_reads.labels("miss").inc(misses)
+
+    def vector_sources(self, catalogue: int, cache: int, embedded: int) -> None:
+        for source, n in (("catalogue", catalogue), ("cache", cache), ("embedded", embedded)):
+            if n:
+                self.vectors.labels(source).inc(n)
 
     def regeneration(self, reason: str) -> None:
         self.regen_requested.labels(reason).inc()

@@ -71,6 +71,7 @@ class LoadConfig:
     phases: tuple[str, ...] = PHASES
     timeout_s: float = 600.0  # the longest one phase waits for the worker to catch up
     catalogue: bool = False  # clicks on the sample's articles take catalogue vectors (streams/catalogue.py)
+    fresh_texts: bool = False  # every event's text new (nothing for the text cache): the worst case for the embedder
     profile_s: float = 0.0  # > 0: py-spy samples the worker this long in the throughput phase (benchmarks/profile.py)
 
 
@@ -146,7 +147,7 @@ def users_cycle(n: int):
 
 
 def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = None) -> tuple[dict, psutil.Process]:
-    maker = EventMaker(run.cfg, prefix="fill")
+    maker = EventMaker(run.cfg, prefix="fill", fresh_texts=lc.fresh_texts)
     filled = prefill(run.cfg, maker, lc.events, users_cycle(lc.users))
     worker = worker or run.start_stream_worker()
     cpu_before = worker.cpu_times()
@@ -164,9 +165,24 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
             "worker_cpu_s": round(cpu, 1), "worker_cpu_user_s": round(user, 1),
             "worker_cpu_system_s": round(system, 1),
             "updates_per_cpu_s": round(lc.events / cpu) if cpu else None,
-            **steady_cpu(cpu_samples, lc.events),
+            **steady_cpu(cpu_samples, lc.events), **worker_counts(run),
             "rss_mb": round(worker.memory_info().rss / 2**20, 1),
             **({"profile": sampler.finish()} if sampler is not None else {})}, worker
+
+
+def worker_counts(run: Run) -> dict:
+    """Where the stream worker's signal vectors came from and how its user records were read (its own counters;
+    empty for code that does not count them)."""
+    samples = run.stream_samples()
+    out = {}
+    for key, name, label, values in (("vectors", "interests_stream_signal_vectors_total", "source",
+                                      ("catalogue", "cache", "embedded")),
+                                     ("record_reads", "interests_stream_record_reads_total", "result",
+                                      ("hit", "miss"))):
+        counts = {v: int(sum(scrape.value(s, name, **{label: v}) for s in samples)) for v in values}
+        if any(counts.values()):
+            out[key] = counts
+    return out
 
 
 def two_digits(rate: float) -> float:
@@ -183,7 +199,7 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 def phase_rates(run: Run, lc: LoadConfig, base_rate: float, worker: psutil.Process) -> list[dict]:
     rates = lc.rates or tuple(two_digits(base_rate * f) for f in (0.25, 0.5, 0.75, 1.0, 1.25))
-    maker, steps = EventMaker(run.cfg, prefix="rate"), []
+    maker, steps = EventMaker(run.cfg, prefix="rate", fresh_texts=lc.fresh_texts), []
     offset = 0
     for rate in rates:
         before_samples, before = run.stream_samples(), run.updates()
@@ -210,7 +226,7 @@ def phase_rates(run: Run, lc: LoadConfig, base_rate: float, worker: psutil.Proce
 
 
 def phase_memory(run: Run, lc: LoadConfig, worker: psutil.Process, rate: float) -> dict:
-    maker = EventMaker(run.cfg, prefix="mem")
+    maker = EventMaker(run.cfg, prefix="mem", fresh_texts=lc.fresh_texts)
     paced = Paced(run.cfg, maker, rate, lc.memory_s, users_cycle(lc.users)).start()
     samples, started = [], time.monotonic()
     while paced._thread.is_alive():
@@ -227,7 +243,7 @@ def phase_regen(lc: LoadConfig, code_dir: Path | None = None) -> dict:
         run.start_stream_worker()
         run.start_generator_worker()
         run.services.wait_ready()
-        maker = EventMaker(run.cfg, prefix="regen")
+        maker = EventMaker(run.cfg, prefix="regen", fresh_texts=lc.fresh_texts)
         paced = Paced(run.cfg, maker, lc.regen_rate, lc.regen_s, lambda i: f"new-u{i // 3}").start().join()
         expected = paced.sent // 3
         deadline, generated = time.monotonic() + lc.timeout_s, 0.0
@@ -257,7 +273,7 @@ def phase_regen(lc: LoadConfig, code_dir: Path | None = None) -> dict:
 
 def phase_scale(lc: LoadConfig, code_dir: Path | None = None) -> dict:
     with Run(lc.embedder, catalogue=lc.catalogue, code_dir=code_dir) as run:
-        maker = EventMaker(run.cfg, prefix="scale")
+        maker = EventMaker(run.cfg, prefix="scale", fresh_texts=lc.fresh_texts)
         filled = prefill(run.cfg, maker, lc.events, users_cycle(lc.users))
         workers = [run.start_stream_worker("stream-worker"), run.start_stream_worker("stream-worker-2")]
         series = run.wait_updates(lc.events, lc.timeout_s)

@@ -2,7 +2,9 @@
 cycled) for a chosen user population, stamped at send time, and a producer that pre-fills topics as fast as it
 can or sends at a fixed rate.
 
-The texts repeat (215 distinct ones), which matters only to an embedder that caches; none here does.
+The sample's texts repeat (215 distinct ones in 400 rows), as popular searches and pages do, so once the worker's
+text cache (``streams/catalogue.py``) has seen them it embeds nothing more. ``fresh_texts`` makes every event's text
+one never seen before (its event number appended): the worst case, where every free text is embedded.
 """
 
 from __future__ import annotations
@@ -26,18 +28,26 @@ class EventMaker:
     """``make(user, ts_ms) -> (topic, key, Avro value)``, each event with a new id; the text and domain cycle
     through the sample's rows."""
 
-    def __init__(self, cfg: StreamsConfig, prefix: str = "load"):
+    TEXT_FIELDS = ("title", "query", "text")  # the fields a signal's text is read from (streams/events.py)
+
+    def __init__(self, cfg: StreamsConfig, prefix: str = "load", fresh_texts: bool = False):
         self.codec = default_codec()
         rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
         self.templates = [(TYPE_SUBJECT[r["type"]], cfg.event_topics[r["type"]],
                            {k: v for k, v in r.items() if k not in PER_EVENT_FIELDS}) for r in rows]
-        self.prefix = prefix
+        self.prefix, self.fresh_texts = prefix, fresh_texts
         self.count = 0
 
     def make(self, user: str, ts_ms: int) -> tuple[str, bytes, bytes]:
         subject, topic, fields = self.templates[self.count % len(self.templates)]
         self.count += 1
         record = {**fields, "user_id": user, "event_id": f"{self.prefix}-{self.count}", "ts": ts_ms}
+        if self.fresh_texts:
+            for name in self.TEXT_FIELDS:
+                if record.get(name):
+                    record[name] = f"{record[name]} {self.prefix}{self.count}"
+            if record.get("url") and not record.get("title"):  # a page read by its address: a new path word
+                record["url"] = f"{record['url'].rstrip('/')}/{self.prefix}{self.count}"
         return topic, user.encode(), self.codec.encode(subject, record)
 
 

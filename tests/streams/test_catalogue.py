@@ -97,3 +97,28 @@ def test_the_load_benchmarks_catalogue_holds_the_samples_clicked_articles(tmp_pa
     article, title = sorted(clicks.items())[7]
     np.testing.assert_allclose(catalogue.vector(article), HashEmbedder().embed([title])[0], atol=1e-6)
     assert not any(r["url"] in catalogue for r in rows if r["type"] == "browse")
+
+
+def test_the_text_cache_embeds_a_text_once_while_it_is_among_the_last_n():
+    embedder = Recording()
+    vectors = SignalVectors(embedder, text_cache=2)
+    first = vectors.embed([signal("search", "fed rates"), signal("search", "fed rates"), signal("social", "a post")])
+    assert embedder.texts == ["fed rates", "a post"]  # a repeat within the batch is embedded once
+    np.testing.assert_array_equal(first[0], first[1])
+    again = vectors.embed([signal("search", "fed rates"), signal("browse", "a page")])
+    assert embedder.texts == ["fed rates", "a post", "a page"]  # "fed rates" from the cache
+    np.testing.assert_array_equal(again[0], first[0])
+    vectors.embed([signal("social", "a post")])  # evicted by "a page" (the cache holds 2): embedded again
+    assert embedder.texts[-1] == "a post"
+    assert (vectors.embedded, vectors.from_cache) == (4, 2)
+    out = vectors.embed([signal("search", "fed rates")])
+    out[0, 0] += 1.0  # the batch's array is the caller's own: changing it leaves the cached vector as it was
+    np.testing.assert_array_equal(vectors.embed([signal("search", "fed rates")])[0], first[0])
+
+
+def test_without_a_text_cache_every_batch_embeds_its_texts():
+    embedder = Recording()
+    vectors = SignalVectors(embedder)
+    vectors.embed([signal("search", "fed rates")])
+    vectors.embed([signal("search", "fed rates")])
+    assert embedder.texts == ["fed rates", "fed rates"]

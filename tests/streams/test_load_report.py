@@ -46,3 +46,56 @@ def test_rates_are_rounded_to_two_significant_digits():
     from streams.benchmarks.load import two_digits
 
     assert [two_digits(x) for x in (768, 64, 16.2, 1234, 0.2)] == [770, 64, 16, 1200, 1]
+
+
+def test_steady_cpu_leaves_out_the_workers_start_and_tail():
+    from streams.benchmarks.report import steady_cpu
+
+    # 4 CPU-seconds of start-up before the first update, then 1,000 updates per CPU-second, then a slow tail
+    samples = [(0, 2.0), (0, 4.0)] + [(1000 * i, 4.0 + i) for i in range(1, 10)] + [(10_000, 20.0)]
+    out = steady_cpu(samples, 10_000)
+    assert out["steady_updates_per_cpu_s"] == 1000
+    assert out["steady_updates"] == 8000 and out["steady_cpu_s"] == 8.0
+    assert steady_cpu([(0, 1.0), (10_000, 5.0)], 10_000) == {}  # no two samples inside the middle 80 %
+
+
+def test_profile_summary_counts_modules_inclusively_and_leaves_by_frame():
+    from streams.benchmarks.profile import summarise
+
+    raw = "\n".join([
+        "main (/x/site-packages/faust/agents/agent.py:10);track (/repo/streams/agents.py:5);"
+        "unpack (/repo/streams/packing.py:3) 3",
+        "main (/x/site-packages/faust/agents/agent.py:10);write (/usr/lib/python3.11/asyncio/selector_events.py:9) 1",
+        "garbage line",
+    ])
+    out = summarise(raw)
+    assert out["samples"] == 4
+    assert out["modules_pct"]["faust/agents/agent.py"] == 100.0
+    assert out["modules_pct"]["streams/packing.py"] == 75.0
+    assert out["leaves_pct"] == {"unpack (streams/packing.py)": 75.0, "write (asyncio/selector_events.py)": 25.0}
+
+
+def test_comparison_ratios_pair_rounds_and_skip_missing_figures():
+    from streams.benchmarks.compare import ratios
+
+    previous = [{"throughput": {"updates_per_cpu_s": 1000, "steady_rate": 500}}, {"throughput": {}}]
+    current = [{"throughput": {"updates_per_cpu_s": 2500, "steady_updates_per_cpu_s": 3000, "steady_rate": 600}},
+               {"throughput": {"updates_per_cpu_s": 10}}]
+    assert ratios(previous, current) == {"updates_per_cpu_s": [2.5], "steady_rate": [1.2]}
+
+
+def test_fresh_texts_make_every_events_text_new_and_keep_it_valid():
+    from schemas import default_codec
+    from streams.benchmarks.loadgen import EventMaker
+    from streams.config import StreamsConfig
+    from streams.events import Limits, decode_inbound
+
+    cfg, codec = StreamsConfig(), default_codec()
+    limits = Limits(cfg.max_text_chars, 10**9, 0)
+
+    def texts(maker, n=800):
+        return [decode_inbound(codec, maker.make("u1", 1_800_000_000_000 + i)[2], limits).text for i in range(n)]
+    plain, fresh = texts(EventMaker(cfg)), texts(EventMaker(cfg, fresh_texts=True))
+    assert len(set(plain)) < 300  # the sample's 400 rows, cycled: their texts repeat
+    assert len(set(fresh)) == 800
+    assert fresh[0].startswith(plain[0])
