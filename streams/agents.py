@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 import faust
@@ -247,9 +248,10 @@ async def decode_events(events: list, codec: AvroCodec, limits: Limits, direct: 
     """The batch's valid inbound items, in order; the others dead-lettered with their reason. ``direct`` (no
     repartition hop): the events come from the input topics, are counted in, and must be keyed by their user."""
     items = []
+    if direct:  # counted per topic and batch (a labelled counter's lookup per event was visible in the profile)
+        for topic, n in Counter(getattr(event.message, "topic", "") for event in events).items():
+            metrics.event_in(topic, n)
     for event in events:
-        if direct:
-            metrics.event_in(getattr(event.message, "topic", ""))
         try:
             item = decode_inbound(codec, event.value, limits)
             if direct and event.key != item.user_id.encode():

@@ -62,8 +62,8 @@ class StreamMetrics:
                                  "Wall-clock time of the last history update (0 before the first).", registry=r)
 
     # --- what the agents call -----------------------------------------------------------------------------------
-    def event_in(self, topic: str) -> None:
-        self.events_in.labels(topic or "?").inc()
+    def event_in(self, topic: str, n: int = 1) -> None:
+        self.events_in.labels(topic or "?").inc(n)
 
     def dead_letter(self, reason: str) -> None:
         self.dead_lettered.labels(reason).inc()
