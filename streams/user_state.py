@@ -71,7 +71,9 @@ def admission(user: dict, signal: Signal, rules: Rules) -> str | None:
 
 def add(user: dict, signal: Signal, embedding, rules: Rules) -> bool:
     """Put an admitted signal into the window and, only if it is kept there, into the interest vector."""
-    if not history.add_signal(user["history"], signal.as_dict(), rules.max_items, rules.max_age_s):
+    item = signal.as_dict()
+    del item["user_id"]  # the record is the user's: the id is its key, not part of every item
+    if not history.add_signal(user["history"], item, rules.max_items, rules.max_age_s):
         return False
     drift.update_vector(user["interest"], embedding, signal.ts, rules.weights[signal.domain], rules.half_life_s)
     return True

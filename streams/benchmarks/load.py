@@ -182,6 +182,7 @@ def worker_counts(run: Run) -> dict:
         counts = {v: int(sum(scrape.value(s, name, **{label: v}) for s in samples)) for v in values}
         if any(counts.values()):
             out[key] = counts
+    out["duplicates"] = int(sum(scrape.value(s, "interests_stream_duplicates_total") for s in samples))
     return out
 
 

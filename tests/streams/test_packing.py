@@ -55,3 +55,17 @@ def test_records_written_before_as_json_still_read():
     assert plain(packing.unpack_user(as_lists)) == plain(user)
     assert plain(packing.unpack_user(json.dumps(plain(as_base64)).encode())) == plain(user)
     assert plain(packing.unpack_user(as_base64)) == plain(user) and packing.unpack_user(None) is None
+
+
+def test_history_items_are_stored_without_field_names_and_odd_items_as_they_are():
+    import msgpack
+
+    user = full_user()
+    stored = msgpack.unpackb(packing.pack_user(user))
+    first = stored["history"]["click"][0]
+    assert first == [user["history"]["click"][0][name] for name in packing.ITEM_FIELDS]
+    assert "user_id" not in user["history"]["click"][0]  # the record's key, not part of each item
+    odd = {**user, "history": {**user["history"], "search": [{**user["history"]["search"][0], "extra": 1}]}}
+    assert plain(packing.unpack_user(packing.pack_user(odd))) == plain(odd)  # stored as its dict
+    older = {**user, "history": {"click": [{**user["history"]["click"][0], "user_id": "u1"}]}}  # items before
+    assert plain(packing.unpack_user(packing.pack_user(older))) == plain(older)
