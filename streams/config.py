@@ -56,7 +56,7 @@ class StreamsConfig:
     # event keyed otherwise is dead-lettered as not_keyed_by_user. True: `ingest` validates and re-keys every event
     # by user onto the by-user topic, which `track` reads (for producers that do not key by user)
     repartition: bool = False
-    batch_size: int = 256  # events the tracking agent takes together (one embedding call, one write per user)
+    batch_size: int = 64  # events the tracking agent takes together (one embedding call, one write per user)
     batch_within_s: float = 0.2  # ... or whatever arrived within this time
     # users whose unpacked record the track agent keeps between batches (streams/record_cache.py; 0 = none): a
     # record is unpacked again only when the table holds other bytes than the agent last wrote. About 10 KB each

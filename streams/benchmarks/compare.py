@@ -82,7 +82,8 @@ def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, 
         result["previous"]["commit"] = commit
         for round_ in range(1, rounds + 1):
             print(f"--- round {round_} of {rounds}: previous code ({commit}, {previous_lc.embedder})", flush=True)
-            result["previous"]["runs"].append(run_benchmark(previous_lc, code_dir=tree))
+            result["previous"]["runs"].append(run_benchmark(previous_lc, code_dir=tree,
+                                                            code_name=f"a git worktree of {commit}"))
             print(f"--- round {round_} of {rounds}: this checkout ({result['current']['commit']}, {lc.embedder})",
                   flush=True)
             result["current"]["runs"].append(run_benchmark(lc))

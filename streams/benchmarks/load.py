@@ -283,7 +283,8 @@ def phase_scale(lc: LoadConfig, code_dir: Path | None = None) -> dict:
                 "rss_mb": [round(w.memory_info().rss / 2**20, 1) for w in workers]}
 
 
-def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None = None) -> dict:
+def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None = None,
+                  code_name: str | None = None) -> dict:
     """Every phase of ``lc`` on this checkout's workers, or on those of ``code_dir`` (another checkout of the
     project, :func:`streams.benchmarks.compare.checkout`); the harness, events and measurements are this one's."""
     unknown = set(lc.phases) - set(PHASES)
@@ -291,7 +292,7 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None
         raise ValueError(f"unknown phases {sorted(unknown)}: choose from {', '.join(PHASES)}")
     command = ["interests", *sys.argv[1:]] if sys.argv[1:3] == ["stream", "load"] else sys.argv
     result: dict = {"command": " ".join(command), "config": asdict(lc), "machine": _machine(),
-                    "code": str(code_dir) if code_dir else "this checkout",
+                    "code": code_name or (str(code_dir) if code_dir else "this checkout"),
                     "loadavg_start": [round(x, 2) for x in os.getloadavg()], "started_at": time.strftime("%FT%T%z")}
     base_rate = 0.0
     if {"throughput", "rates", "memory"} & set(lc.phases):

@@ -1,5 +1,6 @@
 """Bytes per changelog write and pack-and-read time of the stream's user record, in the form the table stores now
-(MessagePack, float32 vector bytes: ``streams/packing.py``) and the one it stored before (JSON with base64 vectors).
+(MessagePack, float32 vector bytes, history items as lists of their fields: ``streams/packing.py``) and the two it
+stored before (MessagePack with each item a dict that also held the user id; before that, JSON with base64 vectors).
 
     python -m streams.benchmarks.state_size [--data BENCH_DIR] [--users 300] [--out FILE]
 
@@ -53,12 +54,30 @@ def user_records(events: Path, users: int) -> list[dict]:
     return records
 
 
+def _named_items(user: dict, user_id: str = "u00000") -> dict:
+    """The record as stored before items lost their field names: each item a dict with the user id in it."""
+    return {**user, "history": {domain: [{**item, "user_id": user_id} for item in items]
+                                for domain, items in user["history"].items()}}
+
+
 def json_base64(user: dict) -> bytes:
-    """The form the table stored before: JSON, the vectors as base64 of float32."""
+    """The first form the table stored: JSON, items as dicts, the vectors as base64 of float32."""
+    user = _named_items(user)
     interest = user["interest"]
     vectors = {k: base64.b64encode(np.asarray(interest[k], dtype="<f4").tobytes()).decode()
                for k in packing.VECTORS if interest[k] is not None}
     return json.dumps({**user, "interest": {**interest, **vectors}}).encode()
+
+
+def msgpack_named(user: dict) -> bytes:
+    """The second form: MessagePack and float32 vector bytes, items as dicts with the user id."""
+    import msgpack
+
+    user = _named_items(user)
+    interest = user["interest"]
+    return msgpack.packb({**user, "interest": {**interest, **{
+        k: None if interest.get(k) is None else np.asarray(interest[k], dtype="<f4").tobytes()
+        for k in packing.VECTORS}}})
 
 
 def pack_and_read_us(records: list[dict], pack, repeats: int = 5) -> float:
@@ -78,15 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "events.jsonl").exists():
         parser.error(f"no events.jsonl in {args.data}: run `interests benchmark` first, or give --data")
     records = user_records(args.data / "events.jsonl", args.users)
-    before = [len(json_base64(r)) for r in records]
-    now = [len(packing.pack_user(r)) for r in records]
-    t_before, t_now = pack_and_read_us(records, json_base64), pack_and_read_us(records, packing.pack_user)
+    forms = {"json_base64": json_base64, "msgpack_named_items": msgpack_named, "msgpack": packing.pack_user}
+    sizes = {name: round(float(np.mean([len(pack(r)) for r in records]))) for name, pack in forms.items()}
+    times = {name: round(pack_and_read_us(records, pack), 1) for name, pack in forms.items()}
     given = " ".join(sys.argv[1:] if argv is None else argv)
     report = {"command": f"python -m streams.benchmarks.state_size {given}".strip(),
               "data": portable(str(args.data)), "users": len(records),
               "history_items_mean": round(float(np.mean([sum(map(len, r["history"].values())) for r in records])), 1),
-              "bytes_per_write": {"json_base64": round(float(np.mean(before))), "msgpack": round(float(np.mean(now)))},
-              "pack_and_read_us": {"json_base64": round(t_before, 1), "msgpack": round(t_now, 1)},
+              "bytes_per_write": sizes, "pack_and_read_us": times,
               "load_average_1_min": round(os.getloadavg()[0], 2)}
     print(json.dumps(report, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
