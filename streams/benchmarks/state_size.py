@@ -2,7 +2,7 @@
 (MessagePack, float32 vector bytes, history items as lists of their fields: ``streams/packing.py``) and the two it
 stored before (MessagePack with each item a dict that also held the user id; before that, JSON with base64 vectors).
 
-    python -m streams.benchmarks.state_size [--data BENCH_DIR] [--users 300] [--out FILE]
+    python -m streams.benchmarks.state_size [--data BENCH_DIR | --events FILE] [--users 300] [--out FILE]
 
 The records are built from the first ``--users`` users of a simulated benchmark's event log (all their events, by
 the stream's own rules and window; a hashing embedder: vector bytes do not depend on the values), so their history
@@ -91,18 +91,22 @@ def pack_and_read_us(records: list[dict], pack, repeats: int = 5) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=cache_dir() / "bench" / "sim-seed0-users2000-lexical")
+    parser.add_argument("--events", type=Path, default=None,
+                        help="an event log of the stream's JSON rows (default: events.jsonl in --data), e.g. "
+                             "streams/data/sample_events.jsonl")
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    if not (args.data / "events.jsonl").exists():
-        parser.error(f"no events.jsonl in {args.data}: run `interests benchmark` first, or give --data")
-    records = user_records(args.data / "events.jsonl", args.users)
+    events = args.events or args.data / "events.jsonl"
+    if not events.exists():
+        parser.error(f"no {events}: run `interests benchmark` first, or give --data or --events")
+    records = user_records(events, args.users)
     forms = {"json_base64": json_base64, "msgpack_named_items": msgpack_named, "msgpack": packing.pack_user}
     sizes = {name: round(float(np.mean([len(pack(r)) for r in records]))) for name, pack in forms.items()}
     times = {name: round(pack_and_read_us(records, pack), 1) for name, pack in forms.items()}
     given = " ".join(sys.argv[1:] if argv is None else argv)
     report = {"command": f"python -m streams.benchmarks.state_size {given}".strip(),
-              "data": portable(str(args.data)), "users": len(records),
+              "data": portable(str(events)), "users": len(records),
               "history_items_mean": round(float(np.mean([sum(map(len, r["history"].values())) for r in records])), 1),
               "bytes_per_write": sizes, "pack_and_read_us": times,
               "load_average_1_min": round(os.getloadavg()[0], 2)}

@@ -99,3 +99,14 @@ def test_fresh_texts_make_every_events_text_new_and_keep_it_valid():
     assert len(set(plain)) < 300  # the sample's 400 rows, cycled: their texts repeat
     assert len(set(fresh)) == 800
     assert fresh[0].startswith(plain[0])
+
+
+def test_the_previous_code_is_a_worktree_of_a_real_commit_and_is_removed_after():
+    from streams.benchmarks.compare import checkout
+
+    with pytest.raises(ValueError, match="not a commit"):
+        with checkout("no-such-ref-anywhere"):
+            pass
+    with checkout("HEAD") as (folder, commit):
+        assert (folder / "streams" / "agents.py").exists() and len(commit) >= 7
+    assert not folder.exists()
