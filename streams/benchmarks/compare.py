@@ -10,7 +10,6 @@ and steady part).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -69,6 +68,7 @@ def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, 
                    out: Path | None = None) -> dict:
     """``rounds`` alternating runs of the phases of ``lc`` on ``previous_ref``'s workers and on this checkout's."""
     from streams.benchmarks.load import run_benchmark
+    from streams.benchmarks.report import write_result
 
     if rounds < 1:
         raise ValueError(f"--rounds must be at least 1, got {rounds}")
@@ -91,8 +91,5 @@ def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, 
     result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print(f"current / previous, per round: {result['ratios']}")
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"compare-{lc.embedder}.json"
-        path.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {path}")
+        write_result(out, f"compare-{lc.embedder}.json", result)
     return result

@@ -32,7 +32,6 @@ machinery's own ceiling); ``--embedder minilm`` is the real model. Results go to
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -47,7 +46,8 @@ import psutil
 from streams import scrape
 from streams.benchmarks import profile
 from streams.benchmarks.loadgen import EventMaker, Paced, prefill, write_sample_catalogue
-from streams.benchmarks.report import memory_summary, print_report, steady_cpu, sustained, throughput_window
+from streams.benchmarks.report import (memory_summary, print_report, steady_cpu, sustained, throughput_window,
+                                      write_result)
 from streams.demo import Services, free_ports
 
 HERE = Path(__file__).parent
@@ -321,10 +321,7 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None
     result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print_report(result)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"load-{lc.embedder}.json"
-        path.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {path}")
+        write_result(out, f"load-{lc.embedder}.json", result)
     return result
 
 

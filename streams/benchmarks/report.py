@@ -1,6 +1,10 @@
-"""The load benchmark's arithmetic and its printed table: pure functions over the measured series."""
+"""The load benchmark's arithmetic, its printed table and its JSON file: pure functions over the measured series, and
+the one that writes a result."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 SUSTAINED_SHARE = 0.95  # of a step's events applied by the step's end
 BACKLOG_SECONDS = 1.0  # at most this many seconds' worth of events still waiting at the step's end
@@ -112,3 +116,12 @@ def print_report(result: dict) -> None:
 
 def _num(x) -> str:
     return "-" if x is None else f"{x:.3f}"
+
+
+def write_result(out: Path, name: str, result: dict) -> Path:
+    """``result`` as indented JSON in ``out/name`` (the folder made if needed); prints and returns the path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {path}")
+    return path
