@@ -12,12 +12,12 @@ every signal is embedded, as before.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from models.embeddings import Embedder
+from streams.lru import LRU
 
 log = logging.getLogger(__name__)
 CATALOGUE_DOMAINS = ("click", "browse")  # the signals whose item is an article of the catalogue
@@ -73,10 +73,8 @@ class SignalVectors:
         if catalogue is not None and catalogue.dim != embedder.dim:
             raise ValueError(f"the catalogue's vectors have {catalogue.dim} dimensions, the stream's embedder "
                              f"({embedder.name}) {embedder.dim}: INTERESTS_CATALOGUE must come from the same model")
-        if text_cache < 0:
-            raise ValueError(f"the text cache size must be >= 0, got {text_cache}")
-        self.embedder, self.catalogue, self.text_cache = embedder, catalogue, text_cache
-        self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.embedder, self.catalogue = embedder, catalogue
+        self._texts: LRU[str, np.ndarray] = LRU(text_cache, "the text cache size")
         self.from_catalogue = 0
         self.from_cache = 0  # taken from the text cache, or from an earlier row of the same batch
         self.embedded = 0  # distinct texts embedded
@@ -95,9 +93,8 @@ class SignalVectors:
                 self.from_catalogue += 1
                 continue
             text = _field(signal, "text")
-            cached = self._texts.get(text) if self.text_cache else None
+            cached = self._texts.get(text)
             if cached is not None:
-                self._texts.move_to_end(text)
                 out[i] = cached
                 self.from_cache += 1
             else:
@@ -109,14 +106,7 @@ class SignalVectors:
                 vector.flags.writeable = False  # shared by every row and batch that takes it
                 for i in rest[text]:
                     out[i] = vector
-                self._remember(text, vector)
+                self._texts.put(text, vector)
             self.embedded += len(texts)
             self.from_cache += sum(len(rows) - 1 for rows in rest.values())  # repeats within the batch
         return np.stack(out) if out else np.zeros((0, self.embedder.dim), dtype=np.float32)
-
-    def _remember(self, text: str, vector: np.ndarray) -> None:
-        if not self.text_cache:
-            return
-        self._texts[text] = vector
-        if len(self._texts) > self.text_cache:
-            self._texts.popitem(last=False)

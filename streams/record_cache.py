@@ -14,18 +14,17 @@ Records handed out are shared: callers must not change them (the tracking logic 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, Callable
+
+from streams.lru import LRU
 
 
 class RecordCache:
     """User id -> (stored bytes, unpacked record), at most ``max_users`` of them (0 disables the cache)."""
 
     def __init__(self, max_users: int, unpack: Callable[[Any], "dict | None"]):
-        if max_users < 0:
-            raise ValueError(f"max_users must be >= 0, got {max_users}")
-        self.max_users, self.unpack = max_users, unpack
-        self._entries: OrderedDict[str, tuple[Any, dict]] = OrderedDict()
+        self.unpack = unpack
+        self._entries: LRU[str, tuple[Any, dict]] = LRU(max_users, "max_users")
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
@@ -36,25 +35,18 @@ class RecordCache:
         the cache remembers for that user, unpacked otherwise."""
         entry = self._entries.get(user_id)
         if entry is not None and stored is not None and entry[0] is stored:
-            self._entries.move_to_end(user_id)
             self.hits += 1
             return entry[1]
         self.misses += 1
-        record = self.unpack(stored)
         if entry is not None:  # the table moved on without us (restore, another writer): forget the old pair
-            del self._entries[user_id]
-        return record
+            self._entries.pop(user_id)
+        return self.unpack(stored)
 
     def wrote(self, user_id: str, stored, record: dict) -> None:
         """``stored`` (the bytes just written to the table) is ``record`` packed; ``record`` is not changed after."""
-        if not self.max_users:
-            return
-        self._entries[user_id] = (stored, record)
-        self._entries.move_to_end(user_id)
-        while len(self._entries) > self.max_users:
-            self._entries.popitem(last=False)
+        self._entries.put(user_id, (stored, record))
 
     def forget(self, user_ids) -> None:
         """Drop these users' entries (a batch that failed part way may have left their records changed)."""
         for user_id in user_ids:
-            self._entries.pop(user_id, None)
+            self._entries.pop(user_id)
