@@ -10,10 +10,8 @@ and steady part).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -67,15 +65,13 @@ def ratios(previous: list[dict], current: list[dict]) -> dict:
 def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, rounds: int = 1,
                    out: Path | None = None) -> dict:
     """``rounds`` alternating runs of the phases of ``lc`` on ``previous_ref``'s workers and on this checkout's."""
-    from streams.benchmarks.load import run_benchmark
+    from streams.benchmarks.load import command_line, load_average, run_benchmark
     from streams.benchmarks.report import write_result
 
     if rounds < 1:
         raise ValueError(f"--rounds must be at least 1, got {rounds}")
     previous_lc = replace(lc, embedder=previous_embedder or lc.embedder)
-    command = ["interests", *sys.argv[1:]] if sys.argv[1:3] == ["stream", "load"] else sys.argv
-    result: dict = {"command": " ".join(command), "started_at": time.strftime("%FT%T%z"),
-                    "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    result: dict = {"command": command_line(), "started_at": time.strftime("%FT%T%z"), "loadavg_start": load_average(),
                     "previous": {"ref": previous_ref, "embedder": previous_lc.embedder, "runs": []},
                     "current": {"commit": head(), "embedder": lc.embedder, "runs": []}}
     with checkout(previous_ref) as (tree, commit):
@@ -88,7 +84,7 @@ def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, 
                   flush=True)
             result["current"]["runs"].append(run_benchmark(lc))
     result["ratios"] = ratios(result["previous"]["runs"], result["current"]["runs"])
-    result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["loadavg_end"] = load_average()
     print(f"current / previous, per round: {result['ratios']}")
     if out is not None:
         write_result(out, f"compare-{lc.embedder}.json", result)

@@ -290,10 +290,9 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None
     unknown = set(lc.phases) - set(PHASES)
     if unknown:
         raise ValueError(f"unknown phases {sorted(unknown)}: choose from {', '.join(PHASES)}")
-    command = ["interests", *sys.argv[1:]] if sys.argv[1:3] == ["stream", "load"] else sys.argv
-    result: dict = {"command": " ".join(command), "config": asdict(lc), "machine": _machine(),
+    result: dict = {"command": command_line(), "config": asdict(lc), "machine": _machine(),
                     "code": code_name or (str(code_dir) if code_dir else "this checkout"),
-                    "loadavg_start": [round(x, 2) for x in os.getloadavg()], "started_at": time.strftime("%FT%T%z")}
+                    "loadavg_start": load_average(), "started_at": time.strftime("%FT%T%z")}
     base_rate = 0.0
     if {"throughput", "rates", "memory"} & set(lc.phases):
         with Run(lc.embedder, catalogue=lc.catalogue, code_dir=code_dir) as run:
@@ -318,11 +317,20 @@ def run_benchmark(lc: LoadConfig, out: Path | None = None, code_dir: Path | None
     if "scale" in lc.phases:
         print(f"scale: two stream workers on {lc.events} pre-filled events", flush=True)
         result["scale"] = phase_scale(lc, code_dir)
-    result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["loadavg_end"] = load_average()
     print_report(result)
     if out is not None:
         write_result(out, f"load-{lc.embedder}.json", result)
     return result
+
+
+def command_line() -> str:
+    """The command that is running, as its user typed it (``interests stream load ...``)."""
+    return " ".join(["interests", *sys.argv[1:]] if sys.argv[1:3] == ["stream", "load"] else sys.argv)
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _merged_buckets(samples: list[scrape.Samples], histogram: str) -> list[tuple[float, float]]:
