@@ -153,10 +153,11 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
     cpu_before = worker.cpu_times()
     cpu_samples: list[tuple[float, float]] = []
     sampler = profile.Sampler(worker.pid, lc.profile_s) if lc.profile_s > 0 else None
+    series: list[tuple[float, float]] = []
     if sampler is not None:  # from the first tenth of the events on: the steady part, not the start
-        run.wait_updates(0.1 * lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)
+        series = run.wait_updates(0.1 * lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)
         sampler.start()
-    series = run.wait_updates(lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)
+    series += run.wait_updates(lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)
     cpu_after = worker.cpu_times()
     user, system = cpu_after.user - cpu_before.user, cpu_after.system - cpu_before.system
     cpu = user + system
