@@ -3,9 +3,10 @@
 For each benchmark user this builds the ranked lists of the recall channels (the history centroid, a multi-centroid
 of the history, and each generator's queries), merges the centroid with each generator's list by a
 :class:`models.recall.Fusion` *chosen on training users* (:func:`choose_fusion`: a grid over weighted RRF, quotas
-and a rule by click history, the simplest within one standard error of the best), and scores every row on the test users per group (all, warm, cold, drift), with the
-exclusive hits against the centroid: future clicks the row's top 10 has and the centroid's top 10 does not
-(``gained``) and the reverse (``lost``). ``training/benchmark.py`` runs it; the tests pin the pieces.
+and a rule by click history, the simplest within one standard error of the best), and scores every row on the
+test users per group (all, warm, cold, drift), with the exclusive hits against the centroid: future clicks the row's
+top 10 has and the centroid's top 10 does not (``gained``) and the reverse (``lost``). ``training/benchmark.py``
+runs it; the tests pin the pieces.
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ turn, and reports the share of lists the second writes exactly as the first did.
 The report goes to ``models/benchmarks/results/cpu_throughput.json`` unless ``--out`` names another file.
 
 What is measured: ``generator.generate(batch)`` calls, each on one batch of ``B`` users (prompt building, generation
-of up to ``max_new_tokens`` new tokens (``INTERESTS_GEN_MAX_NEW_TOKENS``), parsing and the grounding check), one after the other. A user's latency
-is the wall time of the call that held it (every user of a batch waits for the whole batch). The sampled retry of
-invalid greedy outputs is off, so every user costs one generation: the numbers are the cost of generating, not of
-the untrained model's failure rate. Each (B, n) setting runs whole batches until ``--users`` users are done or the
-setting has run ``--budget-s`` seconds (at least one batch), so slow settings measure fewer users: their p99 is then
-close to their maximum. One untimed warm-up batch comes first.
+of up to ``max_new_tokens`` new tokens (``INTERESTS_GEN_MAX_NEW_TOKENS``), parsing and the grounding check), one after
+the other. A user's latency is the wall time of the call that held it (every user of a batch waits for the whole
+batch). The sampled retry of invalid greedy outputs is off, so every user costs one generation: the numbers are the
+cost of generating, not of the untrained model's failure rate. Each (B, n) setting runs whole batches until
+``--users`` users are done or the setting has run ``--budget-s`` seconds (at least one batch), so slow settings
+measure fewer users: their p99 is then close to their maximum. One untimed warm-up batch comes first.
 
 On a machine whose cores other processes also use, torch's default of one thread per core can be ten times slower
 than one thread (its threads wait on each other whenever one is descheduled): ``--threads 1`` there. The report
