@@ -307,9 +307,7 @@ class TransformersGenerator(QueryGenerator):
     def _end_ids(self, device):
         """Tokens that end a row: the tokenizer's end and padding and the end token generation stops at (the
         converted SmolLM2's tokenizer and generation config disagree on it)."""
-        ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
-        eos = getattr(self.model.generation_config, "eos_token_id", None)
-        ids.update(eos if isinstance(eos, list) else [eos])
+        ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, *self._eos_ids()}
         return self.torch.tensor(sorted(i for i in ids if i is not None), device=device)
 
     def _parse(self, raw: str, context: UserContext) -> Generation:
