@@ -224,13 +224,25 @@ def cmd_retrain(args) -> int:
 
 
 def cmd_package(args) -> int:
-    from models.config import MODEL_NAME
+    from models.config import MODEL_NAME, GeneratorConfig
     from models.student import PACKAGED
     from training.runs import package_adapter
 
     dest = Path(args.out) if args.out else PACKAGED / args.version
+    extra = None
+    if args.head_tokens:
+        from transformers import AutoTokenizer
+
+        from models.headtrim import list_texts, written_tokens
+        from models.student import ensure_student
+
+        tokenizer = AutoTokenizer.from_pretrained(ensure_student(GeneratorConfig().model_dir))
+        kept = sorted(written_tokens(tokenizer, list_texts(args.head_tokens)))
+        print(f"a trimmed head of {len(kept)} tokens (of {len(tokenizer)}) from {args.head_tokens}")
+        decoding = json.loads((Path(args.adapter) / "manifest.json").read_text()).get("decoding") or {}
+        extra = {"decoding": {**decoding, "head_tokens": kept}}
     print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version, f"{MODEL_NAME}@base",
-                          dtype=args.dtype))
+                          extra=extra, dtype=args.dtype))
     return 0
 
 
@@ -431,6 +443,10 @@ def _add_shipping(train) -> None:
     package.add_argument("--out", default=None, help="the folder (default: models/artifacts/VERSION)")
     package.add_argument("--dtype", default=None, choices=["bfloat16", "float16"],
                          help="cast the adapter's weights (half the file; default: as trained, float32)")
+    package.add_argument("--head-tokens", default=None,
+                         help="the lists (a KD cache or hindsight targets, JSON lines) whose tokens the served "
+                              "model's trimmed head keeps, with each batch's prompt tokens (manifest "
+                              "decoding.head_tokens; INTERESTS_GEN_HEAD_TRIM=0 serves the full head)")
     export = command(train, "export-histories", cmd_export_histories,
                      "write the training users' histories (what `train distill --histories` trains on)")
     _bench_options(export)

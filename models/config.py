@@ -52,6 +52,9 @@ class GeneratorConfig:
     # a row stops once it has written num_queries lines (models/decoding.py ListComplete): the same retrieval quality
     # (docs/results/2026-12-05-lean-decoder.md) in fewer decoding steps
     stop_at_list: bool = True
+    # a model whose manifest lists its output tokens ("decoding": {"head_tokens": [...]}) computes logits for those,
+    # its prompt's tokens and the end and line-break tokens only (models/headtrim.py); False: the full head
+    head_trim: bool = True
     retry_temperature: float = 0.8  # an invalid greedy output is retried once with sampling at this temperature
     # --- an output that stays invalid after the retry (models/stale.py) -------------------------------------------
     # "stale": a user who has features keeps them, re-written marked stale (same queries, embeddings, version and

@@ -13,7 +13,10 @@ The kept set also constrains what the model can write: it never emits a token ou
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 
@@ -66,3 +69,10 @@ def written_tokens(tokenizer, texts: Iterable[str]) -> set[int]:
             for variant in (line, " " + line):
                 ids.update(tokenizer(variant, add_special_tokens=False)["input_ids"])
     return ids
+
+
+def list_texts(path: Path | str) -> list[str]:
+    """The lists of a KD cache or a hindsight-targets file (JSON lines, gzipped or not, with a ``text`` field each)."""
+    path = Path(path)
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in handle if line.strip()]

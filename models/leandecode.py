@@ -12,7 +12,10 @@ positions for 3,572 real tokens). Here a step takes about 41 ms, most of it read
 - **a preallocated KV cache**: prompts left-padded as ``generate`` keeps them, each step written in place;
 - **fused projections**: query, key and value in one matrix product, gate and up in another. The fused matrices
   are made once, at load, and the model's own projection weights become views of them (same values, no second
-  copy), so ``generate`` keeps working on the same model.
+  copy), so ``generate`` keeps working on the same model;
+- **optionally a trimmed head** (``head_keep``): logits computed for a kept set of tokens only, every other token
+  ``-inf`` (what ``models/headtrim.py`` does for ``generate``). SmolLM2's tied output projection is 49,152 x 576, a
+  quarter of a 24-layer student's weights read every step.
 
 Numerics follow transformers' Llama (``modeling_llama``) operation by operation in the weights' dtype (RMSNorm in
 float32, rotary tables computed in float32 and cast, logits cast to float32 before the logits processors), so a
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from models.headtrim import TrimmedHead
 
 
 def unsupported(model) -> str:
@@ -41,9 +46,11 @@ def unsupported(model) -> str:
     if getattr(cfg, "hidden_act", "silu") != "silu":
         return f"activation {cfg.hidden_act!r} is not supported"
     head, layers = model.get_output_embeddings(), model.model.layers
-    linears = [head] + [m for layer in layers[:1] for m in (layer.self_attn.q_proj, layer.mlp.down_proj)]
+    linears = [m for layer in layers[:1] for m in (layer.self_attn.q_proj, layer.mlp.down_proj)]
+    if not isinstance(head, TrimmedHead):  # a head trimmed for ``generate`` keeps the full weight, read here
+        linears.append(head)
     if any(type(m) is not torch.nn.Linear or type(m.weight) is not torch.nn.Parameter for m in linears):
-        return "its linear layers are not plain torch.nn.Linear (quantised or trimmed)"
+        return "its linear layers are not plain torch.nn.Linear (quantised)"
     return ""
 
 
@@ -157,8 +164,16 @@ class LeanLlama:
         last = torch.tensor([s - 1 for s in starts[1:]])
         return x[last], cache, torch.tensor(lengths)
 
-    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        return F.linear(self._norm(hidden, self.final_norm), self.head).float()
+    def _logits(self, hidden: torch.Tensor, head: tuple | None = None) -> torch.Tensor:
+        """float32 logits over the whole vocabulary; with ``head`` = (kept ids, their weight rows) only the kept
+        tokens are computed and every other token is ``-inf``."""
+        normed = self._norm(hidden, self.final_norm)
+        if head is None:
+            return F.linear(normed, self.head).float()
+        ids, rows = head
+        out = torch.full((hidden.shape[0], self.head.shape[0]), float("-inf"))
+        out[:, ids] = F.linear(normed, rows).float()
+        return out
 
     def _step(self, tokens: torch.Tensor, positions: torch.Tensor, cache, column: int, keep: torch.Tensor):
         """One decoding step: ``tokens`` [B] at ``positions`` [B], written to cache ``column``; ``keep`` [B, 1, 1,
@@ -183,12 +198,19 @@ class LeanLlama:
     @torch.inference_mode()
     def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
                  eos_token_ids: list[int], pad_token_id: int, logits_processor=None,
-                 stopping_criteria=None) -> torch.Tensor:
+                 stopping_criteria=None, head_keep=None) -> torch.Tensor:
         """Greedy continuation of left-padded ``input_ids`` [B, P]: returns [B, P + steps] like ``generate`` (a row
         that has ended, by an end token or a stopping criterion, continues with ``pad_token_id``; the batch stops
         when every row has ended or after ``max_new_tokens``). ``logits_processor`` and ``stopping_criteria`` are
-        called as ``generate`` calls them: on the float32 scores and the whole sequence so far."""
+        called as ``generate`` calls them: on the float32 scores and the whole sequence so far. ``head_keep`` (token
+        ids) trims the head to those tokens: no other token can be written; give it the end tokens too."""
         batch, width = input_ids.shape
+        head = None
+        if head_keep is not None:
+            ids = torch.tensor(sorted({int(i) for i in head_keep}), dtype=torch.long)
+            if not len(ids) or ids[0] < 0 or ids[-1] >= self.head.shape[0]:
+                raise ValueError(f"head_keep must be token ids within the vocabulary of {self.head.shape[0]}")
+            head = ids, self.head.index_select(0, ids)
         total = width + max_new_tokens
         hidden, cache, lengths = self._prefill(input_ids, attention_mask, total)
         keep = torch.full((batch, 1, 1, total), float("-inf"), dtype=self.dtype)
@@ -198,7 +220,7 @@ class LeanLlama:
         unfinished = torch.ones(batch, dtype=torch.bool)
         positions = lengths.clone()
         for step in range(max_new_tokens):
-            scores = self._logits(hidden)
+            scores = self._logits(hidden, head)
             if logits_processor is not None:
                 scores = logits_processor(sequence, scores)
             token = scores.argmax(-1)

@@ -304,15 +304,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def kd_texts(path: Path) -> list[str]:
-    """The lists of a KD cache (gzipped JSON lines with a ``text`` field each)."""
-    import gzip
-    import json
-
-    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line)["text"] for line in handle if line.strip()]
-
-
 def file_histories(path: Path, users: int, seed: int) -> list[UserContext]:
     """``users`` histories drawn (seeded) from a histories file of ``interests train export-histories`` (gzipped JSON
     ``{"format": ..., "histories": {user: [signal, ...]}}``)."""
@@ -332,7 +323,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
     from models.config import GeneratorConfig
     from models.generators.keyphrase import KeyphraseGenerator
     from models.generators.transformers_backend import TransformersGenerator
-    from models.headtrim import written_tokens
+    from models.headtrim import list_texts, written_tokens
     from models.student import ensure_student
 
     load_start = os.getloadavg()
@@ -363,7 +354,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
             generator.generate(warmup[:2])  # untimed warm-up
             full_head = generator.model.get_output_embeddings()
             served_cfg = generator.cfg  # the configuration with the model's own prompt contract
-            written = (written_tokens(generator.tokenizer, kd_texts(args.head_tokens)) if args.head_tokens
+            written = (written_tokens(generator.tokenizer, list_texts(args.head_tokens)) if args.head_tokens
                        else set())
             words = [s == "on" for s in args.real_words] if args.real_words else [served_cfg.real_words]
             settings = [(t == "on", s, w) for t in args.trim_head for s in stops for w in words]

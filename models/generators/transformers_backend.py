@@ -13,6 +13,8 @@ this backend's own pick: the sample with the most grounded queries (ties: the fi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -74,7 +76,6 @@ def with_prompt_contract(cfg, model_dir: Path):
     (``INTERESTS_GEN_NO_REPEAT_NGRAM`` unset or 0), so an operator's own value stays. ``"real_words": true``
     turns on the real-words rule (``models/realwords.py``)."""
     import dataclasses
-    import json
 
     manifest = Path(model_dir) / "manifest.json"
     meta = json.loads(manifest.read_text()) if manifest.exists() else {}
@@ -92,6 +93,20 @@ def with_prompt_contract(cfg, model_dir: Path):
             raise ValueError(f"{manifest}: decoding.no_repeat_ngram must be >= 2, got {n}")
         fields["no_repeat_ngram"] = n
     return dataclasses.replace(cfg, **fields)
+
+
+def manifest_head_tokens(model_dir: Path, vocab_size: int) -> set[int] | None:
+    """The token ids a model's manifest keeps in its trimmed head (``"decoding": {"head_tokens": [...]}``), or None
+    when it names none; a clear error for ids outside the vocabulary."""
+    manifest = Path(model_dir) / "manifest.json"
+    meta = json.loads(manifest.read_text()) if manifest.exists() else {}
+    ids = (meta.get("decoding") or {}).get("head_tokens")
+    if not ids:
+        return None
+    kept = {int(i) for i in ids}
+    if min(kept) < 0 or max(kept) >= vocab_size:
+        raise ValueError(f"{manifest}: decoding.head_tokens holds ids outside the vocabulary of {vocab_size}")
+    return kept
 
 
 def torch_dtype(cfg):
@@ -154,8 +169,9 @@ class TransformersGenerator(QueryGenerator):
         self._newlines: list[int] | None = None  # the vocabulary's line-break tokens (stop_at_list), found once
         self._texts: dict[int, str] = {}  # token id -> its text (the real-words rule)
         # a trimmed output vocabulary (models/headtrim.py): these tokens plus each batch's prompt tokens; None = the
-        # full head. A measured latency lever, not served by default.
-        self.head_tokens: set[int] | None = None
+        # full head. The manifest's "decoding": {"head_tokens": [...]} sets it (cfg.head_trim).
+        self.head_tokens: set[int] | None = manifest_head_tokens(model_dir, len(self.tokenizer)) if getattr(
+            cfg, "head_trim", False) else None
         self._lean_decoder = None  # models/leandecode.py LeanLlama, built on first use; False: this model cannot
         cache_path = getattr(cfg, "completion_cache", "")
         self.cache = CompletionCache(cache_path) if cache_path else None
@@ -180,6 +196,8 @@ class TransformersGenerator(QueryGenerator):
             settings["stop_at_list"] = True
         if getattr(self.cfg, "real_words", False):
             settings["real_words"] = True
+        if self.head_tokens is not None:  # a trimmed head: only its tokens can be written
+            settings["head_tokens"] = hashlib.sha256(json.dumps(sorted(self.head_tokens)).encode()).hexdigest()[:16]
         if temperature <= 0 and n == 1 and self._lean() is not None:  # its lists may differ from generate's
             settings["engine"] = "lean"
         keys = [self.cache.key(self.version, p, **settings) for p in prompts]
@@ -198,8 +216,12 @@ class TransformersGenerator(QueryGenerator):
             chunk = prompts[start:start + self.cfg.batch_size]
             inputs = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
             rules = {}
-            if self.head_tokens is not None:
-                self._trim_head(inputs["input_ids"])
+            lean = self._lean() if temperature <= 0 and n == 1 else None
+            keep = self._head_keep(inputs["input_ids"]) if self.head_tokens is not None else None
+            if keep is not None and lean is None:
+                from models.headtrim import trim
+
+                trim(self.model, keep)
             processors = self._processors(chunk, inputs["input_ids"].shape[1], n, greedy=temperature <= 0)
             if processors:
                 from transformers import LogitsProcessorList
@@ -212,14 +234,13 @@ class TransformersGenerator(QueryGenerator):
                     self._newlines = newline_tokens(self.tokenizer)
                 rules["stopping_criteria"] = StoppingCriteriaList(
                     [ListComplete(self.cfg.num_queries, inputs["input_ids"].shape[1], self._newlines)])
-            lean = self._lean() if temperature <= 0 and n == 1 else None
             if lean is not None:
                 generated = lean.generate(
                     input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
                     max_new_tokens=self.cfg.max_new_tokens, eos_token_ids=self._eos_ids(),
                     pad_token_id=self.tokenizer.pad_token_id,
                     logits_processor=self._with_penalty(rules.get("logits_processor")),
-                    stopping_criteria=rules.get("stopping_criteria"))
+                    stopping_criteria=rules.get("stopping_criteria"), head_keep=keep)
             else:
                 with self.torch.inference_mode():  # n samples of a prompt share its prefill; rows grouped by prompt
                     generated = generate_shared(
@@ -236,8 +257,10 @@ class TransformersGenerator(QueryGenerator):
 
     def _lean(self):
         """The lean decoder of greedy lists (models/leandecode.py) when ``cfg.engine`` asks for it and the model
-        allows it (a Llama with plain linear layers, no trimmed head); else None, and ``generate`` decodes."""
-        if getattr(self.cfg, "engine", "transformers") != "lean" or self.head_tokens is not None:
+        allows it (a Llama with plain linear layers); else None, and ``generate`` decodes. With
+        :attr:`head_tokens` each engine trims the head its own way: the lean decoder per call, ``generate`` by a
+        :class:`models.headtrim.TrimmedHead` swapped into the model."""
+        if getattr(self.cfg, "engine", "transformers") != "lean":
             return None
         if self._lean_decoder is None:
             from models.leandecode import LeanLlama, unsupported
@@ -294,15 +317,13 @@ class TransformersGenerator(QueryGenerator):
             text = self._texts[token] = self.tokenizer.decode([token], skip_special_tokens=True)
         return text
 
-    def _trim_head(self, input_ids) -> None:
-        """Logits for :attr:`head_tokens`, this batch's prompt tokens, the end tokens and the line breaks only."""
-        from models.headtrim import trim
-
+    def _head_keep(self, input_ids) -> set[int]:
+        """A trimmed head's tokens for one batch: :attr:`head_tokens`, the batch's prompt tokens, the end tokens and
+        the line breaks."""
         if self._newlines is None:
             self._newlines = newline_tokens(self.tokenizer)
         keep = set(self.head_tokens) | set(input_ids.unique().tolist()) | set(self._newlines)
-        keep |= set(self._end_ids(input_ids.device).tolist())
-        trim(self.model, keep)
+        return keep | set(self._end_ids(input_ids.device).tolist())
 
     def _end_ids(self, device):
         """Tokens that end a row: the tokenizer's end and padding and the end token generation stops at (the

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.headtrim import TrimmedHead, trim, written_tokens
+from models.headtrim import TrimmedHead, list_texts, trim, written_tokens
 from tests.tiny_models import save_tiny_llama
 
 
@@ -59,3 +59,15 @@ def test_written_tokens_cover_each_line_with_and_without_its_leading_space(tiny)
     ids = written_tokens(tokenizer, ["storm warning\ncoast guard"])
     for line in ("storm warning", " storm warning", "coast guard", " coast guard"):
         assert set(tokenizer(line, add_special_tokens=False)["input_ids"]) <= ids
+
+
+def test_list_texts_reads_plain_and_gzipped_target_files(tmp_path):
+    import gzip
+    import json
+
+    rows = [{"user": "u1", "text": "storm warning\ncoast guard"}, {"user": "u2", "text": "tennis final"}]
+    plain, zipped = tmp_path / "t.jsonl", tmp_path / "t.jsonl.gz"
+    plain.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")
+    with gzip.open(zipped, "wt") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in rows)
+    assert list_texts(plain) == list_texts(zipped) == ["storm warning\ncoast guard", "tennis final"]

@@ -129,7 +129,7 @@ def test_the_backend_decodes_greedy_lists_with_it_and_they_equal_generates(tiny_
     assert type(calls[0]["stopping_criteria"][0]).__name__ == "ListComplete"
 
 
-def test_sampling_an_int8_model_and_a_trimmed_head_stay_with_generate(tiny_dir):
+def test_sampling_and_an_int8_model_stay_with_generate(tiny_dir):
     sampled = TransformersGenerator(tiny_dir, CFG)
     calls = []
     original = sampled.model.generate
@@ -137,9 +137,44 @@ def test_sampling_an_int8_model_and_a_trimmed_head_stay_with_generate(tiny_dir):
     sampled.complete(sampled.prompts(contexts(1)), temperature=0.8, n=2)
     assert calls and calls[0]["do_sample"]
     assert TransformersGenerator(tiny_dir, dataclasses.replace(CFG, dtype="int8")).engine == "transformers"
-    trimmed = TransformersGenerator(tiny_dir, CFG)
-    trimmed.head_tokens = {1, 2, 3}
-    assert trimmed.engine == "transformers"
+
+
+def test_a_trimmed_head_writes_only_kept_tokens_and_the_best_of_them(model_and_batch):
+    model, tokenizer, batch = model_and_batch
+    lean = LeanLlama(model)
+    width = batch["input_ids"].shape[1]
+    with torch.inference_mode():
+        hidden, _, _ = lean._prefill(batch["input_ids"], batch["attention_mask"], width + 1)
+        full = lean._logits(hidden)
+    keep = sorted(set(full.topk(5, dim=-1).indices[:, 2:].flatten().tolist()) | {0})  # not any row's best token
+    got = lean.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=6,
+                        eos_token_ids=[0], pad_token_id=tokenizer.pad_token_id, head_keep=keep)
+    first = got[:, width]
+    assert set(got[:, width:].flatten().tolist()) <= set(keep) | {tokenizer.pad_token_id}
+    # the first token is the best of the kept ones by the full head's own logits
+    masked = torch.full_like(full, float("-inf"))
+    masked[:, keep] = full[:, keep]
+    assert torch.equal(first, masked.argmax(-1))
+    assert not torch.equal(first, full.argmax(-1))
+    with pytest.raises(ValueError, match="within the vocabulary"):
+        lean.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=2,
+                      eos_token_ids=[0], pad_token_id=tokenizer.pad_token_id, head_keep=[10 ** 6])
+
+
+def test_a_trimmed_head_in_the_backend_gives_the_same_lists_under_both_engines(tiny_dir, tmp_path):
+    cache = tmp_path / "completions.jsonl"
+    lean = TransformersGenerator(tiny_dir, dataclasses.replace(CFG, completion_cache=str(cache)))
+    plain = TransformersGenerator(tiny_dir, dataclasses.replace(CFG, engine="transformers"))
+    lean.head_tokens = plain.head_tokens = set(range(20, 60))
+    assert lean.engine == "lean" and plain.engine == "transformers"
+    prompts = lean.prompts(contexts(3))
+    trimmed = lean.complete(prompts)
+    assert trimmed == plain.complete(prompts)
+    lean.head_tokens = None
+    lean.complete(prompts)
+    assert len(cache.read_text().splitlines()) == 6  # the trimmed head's lists are keyed apart from the full head's
+    assert type(plain.model.get_output_embeddings()).__name__ == "TrimmedHead"
+    assert unsupported(plain.model) == ""  # a head trimmed for generate does not keep the lean decoder out
 
 
 def test_the_lean_engine_is_part_of_the_completion_cache_key(tiny_dir, tmp_path):

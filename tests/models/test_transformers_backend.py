@@ -99,6 +99,24 @@ def test_a_manifests_decoding_rule_applies_unless_the_operator_set_one(tiny_dir,
         TransformersGenerator(copy, CFG)
 
 
+def test_a_manifests_head_tokens_trim_the_head_unless_turned_off(tiny_dir, tmp_path):
+    import dataclasses
+    import shutil
+
+    copy = tmp_path / "trimmed"
+    shutil.copytree(tiny_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["decoding"] = {"head_tokens": [5, 9, 300]}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert TransformersGenerator(copy, CFG).head_tokens == {5, 9, 300}
+    assert TransformersGenerator(copy, dataclasses.replace(CFG, head_trim=False)).head_tokens is None
+    assert TransformersGenerator(tiny_dir, CFG).head_tokens is None  # no list in the manifest: the full head
+    manifest["decoding"] = {"head_tokens": [5, 10 ** 7]}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        TransformersGenerator(copy, CFG)
+
+
 def test_complete_batches_and_returns_one_text_per_prompt(generator, monkeypatch):
     calls = []
     original = generator.model.generate
