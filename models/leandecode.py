@@ -164,16 +164,11 @@ class LeanLlama:
         last = torch.tensor([s - 1 for s in starts[1:]])
         return x[last], cache, torch.tensor(lengths)
 
-    def _logits(self, hidden: torch.Tensor, head: tuple | None = None) -> torch.Tensor:
-        """float32 logits over the whole vocabulary; with ``head`` = (kept ids, their weight rows) only the kept
-        tokens are computed and every other token is ``-inf``."""
+    def _logits(self, hidden: torch.Tensor, head: TrimmedHead | None = None) -> torch.Tensor:
+        """float32 logits over the whole vocabulary; with a trimmed ``head`` only its kept tokens are computed and
+        every other token is ``-inf``."""
         normed = self._norm(hidden, self.final_norm)
-        if head is None:
-            return F.linear(normed, self.head).float()
-        ids, rows = head
-        out = torch.full((hidden.shape[0], self.head.shape[0]), float("-inf"))
-        out[:, ids] = F.linear(normed, rows).float()
-        return out
+        return (F.linear(normed, self.head) if head is None else head(normed)).float()
 
     def _step(self, tokens: torch.Tensor, positions: torch.Tensor, cache, column: int, keep: torch.Tensor):
         """One decoding step: ``tokens`` [B] at ``positions`` [B], written to cache ``column``; ``keep`` [B, 1, 1,
@@ -207,10 +202,9 @@ class LeanLlama:
         batch, width = input_ids.shape
         head = None
         if head_keep is not None:
-            ids = torch.tensor(sorted({int(i) for i in head_keep}), dtype=torch.long)
-            if not len(ids) or ids[0] < 0 or ids[-1] >= self.head.shape[0]:
-                raise ValueError(f"head_keep must be token ids within the vocabulary of {self.head.shape[0]}")
-            head = ids, self.head.index_select(0, ids)
+            if not head_keep:
+                raise ValueError("head_keep must name at least one token")
+            head = TrimmedHead(self.head, head_keep)  # refuses an id outside the vocabulary
         total = width + max_new_tokens
         hidden, cache, lengths = self._prefill(input_ids, attention_mask, total)
         keep = torch.full((batch, 1, 1, total), float("-inf"), dtype=self.dtype)

@@ -24,7 +24,7 @@ from models.parsing import InvalidOutput, complete_lines, grounded, parse_querie
 from models.decoding import ListComplete, NoRepeatInCompletion, newline_tokens
 from models.prefill import generate_shared
 from models.prompt import chat_prompts, check_contract
-from models.student import model_version
+from models.student import MANIFEST, model_version, read_manifest
 
 log = logging.getLogger(__name__)
 SAMPLE_HEADER = "--- sample {index} ---"
@@ -68,6 +68,12 @@ def generation_from_samples(raws: list[str], context: UserContext, num_queries: 
     return Generation([], raw, error, candidates=candidates)
 
 
+def manifest_of(model_dir: Path) -> tuple[Path, dict]:
+    """A model folder's manifest path and its fields ({} when the folder has none)."""
+    manifest = Path(model_dir) / MANIFEST
+    return manifest, read_manifest(model_dir) if manifest.exists() else {}
+
+
 def with_prompt_contract(cfg, model_dir: Path):
     """``cfg`` with the prompt settings a trained model's manifest names (``"prompt": {"num_queries": ...,
     "max_prompt_signals": ..., "contract": ...}``): a model is served with the prompt it was trained on. A manifest
@@ -77,8 +83,7 @@ def with_prompt_contract(cfg, model_dir: Path):
     turns on the real-words rule (``models/realwords.py``)."""
     import dataclasses
 
-    manifest = Path(model_dir) / "manifest.json"
-    meta = json.loads(manifest.read_text()) if manifest.exists() else {}
+    manifest, meta = manifest_of(model_dir)
     prompt, decoding = meta.get("prompt"), meta.get("decoding") or {}
     if not dataclasses.is_dataclass(cfg) or not (prompt or decoding):
         return cfg
@@ -98,8 +103,7 @@ def with_prompt_contract(cfg, model_dir: Path):
 def manifest_head_tokens(model_dir: Path, vocab_size: int) -> set[int] | None:
     """The token ids a model's manifest keeps in its trimmed head (``"decoding": {"head_tokens": [...]}``), or None
     when it names none; a clear error for ids outside the vocabulary."""
-    manifest = Path(model_dir) / "manifest.json"
-    meta = json.loads(manifest.read_text()) if manifest.exists() else {}
+    manifest, meta = manifest_of(model_dir)
     ids = (meta.get("decoding") or {}).get("head_tokens")
     if not ids:
         return None

@@ -156,7 +156,7 @@ def test_a_trimmed_head_writes_only_kept_tokens_and_the_best_of_them(model_and_b
     masked[:, keep] = full[:, keep]
     assert torch.equal(first, masked.argmax(-1))
     assert not torch.equal(first, full.argmax(-1))
-    with pytest.raises(ValueError, match="within the vocabulary"):
+    with pytest.raises(ValueError, match="outside the vocabulary"):
         lean.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=2,
                       eos_token_ids=[0], pad_token_id=tokenizer.pad_token_id, head_keep=[10 ** 6])
 
