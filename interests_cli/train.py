@@ -229,7 +229,9 @@ def cmd_package(args) -> int:
     from training.runs import package_adapter
 
     dest = Path(args.out) if args.out else PACKAGED / args.version
-    extra = None
+    decoding = json.loads((Path(args.adapter) / "manifest.json").read_text()).get("decoding") or {}
+    if args.no_repeat_ngram:
+        decoding = {**decoding, "no_repeat_ngram": args.no_repeat_ngram}
     if args.head_tokens:
         from transformers import AutoTokenizer
 
@@ -239,10 +241,18 @@ def cmd_package(args) -> int:
         tokenizer = AutoTokenizer.from_pretrained(ensure_student(GeneratorConfig().model_dir))
         kept = sorted(written_tokens(tokenizer, list_texts(args.head_tokens)))
         print(f"a trimmed head of {len(kept)} tokens (of {len(tokenizer)}) from {args.head_tokens}")
-        decoding = json.loads((Path(args.adapter) / "manifest.json").read_text()).get("decoding") or {}
-        extra = {"decoding": {**decoding, "head_tokens": kept}}
+        decoding = {**decoding, "head_tokens": kept}
+    extra = {"decoding": decoding} if decoding else {}
+    if args.default:
+        extra["default"] = True
     print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version, f"{MODEL_NAME}@base",
                           extra=extra, dtype=args.dtype))
+    if args.default:
+        from models.student import mark_default
+
+        others = mark_default(args.version, dest.parent)
+        if others:
+            print(f"{args.version} is the default now, not {', '.join(others)}")
     return 0
 
 
@@ -447,6 +457,12 @@ def _add_shipping(train) -> None:
                          help="the lists (a KD cache or hindsight targets, JSON lines) whose tokens the served "
                               "model's trimmed head keeps, with each batch's prompt tokens (manifest "
                               "decoding.head_tokens; INTERESTS_GEN_HEAD_TRIM=0 serves the full head)")
+    package.add_argument("--no-repeat-ngram", type=int, default=0,
+                         help="n >= 2: the served model never writes an n-gram of tokens twice in one list "
+                              "(manifest decoding.no_repeat_ngram; INTERESTS_GEN_NO_REPEAT_NGRAM overrides)")
+    package.add_argument("--default", action="store_true",
+                         help="mark it the version a fresh install serves (and unmark the version shipped as "
+                              "default before it, in the same folder)")
     export = command(train, "export-histories", cmd_export_histories,
                      "write the training users' histories (what `train distill --histories` trains on)")
     _bench_options(export)

@@ -93,6 +93,26 @@ def packaged_default(folder: Path | None = None) -> str | None:
     return next((meta["version"] for _, meta in packaged(folder) if meta.get("default")), None)
 
 
+def mark_default(version: str, folder: Path | None = None) -> list[str]:
+    """Mark the shipped ``version`` ``"default": true`` and unmark every other shipped version; returns the versions
+    unmarked."""
+    found = {meta.get("version"): path for path, meta in packaged(folder)}
+    if version not in found:
+        raise ValueError(f"no shipped version {version!r} in {folder or PACKAGED} (shipped: {', '.join(found)})")
+    unmarked = []
+    for path, meta in packaged(folder):
+        mark = meta.get("version") == version
+        if bool(meta.get("default")) == mark:
+            continue
+        if mark:
+            meta["default"] = True
+        else:
+            meta.pop("default", None)
+            unmarked.append(meta["version"])
+        (path / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return unmarked
+
+
 def register_packaged(registry, folder: Path | None = None) -> list[str]:
     """Publish the trained adapters shipped in ``models/artifacts/<version>/`` (manifest with ``name``, ``version``,
     ``base`` = ``smollm2-135m-instruct@base``, ``layers``) that the registry lacks; returns the versions published

@@ -5,6 +5,7 @@ prints `error: ...` and exits 1."""
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -108,7 +109,8 @@ def test_a_domain_error_prints_error_and_exits_1(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: no model named") and "Traceback" not in err
     assert main(["replay", str(tmp_path / "missing.jsonl")]) == 1
-    assert capsys.readouterr().err.startswith("error: no event file")
+    # the last line: a warning about a file a library left open may be logged first when garbage is collected
+    assert capsys.readouterr().err.splitlines()[-1].startswith("error: no event file")
     assert main(["train", "package", "--adapter", str(tmp_path / "no-adapter"), "--version", "v9",
                  "--out", str(tmp_path / "shipped")]) == 1
     assert capsys.readouterr().err.startswith("error: ")
@@ -120,3 +122,21 @@ def test_python_m_interests_cli_runs_the_same_command_line():
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("usage: interests stream load")
+
+
+def test_train_package_writes_the_decoding_rule_and_the_default_mark(tmp_path, capsys):
+    from models.config import MODEL_NAME
+
+    adapter = tmp_path / "run" / "adapter"
+    adapter.mkdir(parents=True)
+    (adapter / "manifest.json").write_text(json.dumps({"base": f"{MODEL_NAME}@grpo-v1", "layers": [0, 1]}))
+    before = tmp_path / "shipped" / "before"
+    before.mkdir(parents=True)
+    (before / "manifest.json").write_text(json.dumps({"name": MODEL_NAME, "version": "before", "default": True}))
+    assert main(["train", "package", "--adapter", str(adapter), "--version", "after", "--out",
+                 str(tmp_path / "shipped" / "after"), "--no-repeat-ngram", "3", "--default"]) == 0
+    shipped = json.loads((tmp_path / "shipped" / "after" / "manifest.json").read_text())
+    assert shipped["decoding"] == {"no_repeat_ngram": 3} and shipped["default"] is True
+    assert shipped["base"] == f"{MODEL_NAME}@grpo-v1"
+    assert "default" not in json.loads((before / "manifest.json").read_text())
+    assert "not before" in capsys.readouterr().out

@@ -72,10 +72,21 @@ def latency_rows(report: dict, batch_size: int = 16) -> list[dict]:
             and r.get("version")]
 
 
+def _vs_teacher(row: dict, base: dict) -> float | None:
+    """``row``'s p50 over the teacher's of the same dtype and attention with the full head: without the stop rule,
+    or with it where the run timed the teacher only with it; None when the run has no such teacher row."""
+    for stop in (False, bool(row.get("stop_at_list", False))):
+        teacher = base.get((row["dtype"], row.get("attention"), stop))
+        if teacher is not None:
+            return row["latency_p50_s"] / teacher["latency_p50_s"]
+    return None
+
+
 def compare(teacher: dict, students: dict[str, dict], latency: dict | None = None, seed: int = 0,
             on_curve: list[str] | None = None) -> dict:
     """Every student against the teacher, truth by truth, plus the latency rows at batch 16 with each one's ratio
-    to the teacher's row of the same dtype and attention without the stop rule or the trimmed head, and the capacity
+    to the teacher's row of the same dtype and attention without the stop rule (with it, where only that was timed)
+    and without the trimmed head, and the capacity
     curve of the models on it."""
     truths = {t["truth"]: t for t in teacher["truths"]}
     report = {"teacher": teacher["meta"], "students": {}}
@@ -101,9 +112,7 @@ def compare(teacher: dict, students: dict[str, dict], latency: dict | None = Non
                       "trim_head": bool(r.get("trim_head")), "attention": r.get("attention"),
                       "layers": models.get(r["version"], {}).get("layers"),
                       "parameters": models.get(r["version"], {}).get("parameters"),
-                      "latency_vs_teacher": (
-                          r["latency_p50_s"] / base[(r["dtype"], r.get("attention"), False)]["latency_p50_s"]
-                          if (r["dtype"], r.get("attention"), False) in base else None)}
+                      "latency_vs_teacher": _vs_teacher(r, base)}
                      for r in rows]}
         report["capacity"] = capacity(teacher, students, latency, on_curve)
     return report

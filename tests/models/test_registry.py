@@ -364,3 +364,21 @@ def test_a_new_default_shipped_with_the_code_replaces_the_shipped_version_that_s
     fresh = Registry(tmp_path / "fresh")
     register_base(base, fresh)
     assert fresh.current(MODEL_NAME).version == "student-v1"
+
+
+def test_marking_a_shipped_default_unmarks_the_one_before_it(tmp_path):
+    import json as _json
+
+    from models.student import MODEL_NAME, mark_default, packaged_default
+
+    for version, extra in (("old", {"default": True}), ("new", {})):
+        folder = tmp_path / version
+        folder.mkdir()
+        (folder / "manifest.json").write_text(_json.dumps({"name": MODEL_NAME, "version": version, **extra}))
+    assert packaged_default(tmp_path) == "old"
+    assert mark_default("new", tmp_path) == ["old"]
+    assert packaged_default(tmp_path) == "new"
+    assert "default" not in _json.loads((tmp_path / "old" / "manifest.json").read_text())
+    assert mark_default("new", tmp_path) == []  # already the default: nothing rewritten
+    with pytest.raises(ValueError, match="no shipped version 'gone'"):
+        mark_default("gone", tmp_path)

@@ -62,6 +62,10 @@ def test_compare_gives_per_group_ratios_and_the_latency_against_the_teacher():
     text = markdown(out)
     assert "0.78x" in text and "| m@student | 24 | 113.0 M | bfloat16 | - | yes | no | 2.10 |" in text
     assert "| m@teacher | 30 | 134.5 M | bfloat16 | - | no | yes | 1.40 |" in text
+    # a run that timed the teacher only with the stop rule: the students are measured against that row
+    stopped = {**latency, "results": [{**r, "stop_at_list": True} for r in latency["results"]]}
+    rows = compare(teacher, {"student": student}, stopped)["latency"]["rows"]
+    assert rows[2]["latency_vs_teacher"] == pytest.approx(8.0 / 24.0)
 
 
 def test_reports_of_different_users_are_refused():
