@@ -242,12 +242,10 @@ def cmd_package(args) -> int:
         kept = sorted(written_tokens(tokenizer, list_texts(args.head_tokens)))
         print(f"a trimmed head of {len(kept)} tokens (of {len(tokenizer)}) from {args.head_tokens}")
         decoding = {**decoding, "head_tokens": kept}
-    extra = {"decoding": decoding} if decoding else {}
-    if args.default:
-        extra["default"] = True
+    extra = {"decoding": decoding} if decoding else None
     print(package_adapter(Path(args.adapter), dest, args.name or MODEL_NAME, args.version, f"{MODEL_NAME}@base",
                           extra=extra, dtype=args.dtype))
-    if args.default:
+    if args.default:  # marks the new version and unmarks the default shipped before it
         from models.student import mark_default
 
         others = mark_default(args.version, dest.parent)

@@ -96,11 +96,12 @@ def packaged_default(folder: Path | None = None) -> str | None:
 def mark_default(version: str, folder: Path | None = None) -> list[str]:
     """Mark the shipped ``version`` ``"default": true`` and unmark every other shipped version; returns the versions
     unmarked."""
-    found = {meta.get("version"): path for path, meta in packaged(folder)}
-    if version not in found:
-        raise ValueError(f"no shipped version {version!r} in {folder or PACKAGED} (shipped: {', '.join(found)})")
+    shipped = packaged(folder)
+    versions = [meta.get("version") for _, meta in shipped]
+    if version not in versions:
+        raise ValueError(f"no shipped version {version!r} in {folder or PACKAGED} (shipped: {', '.join(versions)})")
     unmarked = []
-    for path, meta in packaged(folder):
+    for path, meta in shipped:
         mark = meta.get("version") == version
         if bool(meta.get("default")) == mark:
             continue
@@ -109,7 +110,7 @@ def mark_default(version: str, folder: Path | None = None) -> list[str]:
         else:
             meta.pop("default", None)
             unmarked.append(meta["version"])
-        (path / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+        (path / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n")
     return unmarked
 
 

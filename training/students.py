@@ -86,8 +86,7 @@ def compare(teacher: dict, students: dict[str, dict], latency: dict | None = Non
             on_curve: list[str] | None = None) -> dict:
     """Every student against the teacher, truth by truth, plus the latency rows at batch 16 with each one's ratio
     to the teacher's row of the same dtype and attention without the stop rule (with it, where only that was timed)
-    and without the trimmed head, and the capacity
-    curve of the models on it."""
+    and without the trimmed head, and the capacity curve of the models on it."""
     truths = {t["truth"]: t for t in teacher["truths"]}
     report = {"teacher": teacher["meta"], "students": {}}
     for name, student in students.items():
