@@ -12,7 +12,8 @@ Content checks, in two layers:
   must not copy more than :data:`MAX_COPIED_WORDS` consecutive words from one. A small model copies what it is shown,
   so a prompt injection in a user's activity is stopped here even when the model follows it. It must not be made of
   the prompt's fixed text (:func:`copies_prompt`: the worked example's queries are the model's favourite copy) and
-  every word must exist (:func:`models.vocabulary.unknown_words`: the user's own words or the news vocabulary).
+  every word must exist (:func:`models.vocabulary.unknown_words`: the user's own words or the news vocabulary);
+  a word with a digit ("cop311", "627", a year) must be one the user wrote.
 
 :func:`validate` runs both, plus an optional list of known payload markers.
 """
@@ -248,6 +249,8 @@ _FIXED_TRIGRAMS = {tuple(ws[i:i + 3]) for ws in (_TOKEN.findall(fold(t)) for t i
                    for i in range(len(ws) - 2)}
 _EXAMPLE_QUERIES = {" ".join(_TOKEN.findall(fold(q))) for q in EXAMPLE_ANSWER}
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_DIGIT = re.compile(r"\d")
+_RUNS = re.compile(r"\d+|[^\W\d_]+")
 PROMPT_COPY_WORDS_MIN = 2  # prompt words (not the user's) a query needs before it counts as a copy by share
 PROMPT_COPY_SHARE = 0.5  # ... and the share of its content words they must make up
 
@@ -273,15 +276,23 @@ def copies_prompt(query: str, own_forms: set[str] = frozenset()) -> bool:
     return any(run in _FIXED_TRIGRAMS and not all(word_forms(w) & own_forms for w in run) for run in runs)
 
 
+def _written(word: str, own_forms: set[str]) -> bool:
+    """True when the user wrote ``word`` (a token with a digit): whole ("cop31"), or as its letter and digit runs
+    ("gpt5" for a reader who wrote "GPT-5")."""
+    return word in own_forms or all(run in own_forms for run in _RUNS.findall(word))
+
+
 def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True) -> str | None:
     """Why ``query`` is not made of words a reader could search for, given the user's own word forms: a copy of
-    the prompt's fixed text, a year the user's activity does not hold, or (when ``check_vocabulary``) an invented
-    word, one neither the user's nor the news vocabulary's. None when it is fine."""
+    the prompt's fixed text, a number or year the user's activity does not hold (a token with a digit must be one
+    the user wrote), or (when ``check_vocabulary``) an invented word, one neither the user's nor the news
+    vocabulary's. None when it is fine."""
     if copies_prompt(query, own_forms):
         return "copies the prompt"
-    years = [w for w in _TOKEN.findall(fold(query)) if _YEAR.fullmatch(w) and w not in own_forms]
-    if years:  # "carbon emissions cuts 2022" for a reader of 2026 news: a date the reader never wrote
-        return f"invented year {years[0]!r}"
+    numbers = [w for w in _TOKEN.findall(fold(query)) if _DIGIT.search(w) and not _written(w, own_forms)]
+    if numbers:  # "carbon emissions cuts 2022" for a reader of 2026 news, "cop311", "gta 627": nothing they wrote
+        kind = "year" if _YEAR.fullmatch(numbers[0]) else "number"
+        return f"invented {kind} {numbers[0]!r}"
     if check_vocabulary:
         vocabulary = corpus_vocabulary()
         invented = [w for w in unknown_words(query, own_forms) if not word_forms(w) & vocabulary]

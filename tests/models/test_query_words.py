@@ -111,3 +111,15 @@ def test_a_year_the_reader_never_wrote_is_invented():
     assert query_words_problem("carbon emissions cuts 2022", own, check) == "invented year '2022'"
     assert query_words_problem("nvidia earnings fiscal 2027", own, check) is None
     assert grounded(["carbon emissions cuts 2022", "carbon emissions cuts"], history) == ["carbon emissions cuts"]
+
+
+def test_a_number_the_reader_never_wrote_is_invented():
+    history = ["Carbon emissions cuts agreed at COP31", "gta 6 trailer", "OpenAI ships GPT-5 to all users"]
+    own, check = own_words(history)
+    assert query_words_problem("cop311 in the japan rate hike", own, check) == "invented number 'cop311'"
+    assert query_words_problem("gta 627", own, check) == "invented number '627'"
+    assert query_words_problem("top 10 carbon cuts", own, check) == "invented number '10'"
+    assert query_words_problem("cop31 carbon cuts", own, check) is None  # written whole
+    assert query_words_problem("gta 6 release date", own, check) is None
+    assert query_words_problem("gpt5 users", own, check) is None  # written as its letter and digit runs
+    assert grounded(["gta 627", "gta 6 trailer reaction"], history) == ["gta 6 trailer reaction"]
