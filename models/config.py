@@ -49,6 +49,9 @@ class GeneratorConfig:
     no_repeat_ngram: int = 0  # n >= 2: no n-gram of tokens twice within one completion (models/decoding.py); 0 = off
     # every word the model writes is a news-vocabulary word or one of its prompt's (models/realwords.py)
     real_words: bool = False
+    # every word of 3+ letters the model writes is one of the user's own (its prompt's activity block) or a stopword:
+    # the own-words rule (models/realwords.py), stricter than real_words, which it takes the place of
+    own_words: bool = False
     # a row stops once it has written num_queries lines (models/decoding.py ListComplete): the same retrieval quality
     # (docs/results/2026-12-05-lean-decoder.md) in fewer decoding steps
     stop_at_list: bool = True

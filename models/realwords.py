@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from models.text import STOPWORDS
 from models.vocabulary import CHECKED_MIN_CHARS, VOCABULARY_MIN_SHARE, corpus_vocabulary, known_forms, word_forms
 
 TOP_K = 64
@@ -70,6 +71,20 @@ def news_lexicon() -> Lexicon:
 def prompt_words(prompt: str) -> set[str]:
     """The lower-cased words of a prompt (letters only), the words a query may take from it."""
     return {w.lower() for w in _WORD.findall(prompt)}
+
+
+def activity_words(prompt: str) -> set[str]:
+    """The lower-cased words of the prompt's last ``<activity>`` block (the user's own signals; a worked example's
+    block comes before it), or of the whole prompt when it has none."""
+    tag = "<activity>\n"
+    start, end = prompt.rfind(tag), prompt.rfind("</activity>")
+    return prompt_words(prompt[start + len(tag):end] if 0 <= start < end else prompt)
+
+
+@functools.cache
+def stopword_lexicon() -> Lexicon:
+    """The stopwords alone: with it, the own-words rule lets a row write only its user's words and function words."""
+    return Lexicon(known_forms(STOPWORDS))
 
 
 def checked(word: str) -> bool:
@@ -141,13 +156,14 @@ class RealWords:
         return scores.masked_fill(~keep, float("-inf"))
 
 
-def row_words(prompts: Sequence[str], news: Lexicon, n: int = 1) -> list[set[str] | None]:
-    """Each decoding row's own words for ``prompts`` (``n`` rows per prompt): the prompt's words, or None where
-    fewer than :data:`models.vocabulary.VOCABULARY_MIN_SHARE` of them are news words (the rule stands aside for a
-    reader who writes in another language, as the validator does)."""
+def row_words(prompts: Sequence[str], news: Lexicon, n: int = 1, words_of=prompt_words) -> list[set[str] | None]:
+    """Each decoding row's own words for ``prompts`` (``n`` rows per prompt): ``words_of(prompt)`` (the prompt's
+    words, or :func:`activity_words`), or None where fewer than :data:`models.vocabulary.VOCABULARY_MIN_SHARE` of
+    them are news words (the rule stands aside for a reader who writes in another language, as the validator
+    does)."""
     out: list[set[str] | None] = []
     for prompt in prompts:
-        words = prompt_words(prompt)
+        words = words_of(prompt)
         checked_words = [w for w in words if checked(w)]
         share = sum(news.complete(w) for w in checked_words) / len(checked_words) if checked_words else 1.0
         out.extend([words if share >= VOCABULARY_MIN_SHARE else None] * n)

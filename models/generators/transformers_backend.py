@@ -80,7 +80,7 @@ def with_prompt_contract(cfg, model_dir: Path):
     without a contract was trained on the chat prompt. A manifest's ``"decoding": {"no_repeat_ngram": N}`` is the
     model's own decoding rule (``models/decoding.py``); it applies where the setting is off
     (``INTERESTS_GEN_NO_REPEAT_NGRAM`` unset or 0), so an operator's own value stays. ``"real_words": true``
-    turns on the real-words rule (``models/realwords.py``)."""
+    turns on the real-words rule and ``"own_words": true`` the own-words rule (``models/realwords.py``)."""
     import dataclasses
 
     manifest, meta = manifest_of(model_dir)
@@ -92,6 +92,8 @@ def with_prompt_contract(cfg, model_dir: Path):
         fields["prompt_contract"] = check_contract(str(prompt.get("contract", "chat")))
     if decoding.get("real_words") and hasattr(cfg, "real_words"):
         fields["real_words"] = True
+    if decoding.get("own_words") and hasattr(cfg, "own_words"):
+        fields["own_words"] = True
     n = int(decoding.get("no_repeat_ngram", 0))
     if n and hasattr(cfg, "no_repeat_ngram") and not cfg.no_repeat_ngram:
         if n < 2:
@@ -200,6 +202,8 @@ class TransformersGenerator(QueryGenerator):
             settings["stop_at_list"] = True
         if getattr(self.cfg, "real_words", False):
             settings["real_words"] = True
+        if getattr(self.cfg, "own_words", False):
+            settings["own_words"] = True
         if self.head_tokens is not None:  # a trimmed head: only its tokens can be written
             settings["head_tokens"] = hashlib.sha256(json.dumps(sorted(self.head_tokens)).encode()).hexdigest()[:16]
         if temperature <= 0 and n == 1 and self._lean() is not None:  # its lists may differ from generate's
@@ -302,11 +306,17 @@ class TransformersGenerator(QueryGenerator):
 
     def _processors(self, prompts: list[str], prompt_len: int, n: int, greedy: bool) -> list:
         """The decoding rules ``cfg`` turns on, for one batch of ``prompts`` (``n`` rows each): no repeated n-gram,
-        then real words only."""
+        then the user's own words only or real words only."""
         processors = []
         if getattr(self.cfg, "no_repeat_ngram", 0):
             processors.append(NoRepeatInCompletion(self.cfg.no_repeat_ngram, prompt_len))
-        if getattr(self.cfg, "real_words", False):
+        if getattr(self.cfg, "own_words", False):  # the user's words only: it takes the place of real words
+            from models.realwords import RealWords, activity_words, news_lexicon, row_words, stopword_lexicon
+
+            own = row_words(prompts, news_lexicon(), n, words_of=activity_words)
+            processors.append(RealWords(stopword_lexicon(), own, prompt_len, self._token_text,
+                                        self._end_ids("cpu").tolist(), greedy=greedy))
+        elif getattr(self.cfg, "real_words", False):
             from models.realwords import RealWords, news_lexicon, row_words
 
             news = news_lexicon()

@@ -107,3 +107,22 @@ def test_the_news_lexicon_knows_news_words_and_not_garbled_ones():
     news = news_lexicon()
     assert news.complete("impeachment") and news.complete("elections") and news.starts("impeach")
     assert not news.starts("imeanan") and not news.complete("threslons")
+
+
+def test_the_own_words_rule_lets_a_row_write_only_its_users_words_and_stopwords():
+    from models.realwords import activity_words, stopword_lexicon
+
+    prompt = ("You write queries. <activity>\n- click: Seoul weighs blockade\n</activity> example answer\n"
+              "<activity>\n- search: poroshenko impeachment vote\n</activity>\nQueries:")
+    words = activity_words(prompt)
+    assert {"poroshenko", "impeachment", "vote"} <= words and not {"seoul", "queries", "example"} & words
+    assert activity_words("no block here") == {"no", "block", "here"}
+    own = RealWords(stopword_lexicon(), [words], 2, lambda t: TOKENS.get(t, " qqqq"), (99,))
+    out = step(own, [[5]], [{6: 5.0, 7: 1.0}])  # " poro": "shet" is no word of the user's, "shenko" is
+    assert out[0].argmax().item() == 7
+    own = RealWords(stopword_lexicon(), [words], 2, lambda t: TOKENS.get(t, " qqqq"), (99,))
+    out = step(own, [[3]], [{8: 5.0, 10: 1.0}])  # after a line break: " seoul" is a news word but not this user's
+    assert out[0].argmax().item() == 10
+    assert "activity" not in words
+    rows = row_words([prompt], Lexicon(known_forms(words)), n=2, words_of=activity_words)
+    assert rows == [words, words]
