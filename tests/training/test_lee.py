@@ -69,3 +69,32 @@ def test_a_small_corpus_gets_fewer_topics_and_the_default_corpus_keeps_them():
     assert sized_for(cfg, 3_824).n_topics == cfg.n_topics
     assert sized_for(cfg, 340).n_topics == 340 // ARTICLES_PER_TOPIC
     assert sized_for(cfg, 10).n_topics == 2
+
+
+def test_a_benchmark_over_an_article_file_is_cached_by_the_files_name_and_content(tmp_path, monkeypatch):
+    import json
+    from dataclasses import asdict
+
+    import models.embeddings
+    import training.data.corpus
+    import training.simulate
+    from training import benchmark
+
+    made = []
+
+    def fake_simulate(articles, tweets, embedder, cfg, out):
+        made.append((len(articles), cfg.n_topics))
+        (out / "meta.json").write_text(json.dumps({"config": asdict(cfg)}, default=str))
+
+    monkeypatch.setattr(benchmark, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(training.simulate, "simulate", fake_simulate)
+    monkeypatch.setattr(training.data.corpus, "load_tweets", lambda: None)
+    monkeypatch.setattr(models.embeddings, "MiniLMEmbedder", lambda: None)
+    texts = [f"Story number {i} about topic {i % 3}. Body." for i in range(60)]
+    path = tmp_path / "corpus.csv"
+    lee.lee_articles(texts).to_csv(path, index=False)
+    out = benchmark.simulated(0, 10, "lexical", path)
+    assert out.name == "sim-seed0-users10-lexical-corpus" and made == [(60, 2)]
+    assert benchmark.simulated(0, 10, "lexical", path) == out and len(made) == 1  # reused
+    lee.lee_articles(texts[:-1]).to_csv(path, index=False)  # the file changed: simulated again
+    assert benchmark.simulated(0, 10, "lexical", path) == out and made[-1] == (59, 2)
