@@ -145,11 +145,13 @@ class ArticleIndex:
         return obj
 
 
-def fuse(result_lists: list[list[tuple[str, float]]], k: int, method: str = "rrf", rrf_k: int = 60) -> list[str]:
+def fuse(result_lists: list[list[tuple[str, float]]], k: int, method: str = "rrf", rrf_k: int = 60,
+         weights: list[float] | None = None) -> list[str]:
     """Fuse per-query (id, score) lists (each best first) into the top ``k`` ids.
 
-    - ``"rrf"``: reciprocal rank fusion, score(id) = sum over lists containing id of 1 / (rrf_k + rank), rank
-      from 1 within that list; ties broken by the id's best raw score (higher first), then by id.
+    - ``"rrf"``: reciprocal rank fusion, score(id) = sum over lists containing id of w / (rrf_k + rank), rank
+      from 1 within that list and ``w`` the list's weight (``weights``, one per list; 1 each when None); ties
+      broken by the id's best raw score (higher first), then by id.
     - ``"max"``: by each id's best raw score over all lists (higher first), ties by id.
     - ``"roundrobin"``: rank 1 of list 1, rank 1 of list 2, ..., then rank 2 of each list, and so on, skipping ids
       already taken.
@@ -161,6 +163,8 @@ def fuse(result_lists: list[list[tuple[str, float]]], k: int, method: str = "rrf
         raise ValueError(f"unknown fusion method {method!r}; valid methods: {', '.join(FUSION_METHODS)}")
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    if weights is not None and len(weights) != len(result_lists):
+        raise ValueError(f"{len(weights)} weights for {len(result_lists)} lists")
     deduped = [_first_occurrences(lst) for lst in result_lists]
     if method == "roundrobin":
         out: list[str] = []
@@ -175,10 +179,10 @@ def fuse(result_lists: list[list[tuple[str, float]]], k: int, method: str = "rrf
         return out
     best: dict[str, float] = {}
     rrf: dict[str, float] = {}
-    for lst in deduped:
+    for lst, weight in zip(deduped, weights if weights is not None else [1.0] * len(deduped)):
         for rank, (item, score) in enumerate(lst, start=1):
             best[item] = max(best.get(item, -np.inf), score)
-            rrf[item] = rrf.get(item, 0.0) + 1.0 / (rrf_k + rank)
+            rrf[item] = rrf.get(item, 0.0) + weight / (rrf_k + rank)
     if method == "rrf":
         order = sorted(rrf, key=lambda i: (-rrf[i], -best[i], i))
     else:

@@ -20,30 +20,20 @@ import numpy as np
 from common import ranking
 from models.embeddings import MiniLMEmbedder
 from models.parsing import fold, own_words
-from models.retrieval import ArticleIndex
+from models.retrieval import ArticleIndex, fuse
 from models.text import content_words
 from models.vocabulary import word_forms
 from training.benchmark import noise_filter_for, simulated
 from training.evaluate import Benchmark
 
 
-def weighted_rrf(lists, weights, k: int = 10, rrf_k: int = 60) -> list[str]:
-    scores: dict[str, float] = {}
-    for results, weight in zip(lists, weights):
-        seen = set()
-        for rank, (article, _) in enumerate(results, 1):
-            if article not in seen:
-                seen.add(article)
-                scores[article] = scores.get(article, 0.0) + weight / (rrf_k + rank)
-    return [a for a, _ in sorted(scores.items(), key=lambda item: -item[1])[:k]]
-
-
 def kind_of(query: str, own: set[str], filled: bool) -> str:
     if filled:
         return "key-phrase fill"
     foreign = [w for w in content_words(fold(query)) if not word_forms(w) & own]
-    return "model, own words" if not foreign else f"model, {min(len(foreign), 2)}{'+' if len(foreign) > 1 else ''} " \
-                                                  "foreign word" + ("s" if len(foreign) > 1 else "")
+    if not foreign:
+        return "model, own words"
+    return "model, 1 foreign word" if len(foreign) == 1 else "model, 2+ foreign words"
 
 
 def main() -> None:
@@ -78,7 +68,7 @@ def main() -> None:
                                   "fill weight 0.5": [1.0] * model + [0.5] * filled,
                                   "fill weight 0.25": [1.0] * model + [0.25] * filled,
                                   "no fill": ([1.0] * model + [0.0] * filled) if model else [1.0] * n}.items():
-                fused[name].append(ranking.ndcg_at_k(weighted_rrf(lists, weights), relevant, 10))
+                fused[name].append(ranking.ndcg_at_k(fuse(lists, 10, weights=weights), relevant, 10))
         print(f"## {truth['truth']} truth ({served['version']})\n")
         print("| query kind | queries | NDCG@10 of the query alone | hits in its top 10 |\n|---|---|---|---|")
         for kind, values in sorted(per_query.items()):

@@ -113,6 +113,11 @@ def test_fuse_rrf_hand_computed():
     assert fuse(lists, k=2, method="rrf") == ["b", "a"]
     # rrf_k = 0: a = 1, b = 1/2 + 1 = 1.5, c = 1/3, d = 1/2 -> b, a, d, c
     assert fuse(lists, k=4, rrf_k=0) == ["b", "a", "d", "c"]
+    # weights 1 and 3, rrf_k = 0: a = 1, b = 1/2 + 3 = 3.5, c = 1/3, d = 3/2 -> b, d, a, c
+    assert fuse(lists, k=4, rrf_k=0, weights=[1.0, 3.0]) == ["b", "d", "a", "c"]
+    assert fuse(lists, k=4, weights=[1.0, 1.0]) == fuse(lists, k=4)
+    with pytest.raises(ValueError, match="1 weights for 2 lists"):
+        fuse(lists, k=4, weights=[1.0])
 
 
 def test_fuse_rrf_ties_broken_by_best_score_then_id():
