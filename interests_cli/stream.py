@@ -32,7 +32,8 @@ def cmd_load(args) -> int:
     lc = LoadConfig(embedder=args.embedder, events=args.events, users=args.users, rates=args.rates or (),
                     step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
                     regen_rate=args.regen_rate, regen_s=args.regen_s, phases=args.phases or PHASES,
-                    catalogue=args.catalogue, fresh_texts=args.fresh_texts, profile_s=args.profile)
+                    catalogue=args.catalogue, fresh_texts=args.fresh_texts, profile_s=args.profile,
+                    profile_gil=args.profile_gil)
     if args.profile:
         from streams.benchmarks.profile import py_spy
 
@@ -89,6 +90,9 @@ def _add_load(stream) -> None:
                          "worst case for the embedder; by default the sample's texts repeat, as popular ones do")
     bl.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                     help="sample the worker with py-spy for this long in the throughput phase (needs py-spy)")
+    bl.add_argument("--profile-gil", action="store_true",
+                    help="with --profile: sample only the thread holding the interpreter lock, so the shares are "
+                         "of the worker's Python work, not of time spent waiting for the CPU or in system calls")
     bl.add_argument("--previous", default=None, metavar="REF",
                     help="also run every phase on the workers of this git commit (a worktree), alternating with this "
                          "checkout's, and report current / previous (streams/benchmarks/compare.py)")

@@ -69,9 +69,12 @@ class GeneratorConfig:
     # a list the model left short (1 to num_queries - 1 valid queries) is completed by this generator's queries about
     # what the list does not mention yet (models/generators/fill.py; "" = serve short lists as they are)
     fill: str = "keyphrase"
+    # a list the model left short is first topped up with the grounded, new queries of this many lists the model
+    # samples at sample_temperature from the same prompt (one prefill; models/generators/topup.py); 0 = off
+    top_up: int = 0
     # --- best-of-N (models/bestofn.py, models/rewards.py) -------------------------------------------------------------
     best_of_n: int = 1  # N > 1: sample N query lists per user at sample_temperature and serve the best by the rewards
-    sample_temperature: float = 0.8  # temperature of the best-of-N samples
+    sample_temperature: float = 0.8  # temperature of the best-of-N samples and of the top-up's
     # reward weights of best-of-N, "name=weight,..." over structure, diversity, alignment, grounding; rewards not
     # named weigh 0; "" = each 1 (alignment needs an article index, which the worker does not have: it is skipped)
     reward_weights: str = ""
@@ -116,6 +119,14 @@ class GeneratorConfig:
             raise ValueError(f"best_of_n must be >= 1 (INTERESTS_GEN_BEST_OF_N), not {self.best_of_n}")
         if self.best_of_n > 1 and self.sample_temperature <= 0:
             raise ValueError("best-of-N samples need INTERESTS_GEN_SAMPLE_TEMPERATURE > 0 "
+                             f"(got {self.sample_temperature})")
+        if self.top_up < 0:
+            raise ValueError(f"top_up must be >= 0 (INTERESTS_GEN_TOP_UP), not {self.top_up}")
+        if self.top_up and self.best_of_n > 1:
+            raise ValueError("INTERESTS_GEN_TOP_UP tops up a greedy list: it cannot be combined with "
+                             f"INTERESTS_GEN_BEST_OF_N={self.best_of_n}")
+        if self.top_up and self.sample_temperature <= 0:
+            raise ValueError("the top-up samples: it needs INTERESTS_GEN_SAMPLE_TEMPERATURE > 0 "
                              f"(got {self.sample_temperature})")
         from models.prompt import check_contract
 

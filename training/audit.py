@@ -53,6 +53,9 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
         # lists another generator (the fallback) wrote whole: counted when the served version is known
         "users_by_fallback_alone": sum(1 for r in per_user if r.get("queries") and by_other(r, model))
         if model else None,
+        # queries the model's own samples added to a short list (models/generators/topup.py): counted as the model's
+        "users_topped_up": sum(int(r.get("topped_up") or 0) > 0 for r in per_user),
+        "topped_up_queries": sum(int(r.get("topped_up") or 0) for r in per_user),
         "users_filled": sum(f > 0 for f in filled),
         "filled_queries": sum(filled),
         "lists_by_maker": dict(makers.most_common()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -197,6 +198,8 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
     index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
     result = EvalResult(name, generator.version if generator else "centroid@1", len(users))
     scfg = StreamsConfig()
+    if "torch" in sys.modules:  # a sampling generator (a retry, a top-up) draws the same samples for the same seed
+        sys.modules["torch"].manual_seed(seed)
     bar = tqdm(total=len(users), desc=f"eval {name}", unit="user", disable=not progress)
     for start in range(0, len(users), batch_size):
         chunk = users[start:start + batch_size]
@@ -230,7 +233,8 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
                 "gen_ms": gen_ms,
             }
             if generation is not None:  # who made the list (a fallback or a fill names itself) and what was filled
-                row.update(made_by=generation.version or result.version, filled=generation.filled, raw=generation.raw)
+                row.update(made_by=generation.version or result.version, filled=generation.filled,
+                           topped_up=generation.topped_up, raw=generation.raw)
             result.per_user.append(row)
         bar.update(len(chunk))
     bar.close()

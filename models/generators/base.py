@@ -23,6 +23,9 @@ class Generation:
     # sample order; empty for generators that draw one output per user
     candidates: list[list[str]] = field(default_factory=list)
     filled: int = 0  # queries at the end of ``queries`` that a filler added to a short list (models/generators/fill.py)
+    # queries after the model's first list that its own samples added to a short list (models/generators/topup.py);
+    # they are the model's, so they come before any filled ones
+    topped_up: int = 0
 
 
 class QueryGenerator(ABC):

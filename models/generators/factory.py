@@ -47,7 +47,8 @@ def best_of_n(cfg, n: int, temperature: float = 0.8, embedder=None, index: objec
 
 def make_generator(cfg, embedder=None) -> QueryGenerator:
     """The generator named by ``cfg.backend``: best-of-N over ``cfg.best_of_n`` samples when that is above 1
-    (``embedder`` scores them; default ``cfg.embedder``'s), a short list completed by ``cfg.fill``'s queries
+    (``embedder`` scores them; default ``cfg.embedder``'s), a short list topped up from ``cfg.top_up`` of the
+    model's own samples (:class:`models.generators.topup.TopUp`) and then completed by ``cfg.fill``'s queries
     (:class:`models.generators.fill.Filled`), wrapped with the fallback when ``cfg.on_invalid == "fallback"``. Under
     ``"stale"`` the worker applies :func:`make_fallback`'s generator itself, only to users who have no features to
     keep."""
@@ -55,6 +56,10 @@ def make_generator(cfg, embedder=None) -> QueryGenerator:
         primary = best_of_n(cfg, cfg.best_of_n, cfg.sample_temperature, embedder, weights=cfg.reward_weight_map())
     else:
         primary = backend(cfg.backend, cfg)
+    if getattr(cfg, "top_up", 0):
+        from models.generators.topup import TopUp
+
+        primary = TopUp(primary, cfg.top_up, cfg.sample_temperature, cfg.num_queries)
     if cfg.fill and cfg.fill != cfg.backend:
         from models.generators.fill import Filled
 

@@ -11,6 +11,8 @@ and ``version`` names both makers (``smollm2-135m-instruct@grpo-v1+keyphrase@1``
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.text import content_words
 from models.vocabulary import known_forms, word_forms
@@ -51,7 +53,7 @@ class Filled(QueryGenerator):
             filled = len(merged) - len(g.queries)
             if filled:
                 made_by = f"{g.version or self.primary.version}+{self.filler.version}"
-                results[i] = Generation(merged, g.raw, g.error, made_by, g.candidates, filled=filled)
+                results[i] = replace(g, queries=merged, version=made_by, filled=filled)
         return results
 
     def close(self) -> None:

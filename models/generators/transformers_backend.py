@@ -365,12 +365,23 @@ class TransformersGenerator(QueryGenerator):
 
     def _generate_samples(self, contexts: list[UserContext], prompts: list[str]) -> list[Generation]:
         """``n`` samples per user; no retry (the samples already are the sampled attempts)."""
-        raws = self.complete(prompts, temperature=self.temperature, n=self.n)
-        if len(raws) != len(prompts) * self.n:
-            raise RuntimeError(f"expected {len(prompts) * self.n} completions, got {len(raws)}")
-        results = [generation_from_samples(raws[i * self.n:(i + 1) * self.n], c, self.cfg.num_queries)
-                   for i, c in enumerate(contexts)]
+        results = self._samples(contexts, prompts, self.n, self.temperature)
         for context, result in zip(contexts, results):
             if not result.queries:
                 log.warning("no valid queries for %s in %d samples: %s", context.user_id, self.n, result.error)
         return results
+
+    def sample(self, contexts: list[UserContext], n: int, temperature: float) -> list[Generation]:
+        """``n`` sampled lists per user at ``temperature`` (one prefill per prompt), whatever this generator's own
+        ``n``: every sample's parsed queries in ``candidates`` (the top-up, ``models/generators/topup.py``)."""
+        if n < 1 or temperature <= 0:
+            raise ValueError(f"sampling needs n >= 1 and a temperature > 0, got n={n}, temperature={temperature}")
+        return self._samples(contexts, self.prompts(contexts), n, temperature)
+
+    def _samples(self, contexts: list[UserContext], prompts: list[str], n: int, temperature: float
+                 ) -> list[Generation]:
+        raws = self.complete(prompts, temperature=temperature, n=n)
+        if len(raws) != len(prompts) * n:
+            raise RuntimeError(f"expected {len(prompts) * n} completions, got {len(raws)}")
+        return [generation_from_samples(raws[i * n:(i + 1) * n], c, self.cfg.num_queries)
+                for i, c in enumerate(contexts)]

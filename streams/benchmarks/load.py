@@ -73,6 +73,7 @@ class LoadConfig:
     catalogue: bool = False  # clicks on the sample's articles take catalogue vectors (streams/catalogue.py)
     fresh_texts: bool = False  # every event's text new (nothing for the text cache): the worst case for the embedder
     profile_s: float = 0.0  # > 0: py-spy samples the worker this long in the throughput phase (benchmarks/profile.py)
+    profile_gil: bool = False  # sample only the thread holding the interpreter lock (the Python work's own shares)
 
 
 class Run:
@@ -152,7 +153,7 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
     worker = worker or run.start_stream_worker()
     cpu_before = worker.cpu_times()
     cpu_samples: list[tuple[float, float]] = []
-    sampler = profile.Sampler(worker.pid, lc.profile_s) if lc.profile_s > 0 else None
+    sampler = profile.Sampler(worker.pid, lc.profile_s, gil=lc.profile_gil) if lc.profile_s > 0 else None
     series: list[tuple[float, float]] = []
     if sampler is not None:  # from the first tenth of the events on: the steady part, not the start
         series = run.wait_updates(0.1 * lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)

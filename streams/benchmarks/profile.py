@@ -29,10 +29,13 @@ def py_spy() -> str:
 
 
 class Sampler:
-    """``py-spy record`` on ``pid`` for ``seconds`` at ``rate`` samples/s, in the background."""
+    """``py-spy record`` on ``pid`` for ``seconds`` at ``rate`` samples/s, in the background. By default every
+    thread that is not idle is sampled (wall-clock: a thread waiting for the CPU, or inside a system call, counts
+    where it waits); ``gil=True`` samples only the thread holding the interpreter lock, so the shares are of the
+    Python work itself (an embedder running outside the lock, in native code, is then left out)."""
 
-    def __init__(self, pid: int, seconds: float, rate: int = 200):
-        self.pid, self.seconds, self.rate = pid, seconds, rate
+    def __init__(self, pid: int, seconds: float, rate: int = 200, gil: bool = False):
+        self.pid, self.seconds, self.rate, self.gil = pid, seconds, rate, gil
         self.binary = py_spy()
         self.raw = Path(tempfile.mkdtemp(prefix="interests-profile-")) / "profile.txt"
         self.proc: subprocess.Popen | None = None
@@ -40,7 +43,7 @@ class Sampler:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "record", "-p", str(self.pid), "-r", str(self.rate), "-d", str(max(1, round(self.seconds))),
-             "-f", "raw", "--nonblocking", "-o", str(self.raw)],
+             "-f", "raw", "--nonblocking", "-o", str(self.raw), *(["--gil"] if self.gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def finish(self) -> dict:
@@ -67,10 +70,17 @@ def _short(path: str) -> str:
     return path
 
 
+def _function(frame: str) -> str:
+    """``name (path:line)`` -> ``name (short path)``."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({_short(where.rstrip(')').rsplit(':', 1)[0])})"
+
+
 def summarise(raw: str, top: int = TOP) -> dict:
-    """py-spy's raw (collapsed) stacks -> the samples, the share of samples in each module (inclusive: a sample counts
-    once for every module on its stack) and the leaf frames (where the time is spent itself), largest first."""
-    modules, leaves, total = Counter(), Counter(), 0
+    """py-spy's raw (collapsed) stacks -> the samples, the share of samples in each module and in each function
+    (inclusive: a sample counts once for every module or function on its stack) and the leaf frames (where the time
+    is spent itself), largest first."""
+    modules, functions, leaves, total = Counter(), Counter(), Counter(), 0
     for line in raw.splitlines():
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack or not count.isdigit():
@@ -79,9 +89,11 @@ def summarise(raw: str, top: int = TOP) -> dict:
         total += n
         for module in {_short(f.partition(" (")[2].rsplit(":", 1)[0]) for f in frames}:
             modules[module] += n
-        name, _, where = frames[-1].partition(" (")
-        leaves[f"{name} ({_short(where.rstrip(')').rsplit(':', 1)[0])})"] += n
+        for function in {_function(f) for f in frames}:
+            functions[function] += n
+        leaves[_function(frames[-1])] += n
     share = (lambda c: round(100.0 * c / total, 1)) if total else (lambda c: 0.0)
     return {"samples": total,
             "modules_pct": {m: share(c) for m, c in modules.most_common(top)},
+            "functions_pct": {f: share(c) for f, c in functions.most_common(2 * top)},
             "leaves_pct": {f: share(c) for f, c in leaves.most_common(top)}}

@@ -599,3 +599,18 @@ def test_benchmark_loads_each_model_with_each_attention(tiny_dir, tmp_path):
     rows = [r for r in report["results"] if r["backend"].startswith("smollm2")]
     assert [r["attention"] for r in rows] == ["sdpa", "sdpa_gqa"]
     assert rows[0]["mean_queries"] == rows[1]["mean_queries"]  # the same model, the same greedy lists
+
+
+def test_sample_draws_n_lists_per_user_with_every_samples_queries(generator, monkeypatch):
+    calls = []
+
+    def fake_complete(prompts, temperature=0.0, n=1):
+        calls.append((len(prompts), temperature, n))
+        return ["tennis story one\nfootball", "tennis number two"] * len(prompts)
+
+    monkeypatch.setattr(generator, "complete", fake_complete)
+    results = generator.sample(contexts(2), 2, 0.7)
+    assert calls == [(2, 0.7, 2)]
+    assert [r.candidates for r in results] == [[["tennis story one", "football"], ["tennis number two"]]] * 2
+    with pytest.raises(ValueError, match="temperature"):
+        generator.sample(contexts(1), 2, 0.0)

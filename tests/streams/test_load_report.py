@@ -73,6 +73,19 @@ def test_profile_summary_counts_modules_inclusively_and_leaves_by_frame():
     assert out["modules_pct"]["faust/agents/agent.py"] == 100.0
     assert out["modules_pct"]["streams/packing.py"] == 75.0
     assert out["leaves_pct"] == {"unpack (streams/packing.py)": 75.0, "write (asyncio/selector_events.py)": 25.0}
+    assert out["functions_pct"]["main (faust/agents/agent.py)"] == 100.0
+    assert out["functions_pct"]["track (streams/agents.py)"] == 75.0
+
+
+def test_the_gil_profile_asks_py_spy_for_the_lock_holder_only(monkeypatch):
+    from streams.benchmarks import profile
+
+    monkeypatch.setattr(profile, "py_spy", lambda: "py-spy")
+    started = []
+    monkeypatch.setattr(profile.subprocess, "Popen", lambda args, **kw: started.append(args))
+    profile.Sampler(1, 2.0, gil=True).start()
+    profile.Sampler(1, 2.0).start()
+    assert "--gil" in started[0] and "--gil" not in started[1]
 
 
 def test_comparison_ratios_pair_rounds_and_skip_missing_figures():
