@@ -33,7 +33,7 @@ def cmd_load(args) -> int:
                     step_s=args.step_s, memory_s=args.memory_s, memory_rate=args.memory_rate,
                     regen_rate=args.regen_rate, regen_s=args.regen_s, phases=args.phases or PHASES,
                     catalogue=args.catalogue, fresh_texts=args.fresh_texts, profile_s=args.profile,
-                    profile_gil=args.profile_gil)
+                    profile_gil=args.profile_gil, profile_raw=args.profile_raw or "")
     if args.profile:
         from streams.benchmarks.profile import py_spy
 
@@ -93,6 +93,8 @@ def _add_load(stream) -> None:
     bl.add_argument("--profile-gil", action="store_true",
                     help="with --profile: sample only the thread holding the interpreter lock, so the shares are "
                          "of the worker's Python work, not of time spent waiting for the CPU or in system calls")
+    bl.add_argument("--profile-raw", default=None, metavar="FILE",
+                    help="with --profile: keep py-spy's raw stacks in FILE (gzipped), for summaries of your own")
     bl.add_argument("--previous", default=None, metavar="REF",
                     help="also run every phase on the workers of this git commit (a worktree), alternating with this "
                          "checkout's, and report current / previous (streams/benchmarks/compare.py)")

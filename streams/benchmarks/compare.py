@@ -62,6 +62,16 @@ def ratios(previous: list[dict], current: list[dict]) -> dict:
     return out
 
 
+def raw_named(lc, side: str, round_: int):
+    """``lc`` with its kept profile (``--profile-raw FILE``) named after the side and round: ``raw.txt.gz`` ->
+    ``raw-current-1.txt.gz``."""
+    if not getattr(lc, "profile_raw", ""):
+        return lc
+    path = Path(lc.profile_raw)
+    stem, dot, suffixes = path.name.partition(".")
+    return replace(lc, profile_raw=str(path.with_name(f"{stem}-{side}-{round_}{dot}{suffixes}")))
+
+
 def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, rounds: int = 1,
                    out: Path | None = None) -> dict:
     """``rounds`` alternating runs of the phases of ``lc`` on ``previous_ref``'s workers and on this checkout's."""
@@ -78,11 +88,11 @@ def run_comparison(lc, previous_ref: str, previous_embedder: str | None = None, 
         result["previous"]["commit"] = commit
         for round_ in range(1, rounds + 1):
             print(f"--- round {round_} of {rounds}: previous code ({commit}, {previous_lc.embedder})", flush=True)
-            result["previous"]["runs"].append(run_benchmark(previous_lc, code_dir=tree,
+            result["previous"]["runs"].append(run_benchmark(raw_named(previous_lc, "previous", round_), code_dir=tree,
                                                             code_name=f"a git worktree of {commit}"))
             print(f"--- round {round_} of {rounds}: this checkout ({result['current']['commit']}, {lc.embedder})",
                   flush=True)
-            result["current"]["runs"].append(run_benchmark(lc))
+            result["current"]["runs"].append(run_benchmark(raw_named(lc, "current", round_)))
     result["ratios"] = ratios(result["previous"]["runs"], result["current"]["runs"])
     result["loadavg_end"] = load_average()
     print(f"current / previous, per round: {result['ratios']}")

@@ -74,6 +74,7 @@ class LoadConfig:
     fresh_texts: bool = False  # every event's text new (nothing for the text cache): the worst case for the embedder
     profile_s: float = 0.0  # > 0: py-spy samples the worker this long in the throughput phase (benchmarks/profile.py)
     profile_gil: bool = False  # sample only the thread holding the interpreter lock (the Python work's own shares)
+    profile_raw: str = ""  # a file to keep py-spy's raw stacks in (gzipped), for other summaries than the report's
 
 
 class Run:
@@ -153,7 +154,8 @@ def phase_throughput(run: Run, lc: LoadConfig, worker: psutil.Process | None = N
     worker = worker or run.start_stream_worker()
     cpu_before = worker.cpu_times()
     cpu_samples: list[tuple[float, float]] = []
-    sampler = profile.Sampler(worker.pid, lc.profile_s, gil=lc.profile_gil) if lc.profile_s > 0 else None
+    sampler = profile.Sampler(worker.pid, lc.profile_s, gil=lc.profile_gil,
+                               keep=Path(lc.profile_raw) if lc.profile_raw else None) if lc.profile_s > 0 else None
     series: list[tuple[float, float]] = []
     if sampler is not None:  # from the first tenth of the events on: the steady part, not the start
         series = run.wait_updates(0.1 * lc.events, lc.timeout_s, cpu_of=worker, cpu_samples=cpu_samples)

@@ -34,8 +34,9 @@ class Sampler:
     where it waits); ``gil=True`` samples only the thread holding the interpreter lock, so the shares are of the
     Python work itself (an embedder running outside the lock, in native code, is then left out)."""
 
-    def __init__(self, pid: int, seconds: float, rate: int = 200, gil: bool = False):
+    def __init__(self, pid: int, seconds: float, rate: int = 200, gil: bool = False, keep: Path | None = None):
         self.pid, self.seconds, self.rate, self.gil = pid, seconds, rate, gil
+        self.keep = keep  # where py-spy's raw stacks are kept, gzipped, with the local folders taken out
         self.binary = py_spy()
         self.raw = Path(tempfile.mkdtemp(prefix="interests-profile-")) / "profile.txt"
         self.proc: subprocess.Popen | None = None
@@ -54,7 +55,10 @@ class Sampler:
         if not self.raw.exists():
             return {"error": (err or b"").decode(errors="replace")[-500:]}
         try:
-            return summarise(self.raw.read_text())
+            text = self.raw.read_text()
+            if self.keep is not None:
+                keep_raw(text, self.keep)
+            return summarise(text)
         finally:
             shutil.rmtree(self.raw.parent, ignore_errors=True)
 
@@ -68,6 +72,25 @@ def _short(path: str) -> str:
         if top in parts:
             return "/".join(parts[parts.index(top):])
     return path
+
+
+def keep_raw(raw: str, path: Path) -> None:
+    """py-spy's raw stacks written gzipped to ``path``, each frame's file shortened as in the summary (no local
+    folder names)."""
+    import gzip
+
+    lines = []
+    for line in raw.splitlines():
+        stack, _, count = line.rstrip().rpartition(" ")
+        frames = []
+        for frame in stack.split(";"):
+            name, _, where = frame.partition(" (")
+            file, _, number = where.rstrip(")").rpartition(":")
+            frames.append(f"{name} ({_short(file)}:{number})" if where else frame)
+        lines.append(f"{';'.join(frames)} {count}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as out:
+        out.write("\n".join(lines) + "\n")
 
 
 def _function(frame: str) -> str:

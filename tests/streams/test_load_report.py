@@ -123,3 +123,20 @@ def test_the_previous_code_is_a_worktree_of_a_real_commit_and_is_removed_after()
     with checkout("HEAD") as (folder, commit):
         assert (folder / "streams" / "agents.py").exists() and len(commit) >= 7
     assert not folder.exists()
+
+
+def test_kept_raw_stacks_are_shortened_gzipped_and_named_per_side(tmp_path):
+    import gzip
+
+    from streams.benchmarks.compare import raw_named
+    from streams.benchmarks.load import LoadConfig
+    from streams.benchmarks.profile import keep_raw, summarise
+
+    raw = "main (/x/site-packages/faust/agents/agent.py:10);track (/repo/streams/agents.py:5) 3\n"
+    keep_raw(raw, tmp_path / "p.txt.gz")
+    kept = gzip.open(tmp_path / "p.txt.gz", "rt").read()
+    assert kept == "main (faust/agents/agent.py:10);track (streams/agents.py:5) 3\n"
+    assert summarise(kept)["functions_pct"] == summarise(raw)["functions_pct"]
+    named = raw_named(LoadConfig(profile_raw=str(tmp_path / "p.txt.gz")), "previous", 2)
+    assert named.profile_raw == str(tmp_path / "p-previous-2.txt.gz")
+    assert raw_named(LoadConfig(), "current", 1).profile_raw == ""
