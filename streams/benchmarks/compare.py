@@ -65,7 +65,7 @@ def ratios(previous: list[dict], current: list[dict]) -> dict:
 def raw_named(lc, side: str, round_: int):
     """``lc`` with its kept profile (``--profile-raw FILE``) named after the side and round: ``raw.txt.gz`` ->
     ``raw-current-1.txt.gz``."""
-    if not getattr(lc, "profile_raw", ""):
+    if not lc.profile_raw:
         return lc
     path = Path(lc.profile_raw)
     stem, dot, suffixes = path.name.partition(".")

@@ -74,29 +74,37 @@ def _short(path: str) -> str:
     return path
 
 
+def _frame(frame: str) -> tuple[str, str, str]:
+    """A py-spy frame ``name (path:line)`` -> ``(name, short path, line)``; a frame without a place -> ``(frame, "",
+    "")``."""
+    name, _, where = frame.partition(" (")
+    place = where.rstrip(")")
+    path, _, line = place.rpartition(":") if ":" in place else (place, "", "")
+    return name, _short(path), line
+
+
+def _function(frame: str) -> str:
+    """``name (path:line)`` -> ``name (short path)``."""
+    name, path, _ = _frame(frame)
+    return f"{name} ({path})"
+
+
 def keep_raw(raw: str, path: Path) -> None:
     """py-spy's raw stacks written gzipped to ``path``, each frame's file shortened as in the summary (no local
     folder names)."""
     import gzip
 
+    def shortened(frame: str) -> str:
+        name, file, line = _frame(frame)
+        return f"{name} ({file}:{line})" if " (" in frame else frame
+
     lines = []
     for line in raw.splitlines():
         stack, _, count = line.rstrip().rpartition(" ")
-        frames = []
-        for frame in stack.split(";"):
-            name, _, where = frame.partition(" (")
-            file, _, number = where.rstrip(")").rpartition(":")
-            frames.append(f"{name} ({_short(file)}:{number})" if where else frame)
-        lines.append(f"{';'.join(frames)} {count}")
+        lines.append(f"{';'.join(shortened(f) for f in stack.split(';'))} {count}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(path, "wt") as out:
         out.write("\n".join(lines) + "\n")
-
-
-def _function(frame: str) -> str:
-    """``name (path:line)`` -> ``name (short path)``."""
-    name, _, where = frame.partition(" (")
-    return f"{name} ({_short(where.rstrip(')').rsplit(':', 1)[0])})"
 
 
 def summarise(raw: str, top: int = TOP) -> dict:
@@ -110,7 +118,7 @@ def summarise(raw: str, top: int = TOP) -> dict:
             continue
         n, frames = int(count), stack.split(";")
         total += n
-        for module in {_short(f.partition(" (")[2].rsplit(":", 1)[0]) for f in frames}:
+        for module in {_frame(f)[1] for f in frames}:
             modules[module] += n
         for function in {_function(f) for f in frames}:
             functions[function] += n
