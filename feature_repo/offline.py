@@ -48,7 +48,13 @@ SCHEMA = pa.schema([
     ("stale", pa.bool_()),
     ("stale_since", _TS),
     ("written_at", _TS),
+    ("history_length", pa.int64()),
+    ("click_share", pa.float32()),
+    ("search_share", pa.float32()),
+    ("social_share", pa.float32()),
+    ("browse_share", pa.float32()),
 ])
+ACTIVITY = ("history_length", "click_share", "search_share", "social_share", "browse_share")  # None when unknown
 
 
 class OfflineStoreEmpty(LookupError):
@@ -65,8 +71,8 @@ def _ms(value) -> datetime | None:
 
 def record_columns(rows: list[dict], written_at: datetime) -> dict[str, list]:
     """Query-feature records (the ``query_features`` Avro shape, plus ``freshness_ms``) -> the view's columns as
-    Python lists, times as UTC datetimes (``stale`` defaults to False, ``stale_since`` to None), every row stamped
-    ``written_at``: what the offline store and Feast's push path both write."""
+    Python lists, times as UTC datetimes (``stale`` defaults to False, ``stale_since`` and the activity fields to
+    None), every row stamped ``written_at``: what the offline store and Feast's push path both write."""
     return {
         "user_id": [r["user_id"] for r in rows],
         "queries": [list(r["queries"]) for r in rows],
@@ -79,7 +85,17 @@ def record_columns(rows: list[dict], written_at: datetime) -> dict[str, list]:
         "stale": [bool(r.get("stale", False)) for r in rows],
         "stale_since": [_ms(r.get("stale_since")) for r in rows],
         "written_at": [written_at.astimezone(timezone.utc)] * len(rows),
+        "history_length": [_int(r.get("history_length")) for r in rows],
+        **{name: [_float(r.get(name)) for r in rows] for name in ACTIVITY[1:]},
     }
+
+
+def _int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def to_table(rows: list[dict], written_at: datetime) -> pa.Table:
@@ -108,15 +124,37 @@ def _files(cfg: FeatureStoreConfig) -> list[Path]:
     return sorted(out.glob("part-*.parquet")) if out.exists() else []
 
 
+def migrate(cfg: FeatureStoreConfig) -> int:
+    """Rewrite the files written before a column of :data:`SCHEMA` existed (the activity fields) with that column
+    empty, so that Feast, which takes the columns of a folder's first file, reads every file alike; returns the files
+    rewritten. Idempotent and atomic per file (temporary name, then rename)."""
+    names = set(SCHEMA.names)
+    rewritten = 0
+    for path in _files(cfg):
+        if names <= set(pq.read_schema(path).names):
+            continue
+        table = pq.read_table(path, schema=SCHEMA)  # the missing columns read as nulls
+        tmp = path.with_name("." + path.name + ".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+        rewritten += 1
+    if rewritten:
+        log.info("offline store %s: %d files written before the current columns rewritten with them empty",
+                 folder(cfg), rewritten)
+    return rewritten
+
+
 def historical_features(store, cfg: FeatureStoreConfig, entity_df: pd.DataFrame) -> pd.DataFrame:
     """``entity_df`` (columns ``user_id`` and ``event_timestamp``, UTC) joined with the feature service's features
-    as they were at each row's timestamp. Rows come back in ``entity_df``'s order."""
+    as they were at each row's timestamp. Rows come back in ``entity_df``'s order. Files of an older schema are
+    brought up to date first (:func:`migrate`)."""
     missing = {"user_id", "event_timestamp"} - set(entity_df.columns)
     if missing:
         raise ValueError(f"the entity frame needs the columns user_id and event_timestamp (missing: {sorted(missing)})")
     if not _files(cfg):
         raise OfflineStoreEmpty(f"the offline store {folder(cfg)} has no rows yet: the generator worker writes them "
                                 f"(INTERESTS_FEAST_OFFLINE_LOG=1), or `interests features backfill`")
+    migrate(cfg)
     frame = entity_df.reset_index(drop=True).copy()
     frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True)
     frame["_row"] = range(len(frame))

@@ -90,6 +90,10 @@ def online_rows(rows: list[dict], written_at: datetime | None = None) -> list[tu
             "stale": Value(bool_val=bool(r.get("stale", False))),
             "stale_since": Value(unix_timestamp_val=int(since) // 1000 if since is not None
                                  else int(NULL_TIMESTAMP_INT_VALUE)),
+            "history_length": Value(int64_val=int(r["history_length"])) if r.get("history_length") is not None
+            else Value(),
+            **{name: Value(float_val=float(r[name])) if r.get(name) is not None else Value()
+               for name in offline.ACTIVITY[1:]},
         }
         out.append((key, {name: values[name] for name in FEATURES}, event_time, None))
     return out

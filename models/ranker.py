@@ -9,11 +9,15 @@ served: the training set reads the same rows point-in-time correct from Feast's 
 - **Candidates** (:func:`gather`): the union of the history centroid's list (the interest vector searched alone) and
   the query channel's list (every query searched, the lists fused by reciprocal rank), ``depth`` each, with the
   channels that brought each article and the query that found it best.
-- **Features** (:data:`BASE_FEATURES`, :data:`QUERY_FEATURES`, :data:`CONTEXT_FEATURES`): the base set has the
-  interest vector's similarity and the centroid channel's rank; the query set adds the best and mean similarity to
-  the queries, the position of the best-matching query (queries are written best first), the query channel's rank
-  and the number of queries; the optional context set has the article's age at the request and its log popularity.
-  The ranker "without the query features" is trained on the base set over the same candidates. A ranker uses the
+- **Features** (:data:`BASE_FEATURES`, :data:`QUERY_FEATURES`, :data:`USER_FEATURES`, :data:`CONTEXT_FEATURES`):
+  the base set has the interest vector's similarity and the centroid channel's rank; the query set adds the best and
+  mean similarity to the queries, the position of the best-matching query (queries are written best first), the
+  query channel's rank and the number of queries; the user set is the feature row's activity (history length and
+  domain shares, ``models/activity.py``; the same for all of a user's candidates, so it acts by changing how the
+  other features count, e.g. the query channel's rank for a reader with few clicks; missing in rows written before
+  it existed, which LightGBM reads as missing); the optional context set has the article's age at the request and
+  its log popularity. The ranker "without the query features" is trained on the same candidates without the query
+  set. A ranker uses the
   context set only where the candidates are articles published before the request (true in serving; not in the
   simulated benchmark, whose next clicks are mostly on articles published after the impression, so there the age
   and popularity of a candidate read the future).
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models import activity
 from models.retrieval import ArticleIndex, fuse
 
 DEPTH = 50  # candidates per channel
@@ -37,6 +42,7 @@ CHANNELS = ("centroid", "queries")
 BASE_FEATURES = ("cos_interest", "rank_centroid")
 QUERY_FEATURES = ("cos_query_max", "cos_query_mean", "best_query_position", "rank_queries", "n_queries")
 CONTEXT_FEATURES = ("age_hours", "log_popularity")
+USER_FEATURES = activity.FIELDS
 MISSING_RANK = 2 * DEPTH  # an article a channel did not bring
 
 
@@ -143,8 +149,9 @@ def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH) -> list[C
 
 
 def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries: bool = True,
-             context: bool = False) -> np.ndarray:
-    """The feature matrix of ``candidates`` ([candidates, features]) in the order of :func:`feature_names`."""
+             context: bool = False, row: dict | None = None) -> np.ndarray:
+    """The feature matrix of ``candidates`` ([candidates, features]) in the order of :func:`feature_names`; with a
+    feature ``row``, the user set too (its activity fields; a field the row lacks or holds as None is NaN)."""
     ids = candidates.ids
     columns = [candidates.cos_interest, candidates.ranks["centroid"]]
     if with_queries:
@@ -156,13 +163,15 @@ def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries:
     if context:
         columns += [np.asarray([(now_ms - news.published_ms.get(a, now_ms)) / 3_600_000 for a in ids]),
                     np.asarray([news.popularity.get(a, 0.0) for a in ids])]
+    if row is not None:
+        columns += [np.full(len(ids), np.nan if row.get(name) is None else float(row[name])) for name in USER_FEATURES]
     return np.stack([np.asarray(c, dtype=np.float32) for c in columns], axis=1) if ids else \
         np.zeros((0, len(columns)), np.float32)
 
 
-def feature_names(with_queries: bool, context: bool = False) -> list[str]:
+def feature_names(with_queries: bool, context: bool = False, user: bool = False) -> list[str]:
     return list(BASE_FEATURES) + (list(QUERY_FEATURES) if with_queries else []) + \
-        (list(CONTEXT_FEATURES) if context else [])
+        (list(CONTEXT_FEATURES) if context else []) + (list(USER_FEATURES) if user else [])
 
 
 @dataclass
@@ -187,10 +196,14 @@ class Ranker:
     """A trained LightGBM ranker and the feature set it was trained on."""
 
     def __init__(self, booster, with_queries: bool, depth: int = DEPTH, meta: dict | None = None,
-                 popularity: dict[str, float] | None = None, context: bool = False):
+                 popularity: dict[str, float] | None = None, context: bool = False, user: bool = False):
         self.booster, self.with_queries, self.depth, self.context = booster, with_queries, depth, context
+        self.user = user
         self.meta = dict(meta or {})
         self.popularity = dict(popularity or {})
+
+    def feature_names(self) -> list[str]:
+        return feature_names(self.with_queries, self.context, self.user)
 
     def score(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
@@ -203,7 +216,7 @@ class Ranker:
         if not row or row.get("interest_vector") is None:
             return []
         candidates = gather(news, row["interest_vector"], row.get("query_embeddings"), self.depth, exclude)
-        x = features(news, candidates, now_ms, self.with_queries, self.context)
+        x = features(news, candidates, now_ms, self.with_queries, self.context, row if self.user else None)
         return self._top(candidates, self.score(x), row, k)
 
     def rank_many(self, news: NewsIndex, rows: list[dict], now_ms: int, k: int = 10) -> list[list[Ranked]]:
@@ -214,7 +227,8 @@ class Ranker:
         if not live:
             return out
         candidates = gather_many(news, [rows[i] for i in live], self.depth)
-        blocks = [features(news, c, now_ms, self.with_queries, self.context) for c in candidates]
+        blocks = [features(news, c, now_ms, self.with_queries, self.context, rows[i] if self.user else None)
+                  for i, c in zip(live, candidates)]
         scores = self.score(np.concatenate(blocks))
         offset = 0
         for i, cands, block in zip(live, candidates, blocks):
@@ -237,8 +251,8 @@ class Ranker:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(folder / "model.txt"))
-        meta = {**self.meta, "with_queries": self.with_queries, "context": self.context, "depth": self.depth,
-                "features": feature_names(self.with_queries, self.context)}
+        meta = {**self.meta, "with_queries": self.with_queries, "context": self.context, "user": self.user,
+                "depth": self.depth, "features": self.feature_names()}
         (folder / "ranker.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
         (folder / "popularity.json").write_text(json.dumps({a: round(v, 4) for a, v in self.popularity.items()
                                                             if v > 0}))
@@ -256,12 +270,12 @@ class Ranker:
         popularity = json.loads((folder / "popularity.json").read_text()) if (folder / "popularity.json").exists() \
             else {}
         booster = lightgbm.Booster(model_file=str(folder / "model.txt"))
-        names = feature_names(bool(meta["with_queries"]), bool(meta.get("context")))
+        names = feature_names(bool(meta["with_queries"]), bool(meta.get("context")), bool(meta.get("user")))
         if booster.num_feature() != len(names):
             raise RankerError(f"{folder}: the model has {booster.num_feature()} features, ranker.json names "
                               f"{len(names)}")
         return cls(booster, bool(meta["with_queries"]), int(meta.get("depth", DEPTH)), meta, popularity,
-                   bool(meta.get("context")))
+                   bool(meta.get("context")), bool(meta.get("user")))
 
 
 def log_popularity(clicks_ms: dict[str, list[int]], now_ms: int, window_days: float = 3.0) -> dict[str, float]:

@@ -5,8 +5,8 @@ generator), a user whose generation still holds no valid query is settled here, 
 all such users of a batch:
 
 - the user has features in the online store: they are written again unchanged (queries, embeddings, interest
-  vector, model version, ``generated_at``, ``last_event_at``, ``freshness_ms``), marked ``stale=True`` with
-  ``stale_since`` = when they first became stale (kept across further failures); the row answers the current
+  vector, model version, ``generated_at``, ``last_event_at``, ``freshness_ms``, the history's activity), marked
+  ``stale=True`` with ``stale_since`` = when they first became stale (kept across further failures); the row answers the current
   request (its ``request_id``);
 - the user has none: the cold-start fallback's validated queries when one is given (``on_invalid="stale"`` with
   ``INTERESTS_GEN_FALLBACK`` set), else nothing is written for them.
@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from models.activity import FIELDS
 from models.generators.base import Generation, QueryGenerator, UserContext, fallback_generations
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def stale_row(previous: dict, request: dict, now_ms: int) -> dict:
         "freshness_ms": int(previous.get("freshness_ms") or 0),
         "stale": True,
         "stale_since": since if since is not None else now_ms,
+        **{name: previous.get(name) for name in FIELDS},  # the history those queries were made from
     }
 
 

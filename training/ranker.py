@@ -39,6 +39,7 @@ import pandas as pd
 
 from common import ranking
 from models import ranker as rk
+from models.activity import activity
 from models.recall import Fusion, fuse_channels
 from streams.config import StreamsConfig
 from training.evaluate import GROUPS, Benchmark, interest_vector
@@ -46,11 +47,13 @@ from training.evaluate import GROUPS, Benchmark, interest_vector
 log = logging.getLogger(__name__)
 K = 10
 CTR_K = 5
-FULL = rk.feature_names(with_queries=True, context=True)  # the columns a split keeps; each ranker takes its own
-RANKERS = {"ranker + queries": (True, False), "ranker without queries": (False, False),
-           "ranker + queries + age, popularity (read the future here)": (True, True)}  # name -> (queries, context)
-ROWS = ("ranker + queries", "ranker without queries", "centroid", "queries", "centroid + queries (RRF)",
-        "ranker + queries + age, popularity (read the future here)")
+FULL = rk.feature_names(with_queries=True, context=True, user=True)  # the columns a split keeps; each ranker its own
+# name -> (query features, context features, user activity features)
+RANKERS = {"ranker + queries": (True, False, True), "ranker without queries": (False, False, True),
+           "ranker + queries, no activity": (True, False, False),
+           "ranker + queries + age, popularity (read the future here)": (True, True, True)}
+ROWS = ("ranker + queries", "ranker without queries", "ranker + queries, no activity", "centroid", "queries",
+        "centroid + queries (RRF)", "ranker + queries + age, popularity (read the future here)")
 LEAK_VERSION = "leak@future"  # the model version of the rows planted after the impression
 LGBM_FIXED = {"learning_rate": 0.05, "reg_lambda": 1.0, "deterministic": True, "force_row_wise": True, "n_jobs": 2,
               "verbose": -1}
@@ -85,7 +88,8 @@ def feature_rows(bench: Benchmark, users: list[str], queries: dict[str, list[str
         rows.append({"user_id": user, "request_id": f"bench-{user}", "queries": listed,
                      "query_embeddings": embedded.tolist(),
                      "interest_vector": interest_vector(signals, vectors, cfg).tolist(), "model_version": version,
-                     "generated_at": at_ms, "last_event_at": max(s["ts"] for s in signals), "freshness_ms": 0})
+                     "generated_at": at_ms, "last_event_at": max(s["ts"] for s in signals), "freshness_ms": 0,
+                     **activity(signals)})
     return rows
 
 
@@ -154,7 +158,7 @@ def build_split(bench: Benchmark, news: rk.NewsIndex, users: list[str], rows: di
         split.users.append(user)
         split.groups.append(bench.group_of(user))
         split.candidates.append(candidates)
-        split.x.append(rk.features(news, candidates, at_ms, with_queries=True, context=True))
+        split.x.append(rk.features(news, candidates, at_ms, with_queries=True, context=True, row=row))
         split.labels.append(np.asarray([a in relevant for a in candidates.ids], dtype=np.float32))
         split.relevant.append(list(bench.targets.get(user, [])))
     return split
@@ -201,17 +205,17 @@ def choose_params(split: Split, names: list[str], seed: int = 0, folds: int = FO
 
 
 def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None = None,
-        meta: dict | None = None, context: bool = False) -> rk.Ranker:
-    """A ranker on the feature set (``with_queries``, ``context``), its parameters chosen by cross-validation on
-    ``split`` (the training users), then trained on all of them."""
-    names = rk.feature_names(with_queries, context)
+        meta: dict | None = None, context: bool = False, user: bool = False) -> rk.Ranker:
+    """A ranker on the feature set (``with_queries``, ``context``, ``user``), its parameters chosen by
+    cross-validation on ``split`` (the training users), then trained on all of them."""
+    names = rk.feature_names(with_queries, context, user)
     params, cv = choose_params(split, names, seed)
     booster = _booster(split, names, params, seed)
     y = np.concatenate(split.labels)
     info = {"training_users": len(split.users), "training_rows": int(len(y)), "positives": int(y.sum()),
             "params": {**LGBM_FIXED, **params}, "cv_ndcg@10": round(cv, 4), "seed": seed, **(meta or {})}
     log.info("ranker %s: %s (cross-validated NDCG@10 %.4f)", names, params, cv)
-    return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context)
+    return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context, user=user)
 
 
 def _auc(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:
@@ -246,7 +250,7 @@ def evaluate(bench: Benchmark, split: Split, rankers: dict[str, rk.Ranker], clic
         profile = vectors.mean(axis=0) / max(float(np.linalg.norm(vectors.mean(axis=0))), 1e-12)
         lists = {}
         for name, model in rankers.items():
-            s = model.score(columns(split.x[i], rk.feature_names(model.with_queries, model.context)))
+            s = model.score(columns(split.x[i], model.feature_names()))
             scores[name].append(s)
             lists[name] = [cands.ids[j] for j in np.argsort(-s, kind="stable")]
         by_rank = {c: [cands.ids[j] for j in np.argsort(cands.ranks[c], kind="stable")
@@ -358,14 +362,14 @@ def train_and_measure(bench: Benchmark, read: dict[str, dict], train: list[str],
         raise ValueError(f"{len(train_split.users)} training and {len(test_split.users)} test users have features "
                          f"at the impression time: a ranker needs both")
     meta = {**(meta or {}), "catalogue": str(bench.root), "impression_ms": at_ms}
-    rankers = {name: fit(train_split, uses_queries, seed, popularity, meta, context)
-               for name, (uses_queries, context) in RANKERS.items()}
+    rankers = {name: fit(train_split, uses_queries, seed, popularity, meta, context, user)
+               for name, (uses_queries, context, user) in RANKERS.items()}
     rankers["ranker + queries"].save(Path(work) / "ranker")
     click_model = fit_click_model(bench, bench.eval_users("train", seed=seed), seed=seed)
     summary, per_user = evaluate(bench, test_split, rankers, click_model, news, seed)
     recall = {name: float(np.mean([lab.sum() > 0 for lab in split.labels])) for name, split in
               (("train", train_split), ("test", test_split))}
-    importance = {name: dict(zip(rk.feature_names(m.with_queries, m.context),
+    importance = {name: dict(zip(m.feature_names(),
                                  m.booster.feature_importance("gain").round(1).tolist())) for name, m in rankers.items()}
     return {"test_users": len(test_split.users), "train_users": len(train_split.users), "impression_ms": at_ms,
             "candidates_per_user": float(np.mean([len(c.ids) for c in test_split.candidates])),

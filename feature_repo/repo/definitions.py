@@ -47,6 +47,14 @@ user_interest_queries = FeatureView(
                           "features, kept (queries, embeddings, version and generated_at unchanged)."),
         Field(name="stale_since", dtype=UnixTimestamp,
               description="When the features first became stale (the first failed regeneration); empty when fresh."),
+        # The activity of the history the queries were made from (models/activity.py), for rankers: how much a
+        # reader has done and where. Empty in rows written before these fields existed.
+        Field(name="history_length", dtype=Int64, description="Signals in the history the queries were made from."),
+        Field(name="click_share", dtype=Float32, description="Share of that history's signals that are news clicks."),
+        Field(name="search_share", dtype=Float32, description="Share of that history's signals that are searches."),
+        Field(name="social_share", dtype=Float32, description="Share of that history's signals that are social "
+                                                               "activity."),
+        Field(name="browse_share", dtype=Float32, description="Share of that history's signals that are page views."),
     ],
     source=interest_queries_push,
     online=True,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from common.deadletter import dlq_headers
+from models.activity import activity
 from models.config import GeneratorConfig
 from models.embeddings import Embedder
 from models.generators import QueryGenerator, UserContext
@@ -130,6 +131,7 @@ def feature_rows(requests: list[dict], generations, embedder: Embedder, version:
             "freshness_ms": max(now - _millis(request["emitted_at"]), 0),
             "stale": False,
             "stale_since": None,
+            **activity(request["history"]),
         })
     return rows
 

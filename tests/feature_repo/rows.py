@@ -15,4 +15,6 @@ def feature_row(user: str, queries: list[str], seed: int = 0, generated_at: int 
     now = generated_at or int(time.time() * 1000)
     return {"user_id": user, "request_id": f"r-{user}-{seed}", "queries": queries,
             "query_embeddings": embeddings.tolist(), "interest_vector": (vector / np.linalg.norm(vector)).tolist(),
-            "model_version": f"test@{seed}", "generated_at": now, "last_event_at": now - 1500, "freshness_ms": 900}
+            "model_version": f"test@{seed}", "generated_at": now, "last_event_at": now - 1500, "freshness_ms": 900,
+            "history_length": 10 + seed, "click_share": 0.5, "search_share": 0.25, "social_share": 0.25,
+            "browse_share": 0.0}

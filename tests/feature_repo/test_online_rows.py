@@ -14,6 +14,7 @@ from feast.utils import _convert_arrow_to_proto
 
 from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
+from feature_repo.offline import ACTIVITY
 from feature_repo.store import (online_rows, open_store, push_rows, push_rows_through_feast, read_features,
                                  read_features_through_feast, to_frame)
 from tests.feature_repo.rows import feature_row
@@ -29,9 +30,10 @@ def feast_rows(rows):
 
 def test_online_rows_match_feasts_own_conversion():
     rows = [feature_row("alice", ["arsenal title race", "saka injury news"], seed=1),
-            {**feature_row("bob", ["ecb interest rates"], seed=2), "stale": True, "stale_since": 1_795_000_000_500}]
+            {**feature_row("bob", ["ecb interest rates"], seed=2), "stale": True, "stale_since": 1_795_000_000_500},
+            {**feature_row("carol", ["ecb interest rates"], seed=3), **dict.fromkeys(ACTIVITY)}]  # written before v3
     ours_all, theirs_all = online_rows(rows, written_at=WRITTEN_AT), feast_rows(rows)
-    assert len(ours_all) == len(theirs_all) == 2
+    assert len(ours_all) == len(theirs_all) == 3
     for (key, values, ts, created), (f_key, f_values, f_ts, f_created) in zip(ours_all, theirs_all):
         assert key == f_key and created == f_created
         assert ts == f_ts
@@ -76,7 +78,8 @@ def any_store(request, tmp_path):
 
 def test_the_direct_read_returns_what_feasts_get_online_features_returns(any_store):
     rows = [feature_row("alice", ["arsenal title race", "saka injury news"], seed=1),
-            {**feature_row("bob", ["ecb interest rates"], seed=2), "stale": True, "stale_since": 1_795_000_000_500}]
+            {**feature_row("bob", ["ecb interest rates"], seed=2), "stale": True, "stale_since": 1_795_000_000_500,
+             **dict.fromkeys(ACTIVITY)}]
     push_rows(any_store, rows)
     old = datetime.now(tz=timezone.utc) - timedelta(days=45)  # older than the view's TTL
     push_rows(any_store, [feature_row("carol", ["old news"], seed=3)], written_at=old)
@@ -89,3 +92,4 @@ def test_the_direct_read_returns_what_feasts_get_online_features_returns(any_sto
             assert a[name] == b[name], (a["user_id"], name)
             assert type(a[name]) is type(b[name]), (a["user_id"], name)
     assert ours[0]["queries"] == ["arsenal title race", "saka injury news"] and ours[1]["queries"] is None
+    assert ours[0]["history_length"] == 11 and ours[0]["search_share"] == 0.25 and ours[2]["history_length"] is None

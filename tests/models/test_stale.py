@@ -30,7 +30,8 @@ def previous(user, **changes):
     row = {"user_id": user, "queries": [f"{user} tennis", "wimbledon final"],
            "query_embeddings": [[0.6, 0.8], [1.0, 0.0]], "interest_vector": [0.8, 0.6],
            "model_version": "smollm2@v1", "generated_at": MADE, "last_event_at": MADE - dt.timedelta(minutes=5),
-           "freshness_ms": 1234, "stale": False, "stale_since": None}
+           "freshness_ms": 1234, "stale": False, "stale_since": None, "history_length": 7, "click_share": 0.5,
+           "search_share": 0.5, "social_share": 0.0, "browse_share": 0.0}
     return {**row, **changes}
 
 
@@ -69,6 +70,7 @@ def test_a_stale_row_keeps_the_previous_features_and_version_and_answers_the_req
     assert row["last_event_at"] == to_millis(MADE) - 300_000 and row["freshness_ms"] == 1234
     assert row["stale"] is True and row["stale_since"] == NOW
     assert row["request_id"] == "a-r9" and row["user_id"] == "a"
+    assert row["history_length"] == 7 and row["search_share"] == 0.5  # the history those queries were made from
 
 
 def test_stale_since_is_kept_across_repeated_failures():

@@ -25,6 +25,7 @@ SAMPLES = {
         "user_id": "u1", "request_id": "r1", "queries": ["arsenal news", "premier league table"],
         "query_embeddings": [[0.5, -0.25], [1.0, 0.0]], "interest_vector": [0.25, 0.75],
         "model_version": "m1", "generated_at": TS, "last_event_at": TS - 5, "stale": True, "stale_since": TS + 60,
+        "history_length": 8, "click_share": 0.5, "search_share": 0.25, "social_share": 0.25, "browse_share": 0.0,
     },
     "regen_request": {
         "request_id": "r1", "user_id": "u1", "reason": "DRIFT", "drift": 0.4, "last_event_at": TS,
@@ -210,6 +211,13 @@ def test_registry_orders_versions_numerically(tmp_path):
     assert registry.latest("ping").version == 10
     with pytest.raises(KeyError, match="unknown schema subject"):
         registry.versions("pong")
+
+
+def test_query_features_v2_records_read_with_unknown_activity(codec):
+    """A v2 writer (before the history's activity) is read with the v3 defaults: every activity field None."""
+    v2 = {k: v for k, v in SAMPLES["query_features"].items() if not k.endswith("_share") and k != "history_length"}
+    _, record = codec.decode(codec.encode("query_features", v2, version=2))
+    assert record["history_length"] is None and record["click_share"] is None and record["stale"] is True
 
 
 def test_query_features_v1_records_read_as_fresh(codec):

@@ -115,6 +115,14 @@ def test_feature_rows_carry_request_fields_and_times():
     assert 5_000 <= row["freshness_ms"] < 60_000
 
 
+def test_feature_rows_carry_the_historys_activity():
+    history = [{"domain": d, "kind": "k", "text": "t", "ts": 900, "item_id": None, "platform": None}
+               for d in ("CLICK", "SEARCH", "SEARCH", "BROWSE")]
+    [row] = feature_rows([request(history=history)], [Generation(["q one"])], HashEmbedder(dim=8), "v")
+    assert row["history_length"] == 4
+    assert (row["click_share"], row["search_share"], row["social_share"], row["browse_share"]) == (0.25, 0.5, 0, 0.25)
+
+
 def test_freshness_is_never_negative_for_future_emit_times():
     future = int(time.time() * 1000) + 3_600_000
     [row] = feature_rows([request(emitted_at=future)], [Generation(["q one"])], HashEmbedder(dim=8), "v")

@@ -42,7 +42,10 @@ def test_the_rankers_train_on_the_offline_stores_rows_and_are_scored_per_group(r
         assert 0.5 < rows[name]["all"]["auc"][0] <= 1.0  # the scores separate next clicks from the rest
     lift = rows["lift (with - without queries)"]["all"]["ndcg@10"]
     assert lift[1] <= lift[0] <= lift[2]
-    assert set(out["feature_gain"]["ranker + queries"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES)
+    assert set(out["feature_gain"]["ranker + queries"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES
+                                                               + rk.USER_FEATURES)
+    assert set(out["feature_gain"]["ranker + queries, no activity"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES)
+    assert set(out["feature_gain"]["ranker without queries"]) == set(rk.BASE_FEATURES + rk.USER_FEATURES)
     assert len(out["per_user"]["ranker + queries"]) == out["test_users"]
     json.dumps({k: v for k, v in out.items() if k != "per_user"})  # the report is plain JSON
 
@@ -58,6 +61,10 @@ def test_the_training_set_is_read_point_in_time_from_the_offline_store(small_ben
     users = [r["user_id"] for r in out["per_user"]["ranker + queries"]][:10]
     before = tr.read_at(store, cfg, users, at)
     assert all(r["model_version"] != tr.LEAK_VERSION and r["queries"] is not None for r in before.values())
+    for user, row in before.items():  # the history's activity travels with the row
+        assert row["history_length"] == len(small_bench.histories[user]) > 0
+        shares = [row[f"{d}_share"] for d in ("click", "search", "social", "browse")]
+        assert sum(shares) == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(AssertionError, match="after the impression"):  # later, the leak rows are what was current
         tr.read_at(store, cfg, users, at + 2 * 3_600_000)
     assert tr.read_at(store, cfg, users, at - 3_600_000)[users[0]]["queries"] is None  # nothing written yet
@@ -108,6 +115,13 @@ def test_gather_unions_the_channels_and_features_have_the_named_columns():
     assert x[1, names.index("log_popularity")] == 2.0 and x[0, names.index("log_popularity")] == 0.0
     assert x[i3, names.index("rank_queries")] == 1 and x[0, names.index("rank_queries")] == rk.MISSING_RANK
     assert rk.features(news, cands, 0, with_queries=False).shape[1] == len(rk.BASE_FEATURES)
+    row = {"history_length": 4, "click_share": 0.25, "search_share": 0.75, "social_share": 0.0, "browse_share": None}
+    with_user = rk.features(news, cands, 0, with_queries=False, row=row)
+    names = rk.feature_names(with_queries=False, user=True)
+    assert with_user.shape == (len(cands.ids), len(names)) and names[-len(rk.USER_FEATURES):] == list(rk.USER_FEATURES)
+    assert (with_user[:, names.index("history_length")] == 4).all()
+    assert (with_user[:, names.index("search_share")] == 0.75).all()
+    assert np.isnan(with_user[:, names.index("browse_share")]).all()  # unknown: missing to LightGBM, not zero
     no_queries = rk.gather(news, vectors[0], None, depth=2)
     assert no_queries.channels_of(0) == ["centroid"] and no_queries.cos_queries.shape == (len(no_queries.ids), 0)
 
