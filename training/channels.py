@@ -18,7 +18,7 @@ import numpy as np
 
 from common import ranking
 from models.recall import Fusion, fuse_channels, interest_centroids
-from models.retrieval import ArticleIndex, fuse, retrieve
+from models.retrieval import ArticleIndex, check_search, fuse, retrieve
 from streams.config import StreamsConfig
 from training.evaluate import GROUPS, Benchmark, interest_vector
 
@@ -52,8 +52,10 @@ def exclusive_hits(ranked: list[str], reference: list[str], relevant, k: int = K
 class Channels:
     """The recall channels of one benchmark: centroid and multi-centroid lists per user, and query lists."""
 
-    def __init__(self, bench: Benchmark, embedder, cfg: StreamsConfig | None = None, multi_k: int = 3):
+    def __init__(self, bench: Benchmark, embedder, cfg: StreamsConfig | None = None, multi_k: int = 3,
+                 query_search: str = "hybrid"):
         self.bench, self.embedder, self.cfg, self.multi_k = bench, embedder, cfg or StreamsConfig(), multi_k
+        self.query_search = check_search(query_search)
         self.index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
         self._history: dict[str, tuple[list[str], list[str]]] = {}
 
@@ -79,11 +81,14 @@ class Channels:
         return self._history[user]
 
     def query_list(self, user: str, queries: list[str] | None) -> list[str]:
-        """The query channel's list: every query searched, the lists fused by RRF (as ``training/evaluate.py``)."""
+        """The query channel's list: every query searched (by embedding and, with ``query_search="hybrid"``, by its
+        words), the lists fused by RRF (as ``training/evaluate.py``)."""
         if not queries:
             return []
         vectors = self.embedder.embed(queries)
-        return retrieve(self.index, vectors, k=DEPTH, exclude=self.bench.clicked.get(user, set()), per_query=2 * K)
+        hybrid = self.query_search == "hybrid"
+        return retrieve(self.index, vectors, k=DEPTH, exclude=self.bench.clicked.get(user, set()), per_query=2 * K,
+                        lexical=self.bench.lexical_index() if hybrid else None, texts=queries if hybrid else None)
 
 
 def score(ranked: list[str], reference: list[str], relevant) -> dict:

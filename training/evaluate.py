@@ -23,7 +23,8 @@ import pandas as pd
 from common import ranking
 from models.embeddings import Embedder
 from models.generators.base import QueryGenerator, UserContext
-from models.retrieval import ArticleIndex, retrieve
+from models.lexical import LexicalIndex
+from models.retrieval import ArticleIndex, check_search, retrieve
 from streams import drift, history
 from streams.config import StreamsConfig
 from streams.events import InvalidEvent, to_signal
@@ -96,6 +97,13 @@ class Benchmark:
     clicked: dict[str, set[str]]  # user -> article ids already read (excluded from retrieval)
     targets: dict[str, list[str]]
     users: dict[str, dict]
+    lexical: LexicalIndex | None = field(default=None, repr=False)  # built on first use (lexical_index)
+
+    def lexical_index(self) -> LexicalIndex:
+        """The BM25 index of the catalogue's titles and bodies (the query channel's word search), built once."""
+        if self.lexical is None:
+            self.lexical = LexicalIndex.from_catalogue(self.catalogue)
+        return self.lexical
 
     @classmethod
     def load(cls, root: Path, cfg: StreamsConfig | None = None, noise_filter=None) -> "Benchmark":
@@ -192,7 +200,10 @@ def make_baseline(name: str, gen_cfg=None) -> QueryGenerator | None:
 
 def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embedder: Embedder, users: list[str],
              k: int = 10, batch_size: int = 16, seed: int = 0, progress: bool = True,
-             coverage_threshold: float = 0.5) -> EvalResult:
+             coverage_threshold: float = 0.5, query_search: str = "hybrid") -> EvalResult:
+    """A generator's queries (None: the history centroid) searched for each user: ``query_search`` "hybrid" searches
+    each query by its embedding and by its words (BM25) and fuses the lists, as the query channel does; "dense" by
+    the embedding only."""
     from tqdm import tqdm
 
     index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
@@ -217,7 +228,9 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
                 query_vectors = interest_vector(signals, embedder.embed([s["text"] for s in signals]), scfg)[None, :]
             else:
                 query_vectors = embedder.embed(queries) if queries else np.zeros((0, embedder.dim), np.float32)
-            ranked = retrieve(index, query_vectors, k=k, exclude=bench.clicked.get(user, set()))
+            hybrid = check_search(query_search) == "hybrid" and bool(queries)
+            ranked = retrieve(index, query_vectors, k=k, exclude=bench.clicked.get(user, set()),
+                              lexical=bench.lexical_index() if hybrid else None, texts=queries if hybrid else None)
             relevant = bench.targets[user]
             centroids = bench.interest_centroids(user)
             row = {

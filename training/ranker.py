@@ -40,6 +40,7 @@ import pandas as pd
 from common import ranking
 from models import ranker as rk
 from models.activity import activity
+from models.retrieval import check_search
 from models.recall import Fusion, fuse_channels
 from streams.config import StreamsConfig
 from training.evaluate import GROUPS, Benchmark, interest_vector
@@ -146,14 +147,15 @@ def columns(x: np.ndarray, names: list[str]) -> np.ndarray:
 
 
 def build_split(bench: Benchmark, news: rk.NewsIndex, users: list[str], rows: dict[str, dict], at_ms: int,
-                depth: int = rk.DEPTH) -> Split:
+                depth: int = rk.DEPTH, query_search: str = "hybrid") -> Split:
     split = Split([], [], [], [], [], [])
     for user in users:
         row = rows.get(user) or {}
         if row.get("interest_vector") is None:
             continue
         candidates = rk.gather(news, row["interest_vector"], row.get("query_embeddings"), depth,
-                               exclude=bench.clicked.get(user, set()))
+                               exclude=bench.clicked.get(user, set()),
+                               queries=row.get("queries") if query_search == "hybrid" else None)
         relevant = set(bench.targets.get(user, []))
         split.users.append(user)
         split.groups.append(bench.group_of(user))
@@ -205,7 +207,8 @@ def choose_params(split: Split, names: list[str], seed: int = 0, folds: int = FO
 
 
 def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None = None,
-        meta: dict | None = None, context: bool = False, user: bool = False) -> rk.Ranker:
+        meta: dict | None = None, context: bool = False, user: bool = False, query_search: str = "hybrid"
+        ) -> rk.Ranker:
     """A ranker on the feature set (``with_queries``, ``context``, ``user``), its parameters chosen by
     cross-validation on ``split`` (the training users), then trained on all of them."""
     names = rk.feature_names(with_queries, context, user)
@@ -215,7 +218,8 @@ def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None
     info = {"training_users": len(split.users), "training_rows": int(len(y)), "positives": int(y.sum()),
             "params": {**LGBM_FIXED, **params}, "cv_ndcg@10": round(cv, 4), "seed": seed, **(meta or {})}
     log.info("ranker %s: %s (cross-validated NDCG@10 %.4f)", names, params, cv)
-    return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context, user=user)
+    return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context, user=user,
+                     query_search=query_search)
 
 
 def _auc(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:
@@ -319,9 +323,11 @@ def generate(bench: Benchmark, generator_name: str, users: list[str], embedder, 
 
 
 def measure(bench: Benchmark, generator_name: str, embedder, work: Path, eval_users: int = 200,
-            train_users: int = 200, seed: int = 0, gen_cfg=None, queries: dict | None = None) -> dict:
+            train_users: int = 200, seed: int = 0, gen_cfg=None, queries: dict | None = None,
+            query_search: str = "hybrid") -> dict:
     """Steps 1-4 of the module doc on one benchmark; returns the report and keeps the ranker with the query
-    features in ``work/ranker``. ``queries`` (user -> list) skips the generator (tests)."""
+    features in ``work/ranker``. ``queries`` (user -> list) skips the generator (tests); ``query_search``: how the
+    query channel gathers its candidates (``models/retrieval.py``)."""
     from feature_repo import offline
     from feature_repo.config import FeatureStoreConfig
     from feature_repo.store import open_store
@@ -343,26 +349,30 @@ def measure(bench: Benchmark, generator_name: str, embedder, work: Path, eval_us
     read = read_at(store, store_cfg, train + test, at_ms)
     log.info("read %d feature rows at the impression time from the offline store", len(read))
     meta = {"generator": generator_name, "generator_version": version, "benchmark": Path(bench.root).name}
-    report = train_and_measure(bench, read, train, test, at_ms, work, seed, meta)
+    report = train_and_measure(bench, read, train, test, at_ms, work, seed, meta, query_search)
     return {"generator": generator_name, "generator_version": version, **report,
             "seconds": round(time.time() - started, 1)}
 
 
 def train_and_measure(bench: Benchmark, read: dict[str, dict], train: list[str], test: list[str], at_ms: int,
-                      work: Path, seed: int = 0, meta: dict | None = None) -> dict:
+                      work: Path, seed: int = 0, meta: dict | None = None, query_search: str = "hybrid") -> dict:
     """Steps 3-4 on feature rows already read (user -> row at ``at_ms``); keeps the ranker with the query features
     in ``work/ranker``."""
     from training.click_model import fit_click_model
 
     popularity = popularity_at(bench, at_ms)
     news = rk.NewsIndex.from_folder(bench.root, popularity)
-    train_split = build_split(bench, news, train, read, at_ms)
-    test_split = build_split(bench, news, test, read, at_ms)
+    check_search(query_search)
+    if query_search == "hybrid" and news.lexical is None:
+        raise ValueError(f"{bench.root}/catalogue.parquet has no title column: the hybrid query search needs the "
+                         f"articles' words (or use query_search='dense')")
+    train_split = build_split(bench, news, train, read, at_ms, query_search=query_search)
+    test_split = build_split(bench, news, test, read, at_ms, query_search=query_search)
     if not train_split.users or not test_split.users:
         raise ValueError(f"{len(train_split.users)} training and {len(test_split.users)} test users have features "
                          f"at the impression time: a ranker needs both")
     meta = {**(meta or {}), "catalogue": str(bench.root), "impression_ms": at_ms}
-    rankers = {name: fit(train_split, uses_queries, seed, popularity, meta, context, user)
+    rankers = {name: fit(train_split, uses_queries, seed, popularity, meta, context, user, query_search)
                for name, (uses_queries, context, user) in RANKERS.items()}
     rankers["ranker + queries"].save(Path(work) / "ranker")
     click_model = fit_click_model(bench, bench.eval_users("train", seed=seed), seed=seed)
@@ -372,6 +382,7 @@ def train_and_measure(bench: Benchmark, read: dict[str, dict], train: list[str],
     importance = {name: dict(zip(m.feature_names(),
                                  m.booster.feature_importance("gain").round(1).tolist())) for name, m in rankers.items()}
     return {"test_users": len(test_split.users), "train_users": len(train_split.users), "impression_ms": at_ms,
+            "query_search": query_search,
             "candidates_per_user": float(np.mean([len(c.ids) for c in test_split.candidates])),
             "users_with_a_next_click_among_candidates": recall, "click_model": click_model.report,
             "feature_gain": importance,
@@ -381,7 +392,7 @@ def train_and_measure(bench: Benchmark, read: dict[str, dict], train: list[str],
 
 
 def retrain(events, reference: Path, store_cfg, since_ms: int, until_ms: int, work: Path, seed: int = 0,
-            target_share: float = 0.2) -> dict:
+            target_share: float = 0.2, query_search: str = "hybrid") -> dict:
     """The ranker retrained from the system's own logs: the events of ``[since_ms, until_ms)`` (an event file or
     rows, e.g. :class:`training.eventlog.EventLog`) split at the cut into history and next clicks
     (``training/retrain.py``), the feature rows the generator worker wrote, read from the offline store of
@@ -401,7 +412,7 @@ def retrain(events, reference: Path, store_cfg, since_ms: int, until_ms: int, wo
     log.info("%d of %d users of the range have features at the cut", len(have), len(users))
     test = [u for u in have if hash_user(u) % 5 == 0]
     train = [u for u in have if hash_user(u) % 5 != 0]
-    report = train_and_measure(bench, read, train, test, at_ms, work, seed, {"retrain": summary})
+    report = train_and_measure(bench, read, train, test, at_ms, work, seed, {"retrain": summary}, query_search)
     return {"training_set": summary, "users_with_features": len(have), **report}
 
 
@@ -411,7 +422,7 @@ def _dt(ms: int) -> datetime:
 
 def run(seed: int = 0, users: int = 2000, eval_users: int = 200, train_users: int = 200,
         generator: str = "served", truths: tuple[str, ...] = ("lexical", "embedding"), out_dir: Path | None = None,
-        work: Path | None = None, gen_cfg=None) -> dict:
+        work: Path | None = None, gen_cfg=None, query_search: str = "hybrid") -> dict:
     """:func:`measure` on the simulated benchmark of each truth (the noise classifier applied, as in
     ``interests benchmark``); writes ``out_dir/ranker.{json,md}`` and keeps each truth's ranker in ``work/<truth>``
     (the first truth's is the one ``interests rank`` serves by default)."""
@@ -430,9 +441,11 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, train_users: in
         noise_filter, _ = noise_filter_for(sim_dir, embedder, seed)
         bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
         runs.append({"truth": truth, "simulation": sim_dir.name,
-                     **measure(bench, generator, embedder, work / truth, eval_users, train_users, seed, gen_cfg)})
+                     **measure(bench, generator, embedder, work / truth, eval_users, train_users, seed, gen_cfg,
+                               query_search=query_search)})
     meta = {"command": f"interests ranker benchmark --seed {seed} --users {users} --eval-users {eval_users} "
-                       f"--train-users {train_users} --generator {generator} --truths {','.join(truths)}",
+                       f"--train-users {train_users} --generator {generator} --truths {','.join(truths)} "
+                       f"--query-search {query_search}",
             "seed": seed, "commit": commit(), "machine": machine(),
             "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
             "seconds": round(time.time() - started, 1)}
@@ -462,7 +475,7 @@ def markdown(report: dict) -> str:
         counts = ", ".join(f"{g} {rows['ranker + queries'][g]['users']}" for g in groups)
         parts.append(f"## Truth: {run_['truth']} topics ({run_['test_users']} test users: {counts}; rankers trained "
                      f"on {run_['train_users']} training users; {run_['candidates_per_user']:.0f} candidates per user; "
-                     f"queries by {run_['generator_version']})\n")
+                     f"queries by {run_['generator_version']}, searched {run_.get('query_search', 'dense')})\n")
         for metric, label in (("ndcg@10", "NDCG@10"), ("auc", "AUC over the candidates"),
                               (f"ctr@{CTR_K}", f"expected CTR@{CTR_K} (click model)")):
             lines = [f"| {label} | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]

@@ -96,6 +96,10 @@ def test_a_saved_ranker_loads_and_ranks_a_feature_row_with_reasons(small_bench, 
     as_arrays = {k: np.asarray(v) for k, v in row.items()}  # the shape an offline-store frame gives
     assert [t.article_id for t in ranker.rank(news, as_arrays, tr.impression_ms(small_bench), k=60)] == \
         [t.article_id for t in top]
+    # trained on the hybrid query search, it needs the news index's word index to gather the same candidates
+    assert ranker.query_search == "hybrid" and ranker.meta["query_search"] == "hybrid" and news.lexical is not None
+    with pytest.raises(rk.RankerError, match="word index"):
+        ranker.rank(rk.NewsIndex(news.index, news.published_ms), row, 0)
 
 
 def test_gather_unions_the_channels_and_features_have_the_named_columns():
@@ -122,6 +126,18 @@ def test_gather_unions_the_channels_and_features_have_the_named_columns():
     assert (with_user[:, names.index("history_length")] == 4).all()
     assert (with_user[:, names.index("search_share")] == 0.75).all()
     assert np.isnan(with_user[:, names.index("browse_share")]).all()  # unknown: missing to LightGBM, not zero
+    # the query texts add their word search: a5's title matches the query's words, its vector matches nothing
+    from models.lexical import LexicalIndex
+
+    worded = rk.NewsIndex(news.index, news.published_ms, lexical=LexicalIndex(
+        [f"a{i}" for i in range(6)], ["", "", "", "", "", "measles vaccine clinic"]))
+    dense_only = rk.gather(worded, vectors[0], [vectors[3]], depth=2)
+    hybrid = rk.gather(worded, vectors[0], [vectors[3]], depth=2, queries=["measles vaccine"])
+    assert "a5" not in dense_only.ids and "a5" in hybrid.ids
+    assert hybrid.channels_of(hybrid.ids.index("a5")) == ["queries"]
+    [batched] = rk.gather_many(worded, [{"interest_vector": vectors[0], "query_embeddings": [vectors[3]],
+                                         "queries": ["measles vaccine"]}], depth=2, hybrid=True)
+    assert batched.ids == hybrid.ids
     no_queries = rk.gather(news, vectors[0], None, depth=2)
     assert no_queries.channels_of(0) == ["centroid"] and no_queries.cos_queries.shape == (len(no_queries.ids), 0)
 
