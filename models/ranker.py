@@ -18,10 +18,9 @@ served: the training set reads the same rows point-in-time correct from Feast's 
   other features count, e.g. the query channel's rank for a reader with few clicks; missing in rows written before
   it existed, which LightGBM reads as missing); the optional context set has the article's age at the request and
   its log popularity. The ranker "without the query features" is trained on the same candidates without the query
-  set. A ranker uses the
-  context set only where the candidates are articles published before the request (true in serving; not in the
-  simulated benchmark, whose next clicks are mostly on articles published after the impression, so there the age
-  and popularity of a candidate read the future).
+  set. A ranker uses the context set only where the candidates are articles published before the request (true in
+  serving; not in the simulated benchmark, whose next clicks are mostly on articles published after the impression,
+  so there the age and popularity of a candidate read the future).
 - A trained ranker is a folder: ``model.txt`` (LightGBM), ``ranker.json`` (features, depth, how it was trained and
   measured) and ``popularity.json`` (log clicks per article over the training range's last days).
 """
@@ -68,13 +67,12 @@ class NewsIndex:
         ``article_embeddings.npy``), as the simulator, the MIND loader and ``INTERESTS_CATALOGUE`` use; with a
         ``title`` column (and ``body``), the word index too."""
         import pandas as pd
+        import pyarrow.parquet as pq
 
         folder = Path(folder)
         for name in ("catalogue.parquet", "article_embeddings.npy"):
             if not (folder / name).exists():
                 raise RankerError(f"{folder} is not a catalogue folder: {name} is missing")
-        import pyarrow.parquet as pq
-
         have = set(pq.read_schema(folder / "catalogue.parquet").names)
         text = [c for c in ("title", "body") if c in have]
         catalogue = pd.read_parquet(folder / "catalogue.parquet", columns=["article_id", "published_at", *text])
