@@ -2,10 +2,13 @@
 whole ranking request (lookup, the recall channels' candidates, features, LightGBM scores, top 10; the users of a request searched and scored together), for 1 and for 100
 users, on the SQLite store and on a real redis-server (started here on a free port, no persistence).
 
-    python -m training.ranking_latency [--users 1000] [--repeats 300] [--ranker DIR] [--out FILE.json]
+    python -m training.ranking_latency [--users 1000] [--repeats 300] [--ranker DIR] [--query-search hybrid|dense]
+        [--out FILE.json]
 
-The store holds ``--users`` users with feature rows of the production shape (5 queries, 384-dimensional embeddings,
-interest vector). The ranker is a trained one (``interests ranker benchmark`` keeps it) with its catalogue as the news
+The store holds ``--users`` users with feature rows of the production shape (5 queries of three words drawn from the
+catalogue's titles, so that the word search has real words to look up; 384-dimensional embeddings; interest
+vector). ``--query-search`` overrides how the ranker gathers the query channel's candidates (the cost of the word
+search). The ranker is a trained one (``interests ranker benchmark`` keeps it) with its catalogue as the news
 index. Each measurement is repeated; p50 and p99 are printed and written to JSON with the machine and its load.
 """
 
@@ -25,10 +28,12 @@ import numpy as np
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import open_store, push_rows, read_features
 from models.ranker import NewsIndex, Ranker
+from models.retrieval import QUERY_SEARCHES, check_search
 from streams.demo import local_redis
 
 
-def rows(n: int, dim: int = 384, queries: int = 5, seed: int = 0) -> list[dict]:
+def rows(n: int, dim: int = 384, queries: int = 5, seed: int = 0, words: list[str] | None = None) -> list[dict]:
+    """``n`` feature rows; each query is three of ``words`` (seeded) or, without words, a placeholder text."""
     rng = np.random.default_rng(seed)
     now = int(time.time() * 1000)
 
@@ -36,7 +41,10 @@ def rows(n: int, dim: int = 384, queries: int = 5, seed: int = 0) -> list[dict]:
         x = rng.normal(size=(*shape, dim)).astype(np.float32)
         return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
-    return [{"user_id": f"u{i:06d}", "request_id": "bench", "queries": [f"query {j} of user {i}" for j in range(queries)],
+    def text(i: int, j: int) -> str:
+        return " ".join(rng.choice(words, size=3)) if words else f"query {j} of user {i}"
+
+    return [{"user_id": f"u{i:06d}", "request_id": "bench", "queries": [text(i, j) for j in range(queries)],
              "query_embeddings": unit(queries).tolist(), "interest_vector": unit(1)[0].tolist(),
              "model_version": "bench@1", "generated_at": now, "last_event_at": now, "freshness_ms": 0}
             for i in range(n)]
@@ -66,10 +74,27 @@ def measure(store, ranker: Ranker, news: NewsIndex, users: list[str], batch: int
     return {"lookup": percentiles(lookup), "ranking_request": percentiles(request)}
 
 
-def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = None) -> dict:
+def title_words(folder: Path) -> list[str]:
+    """The content words of a catalogue's titles, sorted (none without a title column)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from models.text import content_words
+
+    if "title" not in pq.read_schema(folder / "catalogue.parquet").names:
+        return []
+    titles = pd.read_parquet(folder / "catalogue.parquet", columns=["title"])["title"].astype(str)
+    return sorted(set().union(*(content_words(t) for t in titles)))
+
+
+def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = None,
+        query_search: str | None = None) -> dict:
     ranker = Ranker.load(ranker_dir)
-    news = NewsIndex.from_folder(Path(catalogue or ranker.meta["catalogue"]), ranker.popularity)
-    data = rows(n_users, dim=news.index.dim)
+    if query_search:
+        ranker.query_search = check_search(query_search)
+    folder = Path(catalogue or ranker.meta["catalogue"])
+    news = NewsIndex.from_folder(folder, ranker.popularity)
+    data = rows(n_users, dim=news.index.dim, words=title_words(folder))
     users = [r["user_id"] for r in data]
     out = {}
     with ExitStack() as stack:
@@ -103,12 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=300, help="repeats for 1 user (a fifth of them for 100 users)")
     p.add_argument("--ranker", default=str(cache_dir() / "ranker" / "lexical" / "ranker"))
     p.add_argument("--catalogue", default=None, help="the news index (default: the ranker's catalogue)")
+    p.add_argument("--query-search", default=None, choices=QUERY_SEARCHES,
+                   help="gather the query channel's candidates this way instead of the ranker's own")
     p.add_argument("--out", default="ranking-latency.json")
     args = p.parse_args(argv)
     load = os.getloadavg()
     started = time.time()
-    result = run(args.users, args.repeats, Path(args.ranker), Path(args.catalogue) if args.catalogue else None)
-    report = {"command": f"python -m training.ranking_latency --users {args.users} --repeats {args.repeats}",
+    result = run(args.users, args.repeats, Path(args.ranker), Path(args.catalogue) if args.catalogue else None,
+                 args.query_search)
+    report = {"command": f"python -m training.ranking_latency --users {args.users} --repeats {args.repeats}"
+                         + (f" --query-search {args.query_search}" if args.query_search else ""),
+              "query_search": args.query_search or Ranker.load(Path(args.ranker)).query_search,
               "commit": commit(), "machine": machine(),
               "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
               "seconds": round(time.time() - started, 1), "stores": result}
