@@ -48,13 +48,10 @@ SCHEMA = pa.schema([
     ("stale", pa.bool_()),
     ("stale_since", _TS),
     ("written_at", _TS),
-    ("history_length", pa.int64()),
-    ("click_share", pa.float32()),
-    ("search_share", pa.float32()),
-    ("social_share", pa.float32()),
-    ("browse_share", pa.float32()),
+    ("activity", pa.list_(pa.float32())),
 ])
-ACTIVITY = ("history_length", "click_share", "search_share", "social_share", "browse_share")  # None when unknown
+# The record's activity values, in the order the view's `activity` field packs them (None when unknown)
+ACTIVITY = ("history_length", "click_share", "search_share", "social_share", "browse_share")
 
 
 class OfflineStoreEmpty(LookupError):
@@ -85,17 +82,26 @@ def record_columns(rows: list[dict], written_at: datetime) -> dict[str, list]:
         "stale": [bool(r.get("stale", False)) for r in rows],
         "stale_since": [_ms(r.get("stale_since")) for r in rows],
         "written_at": [written_at.astimezone(timezone.utc)] * len(rows),
-        "history_length": [_int(r.get("history_length")) for r in rows],
-        **{name: [_float(r.get(name)) for r in rows] for name in ACTIVITY[1:]},
+        "activity": [pack_activity(r) for r in rows],
     }
 
 
-def _int(value) -> int | None:
-    return None if value is None else int(value)
+def pack_activity(record: dict) -> list[float] | None:
+    """A record's activity values as the view's ``activity`` field (None when the record has none)."""
+    if record.get("history_length") is None:
+        return None
+    return [float(record.get(name) or 0.0) for name in ACTIVITY]
 
 
-def _float(value) -> float | None:
-    return None if value is None else float(value)
+def unpack_activity(row: dict) -> dict:
+    """``row`` with its ``activity`` field replaced by the named values (None when empty)."""
+    out = {k: v for k, v in row.items() if k != "activity"}
+    packed = row.get("activity")
+    values = list(packed) if packed is not None and len(packed) == len(ACTIVITY) else [None] * len(ACTIVITY)
+    out.update(zip(ACTIVITY, values))
+    if out["history_length"] is not None:
+        out["history_length"] = int(out["history_length"])
+    return out
 
 
 def to_table(rows: list[dict], written_at: datetime) -> pa.Table:
@@ -165,7 +171,12 @@ def historical_features(store, cfg: FeatureStoreConfig, entity_df: pd.DataFrame)
     features = [c for c in out.columns if c not in frame.columns]
     joined = frame.merge(out[["_row", *features]].drop_duplicates("_row"), on="_row", how="left")
     joined = joined.astype({c: object for c in features})
-    return joined.where(joined.notna(), None).sort_values("_row").drop(columns="_row").reset_index(drop=True)
+    joined = joined.where(joined.notna(), None).sort_values("_row").drop(columns="_row").reset_index(drop=True)
+    out = pd.DataFrame([unpack_activity(r) for r in joined.to_dict("records")],
+                       columns=[*(c for c in joined.columns if c != "activity"), *ACTIVITY])
+    for name in ACTIVITY:  # None, not NaN, where a row has none (as every other feature)
+        out[name] = out[name].astype(object).where(out[name].notna(), None)
+    return out
 
 
 def read_rows(cfg: FeatureStoreConfig, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
+from feature_repo import offline
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import FEATURE_SERVICE, open_store
 
@@ -48,14 +49,15 @@ def lookup(base_url: str, user_ids: list[str], timeout: float = 5.0,
 
 
 def rows_of(payload: dict, n: int) -> list[dict]:
-    """Feast's columnar response -> one dict per entity row. A value whose status is not PRESENT becomes None."""
+    """Feast's columnar response -> one dict per entity row, as :func:`feature_repo.store.read_features` gives it
+    (the packed ``activity`` as its named values). A value whose status is not PRESENT becomes None."""
     names = payload["metadata"]["feature_names"]
     rows = [dict() for _ in range(n)]
     for name, result in zip(names, payload["results"]):
         statuses = result.get("statuses") or ["PRESENT"] * n
         for i, (value, status) in enumerate(zip(result["values"], statuses)):
             rows[i][name] = value if status == "PRESENT" else None
-    return rows
+    return [offline.unpack_activity(r) if "activity" in r else r for r in rows]
 
 
 def healthy(base_url: str, timeout: float = 2.0) -> bool:

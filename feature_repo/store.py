@@ -76,7 +76,7 @@ def online_rows(rows: list[dict], written_at: datetime | None = None) -> list[tu
     event_time = (written_at or datetime.now(tz=timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     out = []
     for r in rows:
-        since = r.get("stale_since")
+        since, activity = r.get("stale_since"), offline.pack_activity(r)
         key = EntityKey(join_keys=["user_id"], entity_values=[Value(string_val=r["user_id"])])
         values = {
             "queries": Value(string_list_val=StringList(val=list(r["queries"]))),
@@ -90,10 +90,7 @@ def online_rows(rows: list[dict], written_at: datetime | None = None) -> list[tu
             "stale": Value(bool_val=bool(r.get("stale", False))),
             "stale_since": Value(unix_timestamp_val=int(since) // 1000 if since is not None
                                  else int(NULL_TIMESTAMP_INT_VALUE)),
-            "history_length": Value(int64_val=int(r["history_length"])) if r.get("history_length") is not None
-            else Value(),
-            **{name: Value(float_val=float(r[name])) if r.get(name) is not None else Value()
-               for name in offline.ACTIVITY[1:]},
+            "activity": Value(float_list_val=FloatList(val=activity)) if activity is not None else Value(),
         }
         out.append((key, {name: values[name] for name in FEATURES}, event_time, None))
     return out
@@ -191,8 +188,8 @@ def _python(value):
 
 
 def read_features(store: FeatureStore, user_ids: list[str]) -> list[dict]:
-    """What a ranker reads: every feature of the feature service for each user, in one read of the online store.
-    Users without features get None values.
+    """What a ranker reads: every feature of the feature service for each user, in one read of the online store
+    (the packed ``activity`` as its five named values). Users without features get None values.
 
     Why not ``store.get_online_features``: it resolves the service, builds a response proto and converts every float
     of the nested embeddings one call at a time, 2.5 ms for one user on this machine against 1 ms here
@@ -204,8 +201,8 @@ def read_features(store: FeatureStore, user_ids: list[str]) -> list[dict]:
     rows = []
     for user, (_, values) in zip(user_ids, found):
         values = values or {}
-        rows.append({"user_id": user, **{name: _python(values[name]) if name in values else None
-                                         for name in FEATURES}})
+        rows.append(offline.unpack_activity({"user_id": user, **{name: _python(values[name]) if name in values
+                                                                  else None for name in FEATURES}}))
     return rows
 
 
@@ -214,4 +211,4 @@ def read_features_through_feast(store: FeatureStore, user_ids: list[str]) -> lis
     service = store.get_feature_service(FEATURE_SERVICE)
     response = store.get_online_features(features=service, entity_rows=[{"user_id": u} for u in user_ids])
     columns = response.to_dict()
-    return [{name: columns[name][i] for name in columns} for i in range(len(user_ids))]
+    return [offline.unpack_activity({name: columns[name][i] for name in columns}) for i in range(len(user_ids))]

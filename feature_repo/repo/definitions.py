@@ -47,14 +47,11 @@ user_interest_queries = FeatureView(
                           "features, kept (queries, embeddings, version and generated_at unchanged)."),
         Field(name="stale_since", dtype=UnixTimestamp,
               description="When the features first became stale (the first failed regeneration); empty when fresh."),
-        # The activity of the history the queries were made from (models/activity.py), for rankers: how much a
-        # reader has done and where. Empty in rows written before these fields existed.
-        Field(name="history_length", dtype=Int64, description="Signals in the history the queries were made from."),
-        Field(name="click_share", dtype=Float32, description="Share of that history's signals that are news clicks."),
-        Field(name="search_share", dtype=Float32, description="Share of that history's signals that are searches."),
-        Field(name="social_share", dtype=Float32, description="Share of that history's signals that are social "
-                                                               "activity."),
-        Field(name="browse_share", dtype=Float32, description="Share of that history's signals that are page views."),
+        # One field, not five: the SQLite online store keeps a table row per (user, feature), so every field is a
+        # row more in each lookup. The store's read path unpacks it into the five named values.
+        Field(name="activity", dtype=Array(Float32),
+              description="The history the queries were made from (models/activity.py), for rankers: [signals, "
+                          "click share, search share, social share, browse share]; empty in rows written before it."),
     ],
     source=interest_queries_push,
     online=True,

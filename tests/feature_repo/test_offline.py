@@ -51,7 +51,7 @@ def test_files_written_before_the_activity_fields_are_read_with_them_empty(cfg):
 
     store = open_store(cfg, apply=True)
     first, second = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
-    old = offline.to_table([row("alice", ["ecb rate decision"], first)], first).drop_columns(list(offline.ACTIVITY))
+    old = offline.to_table([row("alice", ["ecb rate decision"], first)], first).drop_columns(["activity"])
     offline.folder(cfg).mkdir(parents=True, exist_ok=True)
     pq.write_table(old, offline.folder(cfg) / "part-0000000000000-old.parquet")  # sorts first
     offline.append(cfg, [{**row("bob", ["arsenal injuries"], second), "history_length": 9, "search_share": 0.5}],
@@ -59,9 +59,10 @@ def test_files_written_before_the_activity_fields_are_read_with_them_empty(cfg):
     got = offline.historical_features(store, cfg, pd.DataFrame({"user_id": ["alice", "bob"],
                                                                 "event_timestamp": [second] * 2}))
     assert list(got.loc[0, "queries"]) == ["ecb rate decision"] and got.loc[0, "history_length"] is None
-    assert int(got.loc[1, "history_length"]) == 9 and float(got.loc[1, "search_share"]) == 0.5
+    assert got.loc[1, "history_length"] == 9 and got.loc[1, "search_share"] == 0.5  # unpacked, named
+    assert got.loc[1, "click_share"] == 0.0 and "activity" not in got.columns
     assert offline.migrate(cfg) == 0  # done once
-    assert set(offline.ACTIVITY) <= set(pq.read_schema(min(offline.folder(cfg).glob("part-*.parquet"))).names)
+    assert "activity" in pq.read_schema(min(offline.folder(cfg).glob("part-*.parquet"))).names
 
 
 def test_reading_an_empty_offline_store_says_what_writes_it(cfg):
