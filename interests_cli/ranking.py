@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from interests_cli.base import UsageError, command, group, log_range, log_range_options
+from interests_cli.base import UsageError, command, group, log_range, log_range_options, query_search_option
+
+_SEARCH_HELP = ("how the query channel gathers its candidates: hybrid (each query by its embedding and by its words, "
+                "BM25, fused) or dense (by embedding only); the ranker is served the same way")
 
 
 def _default_ranker() -> Path:
@@ -39,7 +42,7 @@ def cmd_rank(args) -> int:
     catalogue = args.catalogue or os.environ.get("INTERESTS_CATALOGUE") or ranker.meta.get("catalogue")
     if not catalogue:
         raise UsageError("no news index: pass --catalogue DIR (a catalogue folder) or set INTERESTS_CATALOGUE")
-    news = NewsIndex.from_folder(Path(catalogue), ranker.popularity)
+    news = NewsIndex.from_folder(Path(catalogue), ranker.popularity, words=ranker.query_search == "hybrid")
     if args.server:
         from feature_repo.server import lookup
 
@@ -152,7 +155,7 @@ def _add_ranker(sub) -> None:
     b.add_argument("--truths", default="lexical,embedding", help="ground truths, as `interests benchmark`")
     b.add_argument("--out", default=None, help="results folder (default training/results)")
     b.add_argument("--work", default=None, help="offline stores and rankers (default: the cache's ranker/)")
-    _add_query_search(b)
+    query_search_option(b, _SEARCH_HELP)
     t = command(g, "train", cmd_train, "train and measure the ranker on one benchmark folder; keeps it for `rank`")
     t.add_argument("--data", required=True, help="a benchmark folder (interests data simulate, the MIND loader)")
     t.add_argument("--generator", default="served")
@@ -161,7 +164,7 @@ def _add_ranker(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--clean", action="store_true", help="drop events the folder's noise classifier flags")
     t.add_argument("--out", default=None, help="where the offline store, the ranker and report.json go")
-    _add_query_search(t)
+    query_search_option(t, _SEARCH_HELP)
     r = command(g, "retrain", cmd_retrain,
                 "retrain the ranker on a time range of the system's own logs: events from Kafka (or a file), "
                 "feature rows from Feast's offline store at the range's cut")
@@ -170,15 +173,7 @@ def _add_ranker(sub) -> None:
                    help="a benchmark or catalogue folder whose catalogue and embeddings are the news index")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default=None, help="where the ranker and report.json go (default: the one `rank` serves)")
-    _add_query_search(r)
-
-
-def _add_query_search(parser) -> None:
-    from models.retrieval import QUERY_SEARCHES
-
-    parser.add_argument("--query-search", default="hybrid", choices=QUERY_SEARCHES,
-                        help="how the query channel gathers its candidates: hybrid (each query by its embedding and by "
-                             "its words, BM25, fused) or dense (by embedding only); the ranker is served the same way")
+    query_search_option(r, _SEARCH_HELP)
 
 
 def add(sub) -> None:

@@ -23,9 +23,4 @@ def activity(history) -> dict:
         domain = str(signal["domain"]).lower()
         if domain in counts:
             counts[domain] += 1
-    return {"history_length": n, **{f"{d}_share": (counts[d] / n if n else 0.0) for d in DOMAINS}}
-
-
-def missing() -> dict:
-    """The activity fields of a row written before they existed: all None (a ranker reads them as missing)."""
-    return dict.fromkeys(FIELDS)
+    return {"history_length": n, **{name: (counts[d] / n if n else 0.0) for d, name in zip(DOMAINS, SHARE_FIELDS)}}

@@ -62,10 +62,12 @@ class NewsIndex:
     lexical: LexicalIndex | None = None
 
     @classmethod
-    def from_folder(cls, folder: Path, popularity: dict[str, float] | None = None) -> "NewsIndex":
+    def from_folder(cls, folder: Path, popularity: dict[str, float] | None = None,
+                    words: bool = True) -> "NewsIndex":
         """A catalogue folder (``catalogue.parquet`` with ``article_id`` and ``published_at``, and
-        ``article_embeddings.npy``), as the simulator, the MIND loader and ``INTERESTS_CATALOGUE`` use; with a
-        ``title`` column (and ``body``), the word index too."""
+        ``article_embeddings.npy``), as the simulator, the MIND loader and ``INTERESTS_CATALOGUE`` use; with
+        ``words`` and a ``title`` column (and ``body``), the word index too (``words=False`` skips building it, for a
+        ranker that searches by embedding only)."""
         import pandas as pd
         import pyarrow.parquet as pq
 
@@ -74,7 +76,7 @@ class NewsIndex:
             if not (folder / name).exists():
                 raise RankerError(f"{folder} is not a catalogue folder: {name} is missing")
         have = set(pq.read_schema(folder / "catalogue.parquet").names)
-        text = [c for c in ("title", "body") if c in have]
+        text = [c for c in ("title", "body") if c in have] if words else []
         catalogue = pd.read_parquet(folder / "catalogue.parquet", columns=["article_id", "published_at", *text])
         ids = catalogue["article_id"].astype(str).tolist()
         stamps = pd.to_datetime(catalogue["published_at"], utc=True)

@@ -6,8 +6,8 @@ all such users of a batch:
 
 - the user has features in the online store: they are written again unchanged (queries, embeddings, interest
   vector, model version, ``generated_at``, ``last_event_at``, ``freshness_ms``, the history's activity), marked
-  ``stale=True`` with ``stale_since`` = when they first became stale (kept across further failures); the row answers the current
-  request (its ``request_id``);
+  ``stale=True`` with ``stale_since`` = when they first became stale (kept across further failures); the row
+  answers the current request (its ``request_id``);
 - the user has none: the cold-start fallback's validated queries when one is given (``on_invalid="stale"`` with
   ``INTERESTS_GEN_FALLBACK`` set), else nothing is written for them.
 

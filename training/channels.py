@@ -56,6 +56,7 @@ class Channels:
                  query_search: str = "hybrid"):
         self.bench, self.embedder, self.cfg, self.multi_k = bench, embedder, cfg or StreamsConfig(), multi_k
         self.query_search = check_search(query_search)
+        self.lexical = bench.lexical_index() if query_search == "hybrid" else None  # queries' word search
         self.index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
         self._history: dict[str, tuple[list[str], list[str]]] = {}
 
@@ -86,9 +87,8 @@ class Channels:
         if not queries:
             return []
         vectors = self.embedder.embed(queries)
-        hybrid = self.query_search == "hybrid"
         return retrieve(self.index, vectors, k=DEPTH, exclude=self.bench.clicked.get(user, set()), per_query=2 * K,
-                        lexical=self.bench.lexical_index() if hybrid else None, texts=queries if hybrid else None)
+                        lexical=self.lexical, texts=queries)
 
 
 def score(ranked: list[str], reference: list[str], relevant) -> dict:

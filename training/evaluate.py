@@ -207,7 +207,8 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
     from tqdm import tqdm
 
     index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
-    words = check_search(query_search) == "hybrid"
+    # the word index, where queries are searched by their words too (never for the centroid, which has none)
+    lexical = bench.lexical_index() if check_search(query_search) == "hybrid" and generator is not None else None
     result = EvalResult(name, generator.version if generator else "centroid@1", len(users))
     scfg = StreamsConfig()
     if "torch" in sys.modules:  # a sampling generator (a retry, a top-up) draws the same samples for the same seed
@@ -229,9 +230,8 @@ def evaluate(bench: Benchmark, name: str, generator: QueryGenerator | None, embe
                 query_vectors = interest_vector(signals, embedder.embed([s["text"] for s in signals]), scfg)[None, :]
             else:
                 query_vectors = embedder.embed(queries) if queries else np.zeros((0, embedder.dim), np.float32)
-            hybrid = words and bool(queries)
-            ranked = retrieve(index, query_vectors, k=k, exclude=bench.clicked.get(user, set()),
-                              lexical=bench.lexical_index() if hybrid else None, texts=queries if hybrid else None)
+            ranked = retrieve(index, query_vectors, k=k, exclude=bench.clicked.get(user, set()), lexical=lexical,
+                              texts=queries)
             relevant = bench.targets[user]
             centroids = bench.interest_centroids(user)
             row = {

@@ -361,8 +361,7 @@ def train_and_measure(bench: Benchmark, read: dict[str, dict], train: list[str],
     from training.click_model import fit_click_model
 
     popularity = popularity_at(bench, at_ms)
-    news = rk.NewsIndex.from_folder(bench.root, popularity)
-    check_search(query_search)
+    news = rk.NewsIndex.from_folder(bench.root, popularity, words=check_search(query_search) == "hybrid")
     if query_search == "hybrid" and news.lexical is None:
         raise ValueError(f"{bench.root}/catalogue.parquet has no title column: the hybrid query search needs the "
                          f"articles' words (or use query_search='dense')")

@@ -88,12 +88,13 @@ def title_words(folder: Path) -> list[str]:
 
 
 def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = None,
-        query_search: str | None = None) -> dict:
+        query_search: str | None = None) -> tuple[dict, str]:
+    """Per store the latencies of :func:`measure` for 1 and 100 users, and the query search the ranker ran with."""
     ranker = Ranker.load(ranker_dir)
     if query_search:
         ranker.query_search = check_search(query_search)
     folder = Path(catalogue or ranker.meta["catalogue"])
-    news = NewsIndex.from_folder(folder, ranker.popularity)
+    news = NewsIndex.from_folder(folder, ranker.popularity, words=ranker.query_search == "hybrid")
     data = rows(n_users, dim=news.index.dim, words=title_words(folder))
     users = [r["user_id"] for r in data]
     out = {}
@@ -116,7 +117,7 @@ def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = N
             shutil.rmtree(cfg.data_dir, ignore_errors=True)
         if not redis_addr:
             out["redis"] = "not measured: redis-server is not installed"
-    return out
+    return out, ranker.query_search
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     load = os.getloadavg()
     started = time.time()
-    result = run(args.users, args.repeats, Path(args.ranker), Path(args.catalogue) if args.catalogue else None,
+    result, query_search = run(args.users, args.repeats, Path(args.ranker), Path(args.catalogue) if args.catalogue else None,
                  args.query_search)
     report = {"command": f"python -m training.ranking_latency --users {args.users} --repeats {args.repeats}"
                          + (f" --query-search {args.query_search}" if args.query_search else ""),
-              "query_search": args.query_search or Ranker.load(Path(args.ranker)).query_search,
+              "query_search": query_search,
               "commit": commit(), "machine": machine(),
               "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
               "seconds": round(time.time() - started, 1), "stores": result}
