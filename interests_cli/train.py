@@ -8,7 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
-from interests_cli.base import UsageError, command, comma_list, group, log_range, log_range_options
+from interests_cli.base import UsageError, command, comma_list, group, log_range, log_range_options, query_search_option
 
 
 def reward_weights(text: str) -> dict[str, float]:
@@ -173,7 +173,8 @@ def cmd_hindsight_targets(args) -> int:
             for (name, user), row in cache.items():
                 if name == folder.name:
                     own.setdefault(user, []).extend(row["queries"])
-        print(json.dumps(build(bench, users, embedder, out, own, size=args.size, n_phrases=args.phrases)))
+        print(json.dumps(build(bench, users, embedder, out, own, size=args.size, n_phrases=args.phrases,
+                               search=args.query_search)))
     print(out)
     return 0
 
@@ -396,6 +397,8 @@ def _add_hindsight_targets(train) -> None:
                         "training/artifacts/kd-targets-grpo-v1.jsonl.gz; repeat for several")
     p.add_argument("--size", type=int, default=5, help="queries per list (default 5)")
     p.add_argument("--phrases", type=int, default=20, help="key-phrase candidates per user (default 20)")
+    query_search_option(p, "how each candidate searches the news index when the lists are chosen: as the query "
+                           "channel serves it, by embedding and by words (hybrid, default), or by embedding only")
     p.add_argument("--out", default=None, help="the JSON-lines file (default: --work/hindsight-targets.jsonl); "
                                                "resumed")
     p.add_argument("--seed", type=int, default=0)

@@ -21,9 +21,9 @@ def test_distinct_drops_a_query_whose_words_are_a_subset_or_superset_of_an_earli
 
 def test_select_takes_the_largest_ndcg_gain_first_and_never_a_query_that_lowers_it_before_one_that_does_not():
     relevant = {"a", "b"}
-    lists = [[("x", 0.9), ("y", 0.8)],  # finds nothing, and would push a hit down the fused list
-             [("a", 0.7)],  # finds one
-             [("b", 0.9), ("a", 0.8)]]  # finds both: NDCG 1 alone
+    lists = [[[("x", 0.9), ("y", 0.8)]],  # finds nothing, and would push a hit down the fused list
+             [[("a", 0.7)]],  # finds one
+             [[("b", 0.9), ("a", 0.8)]]]  # finds both: NDCG 1 alone
     # first: candidate 2 (NDCG 1); then adding 1 keeps NDCG 1 (gain 0), adding 0 lowers it: 1 before 0
     # even though candidate 0 is the closest to the next clicks
     assert select(lists, np.array([0.9, 0.1, 0.2]), relevant, size=3) == [2, 1, 0]
@@ -31,10 +31,17 @@ def test_select_takes_the_largest_ndcg_gain_first_and_never_a_query_that_lowers_
 
 
 def test_select_orders_candidates_that_find_nothing_by_closeness_then_by_position():
-    lists = [[("x", 0.5)], [("y", 0.5)], [("z", 0.5)]]
+    lists = [[[("x", 0.5)]], [[("y", 0.5)]], [[("z", 0.5)]]]
     assert select(lists, np.array([0.1, 0.3, 0.3]), {"a"}, size=5) == [1, 2, 0]
     with pytest.raises(ValueError, match="closeness"):
         select(lists, np.array([0.1]), {"a"})
+
+
+def test_select_fuses_every_search_of_a_candidate():
+    # by embedding both candidates find nothing; candidate 1's word search finds the next click
+    lists = [[[("x", 0.5)], []], [[("y", 0.5)], [("a", 3.0)]]]
+    assert select(lists, np.array([0.9, 0.1]), {"a"}, size=1) == [1]
+    assert select([[hits[0]] for hits in lists], np.array([0.9, 0.1]), {"a"}, size=1) == [0]
 
 
 def tiny_bench(root: Path) -> Benchmark:
@@ -71,6 +78,18 @@ def test_build_writes_kd_rows_the_distillation_reads_and_refuses_a_test_user(tmp
     assert again["made"] == 0
     with pytest.raises(ValueError, match="not a training user"):
         build(bench, ["u2"], HashEmbedder(dim=64), out, progress=False)
+
+
+@pytest.mark.parametrize("search", ["hybrid", "dense"])
+def test_build_names_its_search_and_the_word_search_can_change_the_choice(tmp_path, search):
+    bench = tiny_bench(tmp_path / "bench-a")
+    out = tmp_path / f"targets-{search}.jsonl"
+    stats = build(bench, ["u1"], HashEmbedder(dim=64), out, size=5, progress=False, search=search)
+    row = load_targets(out)[("bench-a", "u1")]
+    assert stats["search"] == row["search"] == search
+    assert row["queries"][0] == "storm coast flooding fears" and stats["target_ndcg"] > 0  # finds a4 either way
+    with pytest.raises(ValueError, match="query search"):
+        build(bench, ["u1"], HashEmbedder(dim=64), tmp_path / "x.jsonl", progress=False, search="bm25")
 
 
 def test_pooled_keeps_every_samples_valid_queries_once_in_order():
