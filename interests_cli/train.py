@@ -42,7 +42,8 @@ def _reward_env(args, coverage_judge: str | None = None):
     from models.embeddings import MiniLMEmbedder
     from training.env import RewardEnv
 
-    return RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed, coverage_judge=coverage_judge)
+    return RewardEnv.from_folder(_bench_folder(args), MiniLMEmbedder(), seed=args.seed, coverage_judge=coverage_judge,
+                                 query_search=args.query_search)
 
 
 def _given(args, *names: str) -> dict:
@@ -313,6 +314,12 @@ def _reward_options(p) -> None:
     p.add_argument("--without", type=comma_list(), default=None, help="comma list of rewards to leave out (ablation)")
 
 
+def _reward_search(p) -> None:
+    query_search_option(p, "how the rewards that retrieve (relevance, engagement) search the news index with the "
+                           "queries: as the query channel is served, by embedding and by words (hybrid, default), or "
+                           "by embedding only")
+
+
 def _coverage_judge(p) -> None:
     p.add_argument("--coverage-judge", default=None,
                    help="a Hugging Face causal LM folder that judges coverage (R_cov) instead of the embedding "
@@ -325,6 +332,7 @@ def _add_grpo(train) -> None:
     _policy_options(p)
     _reward_options(p)
     _coverage_judge(p)
+    _reward_search(p)
     p.add_argument("--init-adapter", default=None,
                    help="continue training this teacher adapter (e.g. models/artifacts/grpo-v1)")
     _run_options(p)
@@ -361,6 +369,7 @@ def _add_distill(train) -> None:
                    help="a benchmark folder (default: the simulated one for --seed); repeat with --targets")
     p.add_argument("--bench-users", type=int, default=2000, help="size of the simulated benchmark")
     _coverage_judge(p)
+    _reward_search(p)
     _policy_options(p)
     p.add_argument("--samples-per-user", type=int, default=None, help="student (or teacher, sft) samples per prompt")
     _run_options(p)

@@ -39,13 +39,15 @@ class RewardSkipped(Exception):
 @dataclass
 class RewardContext:
     """What the rewards may look at for one user: the history texts, the query embedder, the article index (or
-    None), and a cache of query embeddings (text -> unit vector) that may be shared across users of a batch."""
+    None), a cache of query embeddings (text -> unit vector) that may be shared across users of a batch, and the
+    word index (or None) with which the query channel also searches by words when it is served hybrid."""
 
     history: list[str]
     embedder: Embedder
     index: object | None = None  # a models.retrieval.ArticleIndex (typed loosely: faiss loads only when used)
     top_k: int = ALIGNMENT_TOP_K
     cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    lexical: object | None = None  # a models.lexical.LexicalIndex: the queries also search by words (hybrid)
 
     @classmethod
     def for_user(cls, context: UserContext, embedder: Embedder, index: object | None = None,

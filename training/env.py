@@ -1,7 +1,8 @@
 """The training environment: a benchmark's training users with everything the rewards need.
 
 :class:`RewardEnv` loads a benchmark folder (``training/evaluate.py``'s :class:`Benchmark`), the query embedder,
-the article index, the corpus IDF, the generic-query embeddings and the click model, and turns a batch of user ids
+the article index (and the word index of the hybrid query search), the corpus IDF, the generic-query embeddings and
+the click model, and turns a batch of user ids
 into the rewards' :class:`training.rewards.TrainingUser` objects. Only users of the ``train`` split are handed out
 for training (:meth:`RewardEnv.train_users`); evaluation users' targets never reach a reward.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from models.rewards import RewardContext
 from models.embeddings import Embedder
-from models.retrieval import ArticleIndex
+from models.retrieval import ArticleIndex, check_search
 from streams import drift
 from training.evaluate import Benchmark
 from training.rewards import GENERIC_QUERIES, Scorers, TrainingUser, interest_clusters
@@ -39,11 +40,14 @@ class RewardEnv:
     can_score = True  # builds reward contexts (training/histories.py's HistoryEnv does not)
 
     def __init__(self, bench: Benchmark, embedder: Embedder, num_queries: int = 5, seed: int = 0,
-                 click_model: bool = True, coverage_threshold: float = 0.5, coverage_judge: str | None = None):
+                 click_model: bool = True, coverage_threshold: float = 0.5, coverage_judge: str | None = None,
+                 query_search: str = "hybrid"):
         from training.click_model import fit_click_model
 
         self.bench, self.embedder, self.num_queries, self.seed = bench, embedder, num_queries, seed
         self.index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
+        # the rewards that retrieve (relevance, engagement) search as the query channel is served
+        self.lexical = bench.lexical_index() if check_search(query_search) == "hybrid" else None
         texts = (bench.catalogue["title"].fillna("") + " " + bench.catalogue["body"].fillna("").str[:2000]).tolist()
         model = fit_click_model(bench, self.train_users(), seed=seed) if click_model else None
         self.scorers = Scorers(corpus_idf(texts), embedder.embed(list(GENERIC_QUERIES)), model, coverage_threshold)
@@ -75,7 +79,7 @@ class RewardEnv:
         vectors = dict(zip(texts, self.embedder.embed(texts))) if texts else {}
         built = {}
         for user in distinct:
-            rc = RewardContext(histories[user], self.embedder, self.index, cache=cache)
+            rc = RewardContext(histories[user], self.embedder, self.index, cache=cache, lexical=self.lexical)
             hist_vectors = np.asarray([vectors[t] for t in histories[user]], dtype=np.float32)
             clicked = sorted(self.bench.clicked.get(user, set()))
             rows = [self._article_row[a] for a in clicked if a in self._article_row]

@@ -21,7 +21,8 @@ what reaches the feature store:
   paper's LLM-judge variant where a larger model is available (``RewardEnv(..., coverage_judge=MODEL)``);
 - ``specificity`` (R_spec): content-rich queries: the mean corpus IDF of their words (normalised) and their
   distance from generic news queries;
-- ``relevance``: NDCG@10 of retrieving the user's held-out next clicks (training users only);
+- ``relevance``: NDCG@10 of retrieving the user's held-out next clicks (training users only), searched the way
+  the query channel is served (``RewardEnv(query_search=...)``: by embedding and by words, or by embedding only);
 - ``closeness``: the dense form of ``relevance``: per held-out click, the best cosine of any query to it, averaged;
 - ``engagement``: mean predicted click probability of the retrieved top 10 under the click model
   (``training/click_model.py``) fitted on training users' logged impressions.
@@ -75,7 +76,8 @@ class TrainingUser:
     def ranked(self, queries: list[str], k: int = 10) -> list[str]:
         key = tuple(queries)
         if key not in self._ranked:
-            self._ranked[key] = retrieve(self.rc.index, self.rc.vectors(queries), k=k, exclude=self.exclude)
+            self._ranked[key] = retrieve(self.rc.index, self.rc.vectors(queries), k=k, exclude=self.exclude,
+                                         lexical=self.rc.lexical, texts=queries)
         return self._ranked[key]
 
 

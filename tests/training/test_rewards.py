@@ -121,3 +121,23 @@ def test_judge_scores_parse_and_a_judge_model_plugs_in_as_coverage(env, tiny_bas
     assert "<activity>" in judge.prompt(contexts[0], GOOD)
     total, per = composite(["", ""], [GOOD, "nonsense"], contexts, {"coverage": 1.0}, {"coverage": judge})
     assert per["coverage"] == scores
+
+
+def test_the_retrieving_rewards_search_as_the_query_channel_is_served(train_bench):
+    from models.embeddings import HashEmbedder
+    from models.retrieval import retrieve
+    from training.env import RewardEnv
+
+    hybrid = RewardEnv.from_folder(train_bench, HashEmbedder(), click_model=False)
+    dense = RewardEnv.from_folder(train_bench, HashEmbedder(), click_model=False, query_search="dense")
+    assert hybrid.lexical is not None and dense.lexical is None
+    queries = ["mortgage climb", "bond yields outlook"]
+    h, d = hybrid.contexts(["u0"])[0], dense.contexts(["u0"])[0]
+    assert h.ranked(queries) == retrieve(hybrid.index, h.rc.vectors(queries), exclude=h.exclude,
+                                         lexical=hybrid.lexical, texts=queries)
+    assert d.ranked(queries) == retrieve(dense.index, d.rc.vectors(queries), exclude=d.exclude)
+    assert h.ranked(queries) != d.ranked(queries)
+    # the word search puts the two articles with the queries' words at the top of the fused list
+    assert set(h.ranked(queries)[:2]) == {"rates-2", "rates-3"}
+    with pytest.raises(ValueError, match="query search"):
+        RewardEnv.from_folder(train_bench, HashEmbedder(), click_model=False, query_search="bm25")
