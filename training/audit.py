@@ -1,7 +1,7 @@
 """What a served query list is made of, counted over benchmark users: how many queries each user got and from
 whom (the model, the fill, the fallback), and how many repeat the prompt's fixed text or hold an invented word,
-both in the served lists (0 is the target: the validator drops them) and in the model's raw output (what the
-validator had to drop)."""
+a garbled copy of the user's own word ("amazon prim login"), both in the served lists (0 is the target: the validator
+drops them) and in the model's raw output (what the validator had to drop)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections import Counter
 
 import numpy as np
 
-from models.parsing import InvalidOutput, copies_prompt, own_words, parse_queries, query_words_problem
+from models.parsing import (InvalidOutput, copies_prompt, own_words, parse_queries, query_words_problem,
+                            written_words)
 
 
 def by_other(row: dict, model: str | None) -> bool:
@@ -28,20 +29,25 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
     """Counts over ``per_user`` evaluation rows (``training/evaluate.py``: queries, made_by, filled, raw);
     ``model`` is the served version, so that a list the fallback made counts no query as the model's."""
     served = [r.get("queries") or [] for r in per_user]
-    copies = invented = raw_copies = raw_invented = raw_queries = 0
+    copies = invented = garbled = raw_copies = raw_invented = raw_garbled = raw_queries = 0
     for row, queries in zip(per_user, served):
-        own, check = own_words([s["text"] for s in histories[row["user_id"]]])
+        texts = [s["text"] for s in histories[row["user_id"]]]
+        own, check = own_words(texts)
+        written = written_words(texts)
         for q in queries:
-            problem = query_words_problem(q, own, check)
+            problem = query_words_problem(q, own, check, written)
             copies += problem == "copies the prompt"
             invented += bool(problem and problem.startswith("invented"))
+            garbled += bool(problem and problem.startswith("garbled"))
         try:
             raw = parse_queries(row.get("raw") or "", num_queries * 4)
         except InvalidOutput:
             raw = []
         raw_queries += len(raw)
         raw_copies += sum(copies_prompt(q, own) for q in raw)
-        raw_invented += sum(bool((p := query_words_problem(q, own, check)) and p.startswith("invented")) for q in raw)
+        problems = [query_words_problem(q, own, check, written) or "" for q in raw]
+        raw_invented += sum(p.startswith("invented") for p in problems)
+        raw_garbled += sum(p.startswith("garbled") for p in problems)
     filled = [int(r.get("filled") or 0) for r in per_user]
     makers = Counter(r.get("made_by", "") for r, q in zip(per_user, served) if q)
     return {
@@ -61,7 +67,9 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
         "lists_by_maker": dict(makers.most_common()),
         "served_prompt_copies": copies,
         "served_invented": invented,
+        "served_garbled": garbled,
         "raw_queries": raw_queries,
         "raw_prompt_copies": raw_copies,
         "raw_invented": raw_invented,
+        "raw_garbled": raw_garbled,
     }

@@ -202,6 +202,7 @@ def markdown(report: dict) -> str:
                       f"{audit.get('users_by_fallback_alone', '-')} users' lists are the fallback's alone (teacher "
                       f"{teacher.get('users_by_fallback_alone', '-')}); "
                       f"{audit['served_prompt_copies']} prompt copies, {audit['served_invented']} invented words, "
+                      f"{audit.get('served_garbled', '-')} garbled words, "
                       f"{audit['users_without_list']} users without a list.", ""]
     if "latency" in report:
         lat = report["latency"]

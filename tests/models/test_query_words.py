@@ -123,3 +123,39 @@ def test_a_number_the_reader_never_wrote_is_invented():
     assert query_words_problem("gta 6 release date", own, check) is None
     assert query_words_problem("gpt5 users", own, check) is None  # written as its letter and digit runs
     assert grounded(["gta 627", "gta 6 trailer reaction"], history) == ["gta 6 trailer reaction"]
+
+
+@pytest.mark.parametrize("word, own", [
+    ("prim", "prime"), ("hak", "hakuto"), ("jax", "jaxa"),  # the start of the user's word, cut short
+    ("iphon", "iphone"), ("amazn", "amazon"), ("mdoel", "model"), ("modeel", "model"),  # one letter dropped, swapped, added
+])
+def test_a_slip_of_the_users_word_is_found(word, own):
+    from models.vocabulary import slip_of
+
+    assert slip_of(word, {own, "news"}) == own
+
+
+@pytest.mark.parametrize("word, own", [
+    ("trade", "trader"), ("models", "model"), ("greatest", "great"), ("great", "greatest"),  # endings
+    ("korean", "koreas"), ("iran", "iraq"), ("fleeing", "fleming"),  # a letter changed: real words
+    ("art", "artemis"), ("prime", "prime"), ("fed", "feed"),  # too much cut; the word itself; 3-letter edits
+    ("cop", "cop31"),  # a word with digits is left to the number check
+])
+def test_a_real_word_that_is_no_slip_passes(word, own):
+    from models.vocabulary import slip_of
+
+    assert slip_of(word, {own}) is None
+
+
+def test_a_garbled_copy_of_the_readers_word_is_never_served():
+    history = ["Amazon Prime Day deals start early", "Japanese lander Hakuto-R reaches lunar orbit"]
+    queries = ["amazon prime day deals", "amazon prim deals", "japanese lander hak", "japanese lander hakuto-r orbit"]
+    assert grounded(queries, history) == ["amazon prime day deals", "japanese lander hakuto-r orbit"]
+    own, check = own_words(history)
+    from models.parsing import written_words
+
+    assert query_words_problem("amazon prim deals", own, check, written_words(history)) == \
+        "garbled word 'prim' (the user wrote 'prime')"
+    assert query_words_problem("amazon prim deals", own, check) is None  # without the user's words, no slip check
+    cop = ["Australia, as COP31 negotiations president, pushes fossil fuel transition roadmap"]
+    assert grounded(["cop31 negotiations president pushes"], cop) == ["cop31 negotiations president pushes"]

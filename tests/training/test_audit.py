@@ -32,3 +32,12 @@ def test_audit_counts_makers_fills_and_what_the_validator_dropped():
 def test_a_copy_that_reached_a_served_list_is_counted():
     rows = [{"user_id": "u2", "queries": ["alcaraz wimbledon final highlights"], "raw": ""}]
     assert audit(rows, HISTORIES)["served_prompt_copies"] == 1
+
+
+def test_a_garbled_copy_of_the_users_word_is_counted_apart_from_invented_ones():
+    history = {"u1": [{"text": "Amazon Prime Day deals"}, {"text": "Samsung wins Tesla order for AI chips"}]}
+    rows = [{"user_id": "u1", "queries": ["amazon prim deals", "samsung tesla chips"],
+             "raw": "amazon prim deals\nsamsung tesla chips\nthreslons gallojae"}]
+    report = audit(rows, history)
+    assert report["served_garbled"] == 1 and report["served_invented"] == 0
+    assert report["raw_garbled"] == 1 and report["raw_invented"] == 1
