@@ -200,17 +200,31 @@ def _within(words: list[set[str]], other: list[set[str]]) -> bool:
     return all(any(w & o for o in other) for w in words)
 
 
+NEAR_REPEAT_MIN_WORDS = 3  # queries of this many content words or more repeat one that shares all but one of them
+
+
+def _shared(words: list[set[str]], other: list[set[str]]) -> int:
+    return sum(any(w & o for o in other) for w in words)
+
+
 def repeats(query: str, earlier: Iterable[str]) -> bool:
     """True when every content word of ``query`` is one of an earlier query's, or every content word of an earlier
     query is one of ``query``'s (inflections match): "sierra leone pastor finds" after "sierra leone pastor finds
-    huge diamond", "conways intelligence" after "conway intelligence". Such a query searches what the earlier one
-    does and takes a slot another interest could have."""
+    huge diamond", "conways intelligence" after "conway intelligence"; or when the shorter of the two has
+    :data:`NEAR_REPEAT_MIN_WORDS`+ content words and all but one are the other's: "carbon trade levy starts" after
+    "carbon border levy starts". Such a query searches what the earlier one does and takes a slot another interest
+    could have."""
     mine = word_sets(query)
     if not mine:
         return False
     for other in earlier:
         theirs = word_sets(other)
-        if theirs and (_within(mine, theirs) or _within(theirs, mine)):
+        if not theirs:
+            continue
+        if _within(mine, theirs) or _within(theirs, mine):
+            return True
+        shorter, longer = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+        if len(shorter) >= NEAR_REPEAT_MIN_WORDS and _shared(shorter, longer) >= len(shorter) - 1:
             return True
     return False
 

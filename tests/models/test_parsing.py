@@ -22,6 +22,18 @@ def test_a_query_that_repeats_an_earlier_ones_words_takes_no_slot():
     assert not repeats("brexit bill", ["brexit trade deal"]) and not repeats("uk ev", ["uk ev sales"])
 
 
+
+def test_a_query_that_shares_all_but_one_word_of_three_or_more_with_an_earlier_one_takes_no_slot():
+    # quoted from student-hs12b's lists for the sample users (u002, u032)
+    assert repeats("carbon trade levy starts", ["carbon border levy starts"])
+    assert repeats("carbon boundary levy starts", ["carbon border levy starts biting"])
+    assert parse_queries("carbon border levy starts\ncarbon trade levy starts\nfixed mortgage best buy", 5) == [
+        "carbon border levy starts", "fixed mortgage best buy"]
+    # two words shared of three and four: a different search
+    assert not repeats("fed rate cut odds", ["fed rate hike december"])
+    assert not repeats("bond yields jump", ["bond market rally"])  # one shared of three
+
+
 @pytest.mark.parametrize("bullet", ["- ", "* ", "• ", "· ", "-- "])
 def test_bullets_are_stripped(bullet):
     assert parse_queries(f"{bullet}premier league table\n{bullet}nba trade rumours", 5) == [
@@ -69,8 +81,9 @@ def test_duplicates_are_removed_case_insensitively_keeping_the_first():
 
 
 def test_max_queries_is_respected_keeping_the_first():
-    text = "\n".join(f"topic number {w}" for w in ("one", "two", "three", "four", "five", "six"))
-    assert parse_queries(text, 3) == ["topic number one", "topic number two", "topic number three"]
+    queries = ["premier league table", "nba trade rumours", "fed rate decision", "climate summit deal",
+               "mars rover landing", "tesla recall"]
+    assert parse_queries("\n".join(queries), 3) == queries[:3]
 
 
 @pytest.mark.parametrize("bad", [
