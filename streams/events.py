@@ -118,11 +118,13 @@ def _id(record: dict, name: str) -> str:
 
 
 def _url_words(url: str) -> str:
-    """A readable stand-in for a page without a title: host and the words of its path."""
+    """A readable stand-in for a page without a title: the words of its path, or its host when the path has none.
+    The site is who published the page, not what the reader looks for: kept beside the path's words it reached the
+    model, which wrote "reuters" as a reader's interest."""
     parsed = urlparse(url)
     words = re.split(r"[/_\-.+]+", unquote(parsed.path))
     words = [w for w in words if w and not w.isdigit() and w not in {"html", "htm", "php", "index"}]
-    return " ".join([parsed.netloc.removeprefix("www."), *words]).strip()
+    return " ".join(words or [parsed.netloc.removeprefix("www.")]).strip()
 
 
 def _event_time(record: dict, limits: Limits, now_ms: int | None) -> int:
