@@ -7,7 +7,8 @@ import pytest
 
 from training.rewards import REWARDS, check_weights, composite, interest_clusters
 
-GOOD = "fed interest rate hikes\nmortgage rates fed decision\nfed rates december\nbond yields fed\nfed rate outlook"
+# five distinct searches: no two share all but one of three or more words (models.parsing.repeats)
+GOOD = "fed interest rate hikes\nmortgage rates fed decision\nfed raises december\nbond yields fed\nfed signals more"
 
 
 def ctx(env, user="u0", n=1):
