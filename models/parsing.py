@@ -316,7 +316,7 @@ def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool 
         if invented:
             return f"invented word {invented[0]!r}"
     if written:
-        garbled = garbled_words(fold(query), set(written), own_forms)
+        garbled = garbled_words(fold(query), written, own_forms)
         if garbled:
             return f"garbled word {garbled[0][0]!r} (the user wrote {garbled[0][1]!r})"
     return None

@@ -94,7 +94,7 @@ def slip_of(word: str, written: Iterable[str]) -> str | None:
     return None
 
 
-def garbled_words(text: str, written: set[str], known: set[str]) -> list[tuple[str, str]]:
+def garbled_words(text: str, written: Iterable[str], known: set[str]) -> list[tuple[str, str]]:
     """``(word, the user's word it garbles)`` for each word of ``text`` (whole tokens of letters only) the user did
     not write in any form (none of its :func:`word_forms` in ``known``) that is a :func:`slip_of` one of
     ``written``."""

@@ -9,8 +9,7 @@ from collections import Counter
 
 import numpy as np
 
-from models.parsing import (InvalidOutput, copies_prompt, own_words, parse_queries, query_words_problem,
-                            written_words)
+from models.parsing import InvalidOutput, own_words, parse_queries, query_words_problem, written_words
 
 
 def by_other(row: dict, model: str | None) -> bool:
@@ -44,8 +43,8 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
         except InvalidOutput:
             raw = []
         raw_queries += len(raw)
-        raw_copies += sum(copies_prompt(q, own) for q in raw)
-        problems = [query_words_problem(q, own, check, written) or "" for q in raw]
+        problems = [query_words_problem(q, own, check, written) or "" for q in raw]  # the copy check comes first
+        raw_copies += sum(p == "copies the prompt" for p in problems)
         raw_invented += sum(p.startswith("invented") for p in problems)
         raw_garbled += sum(p.startswith("garbled") for p in problems)
     filled = [int(r.get("filled") or 0) for r in per_user]

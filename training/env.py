@@ -2,8 +2,7 @@
 
 :class:`RewardEnv` loads a benchmark folder (``training/evaluate.py``'s :class:`Benchmark`), the query embedder,
 the article index (and the word index of the hybrid query search), the corpus IDF, the generic-query embeddings and
-the click model, and turns a batch of user ids
-into the rewards' :class:`training.rewards.TrainingUser` objects. Only users of the ``train`` split are handed out
+the click model, and turns a batch of user ids into the rewards' :class:`training.rewards.TrainingUser` objects. Only users of the ``train`` split are handed out
 for training (:meth:`RewardEnv.train_users`); evaluation users' targets never reach a reward.
 """
 

@@ -50,6 +50,11 @@ def distinct(candidates: list[str]) -> list[str]:
     return kept
 
 
+def _fused(lists: list[list[list[tuple[str, float]]]], picks: list[int], k: int = K) -> list[str]:
+    """The RRF fusion (top ``k``) of every search result list of the candidates ``picks``."""
+    return fuse([hits for i in picks for hits in lists[i] if hits], k)
+
+
 def select(lists: list[list[list[tuple[str, float]]]], closeness: np.ndarray, relevant,
            size: int = 5, k: int = K) -> list[int]:
     """Indices of the chosen candidates, in order: greedily the candidate whose search results (``lists[i]``: one
@@ -65,8 +70,7 @@ def select(lists: list[list[list[tuple[str, float]]]], closeness: np.ndarray, re
         for i in range(len(lists)):
             if i in chosen:
                 continue
-            fused = fuse([hits for j in (*chosen, i) for hits in lists[j] if hits], k)
-            gain = ranking.ndcg_at_k(fused, relevant, k) - current
+            gain = ranking.ndcg_at_k(_fused(lists, [*chosen, i], k), relevant, k) - current
             key = (round(gain, 9), float(closeness[i]), -i)
             if best_key is None or key > best_key:
                 best, best_key = i, key
@@ -84,10 +88,6 @@ def candidates_for(history: list[dict], extra: list[str] = (), n_phrases: int = 
     texts = [s["text"] for s in history]
     pool = validate([*extra, *key_phrases(history, n_phrases)], texts)
     return distinct(pool)
-
-
-def _fused(lists: list[list[list[tuple[str, float]]]], picks: list[int]) -> list[str]:
-    return fuse([hits for i in picks for hits in lists[i] if hits], K)
 
 
 def build(bench, users: list[str], embedder, out: Path, teacher: dict[str, list[str]] | None = None,
