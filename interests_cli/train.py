@@ -1,6 +1,7 @@
-"""Training: ``interests train grpo|distill|kd-targets|hindsight-targets|students|study|retrain|package|
-export-histories`` (the Dr.GRPO teacher, the distilled student, its KD cache and hindsight targets, students against
-their teacher, the study, the retraining job, shipping an adapter, the histories a GPU machine trains on)."""
+"""Training: ``interests train grpo|distill|kd-targets|hindsight-targets|query-value|students|study|retrain|package|
+export-histories`` (the Dr.GRPO teacher, the distilled student, its KD cache and hindsight targets, the query-value
+model, students against their teacher, the study, the retraining job, shipping an adapter, the histories a GPU machine
+trains on)."""
 
 from __future__ import annotations
 
@@ -177,6 +178,16 @@ def cmd_hindsight_targets(args) -> int:
         print(json.dumps(build(bench, users, embedder, out, own, size=args.size, n_phrases=args.phrases,
                                search=args.query_search)))
     print(out)
+    return 0
+
+
+def cmd_query_value(args) -> int:
+    from training.query_value import run
+
+    report = run(args.seeds, args.truths, args.users, args.model_users, args.model_seeds, Path(args.out),
+                 Path(args.report) if args.report else None, args.bench_users, args.query_search, args.seed)
+    print(json.dumps(report, indent=1))
+    print(f"wrote {args.out}" + (f" and {Path(args.report) / 'query-value.json'}" if args.report else ""))
     return 0
 
 
@@ -415,6 +426,36 @@ def _add_hindsight_targets(train) -> None:
     _work_option(p)
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in comma_list()(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+
+
+def _add_query_value(train) -> None:
+    from models.query_value import DEFAULT_DIR
+
+    p = command(train, "query-value", cmd_query_value, "the query-value model: which of a reader's candidate "
+                "queries (the model's, the key phrases) retrieve what they read next, learned on training users "
+                "(models/query_value.py; served with INTERESTS_GEN_SELECT=value)")
+    p.add_argument("--seeds", type=_int_list, default=[0, 1, 2, 3],
+                   help="simulated benchmarks' seeds (default 0,1,2,3)")
+    p.add_argument("--truths", type=comma_list(("lexical", "embedding")), default=("lexical", "embedding"),
+                   help="their topic spaces (default lexical,embedding)")
+    p.add_argument("--users", type=int, default=1000, help="training users per benchmark (default 1000)")
+    p.add_argument("--model-users", type=int, default=200,
+                   help="of them, how many have the served model's queries among their candidates (default 200: "
+                        "the benchmark's training sample, whose completions the benchmark caches)")
+    p.add_argument("--model-seeds", type=_int_list, default=[0],
+                   help="the benchmarks' seeds whose users get the model's queries (default 0)")
+    query_search_option(p, "how each candidate searches the news index for its label (default hybrid, as served)")
+    p.add_argument("--out", default=str(DEFAULT_DIR), help=f"the model's folder (default {DEFAULT_DIR})")
+    p.add_argument("--report", default=None, help="a folder for query-value.json (held-out NDCG@10, importance)")
+    p.add_argument("--bench-users", type=int, default=2000, help="size of each simulated benchmark")
+    p.add_argument("--seed", type=int, default=0)
+
+
 def _add_students(train) -> None:
     p = command(train, "students", cmd_students, "students against their teacher: NDCG@10 ratios with paired "
                 "intervals from benchmark reports, latency from one CPU throughput run")
@@ -486,6 +527,7 @@ def add(sub) -> None:
     _add_distill(train)
     _add_kd_targets(train)
     _add_hindsight_targets(train)
+    _add_query_value(train)
     _add_students(train)
     _add_study(train)
     _add_retrain(train)

@@ -13,6 +13,7 @@ MODEL_NAME = "smollm2-135m-instruct"  # the student's registry name and its conv
 PROMPT_SIGNALS = 20  # signals a prompt shows: serving and training build the same prompt
 ON_INVALID = ("stale", "fallback")
 ENGINES = ("lean", "transformers")  # greedy decoding: models/leandecode.py, or transformers' generate
+SELECTS = ("", "value")  # how a list is chosen: the fill completes the model's, or the query-value model chooses
 
 
 def parse_weights(text: str) -> dict[str, float] | None:
@@ -72,6 +73,11 @@ class GeneratorConfig:
     # a list the model left short is first topped up with the grounded, new queries of this many lists the model
     # samples at sample_temperature from the same prompt (one prefill; models/generators/topup.py); 0 = off
     top_up: int = 0
+    # how a list is chosen (models/generators/select.py): "value" = the model's grounded queries and the reader's key
+    # phrases as one pool, the best by the learned query-value model in query_value_dir (models/query_value.py; it
+    # replaces the fill); "" = the model's queries, completed by the fill
+    select: str = ""
+    query_value_dir: Path = field(default_factory=lambda: Path(__file__).parent / "artifacts" / "query-value")
     # --- best-of-N (models/bestofn.py, models/rewards.py) -------------------------------------------------------------
     best_of_n: int = 1  # N > 1: sample N query lists per user at sample_temperature and serve the best by the rewards
     sample_temperature: float = 0.8  # temperature of the best-of-N samples and of the top-up's
@@ -120,6 +126,9 @@ class GeneratorConfig:
         if self.best_of_n > 1 and self.sample_temperature <= 0:
             raise ValueError("best-of-N samples need INTERESTS_GEN_SAMPLE_TEMPERATURE > 0 "
                              f"(got {self.sample_temperature})")
+        if self.select not in SELECTS:
+            raise ValueError(f"select must be one of {', '.join(repr(x) for x in SELECTS)} (INTERESTS_GEN_SELECT), "
+                             f"not {self.select!r}")
         if self.top_up < 0:
             raise ValueError(f"top_up must be >= 0 (INTERESTS_GEN_TOP_UP), not {self.top_up}")
         if self.top_up and self.best_of_n > 1:

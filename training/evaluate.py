@@ -31,7 +31,8 @@ from streams.events import InvalidEvent, to_signal
 from streams.replay import TYPE_SUBJECT
 
 log = logging.getLogger(__name__)
-BASELINES = ("centroid", "recent-titles", "keyphrase", "smollm2")
+# keyphrase-value: the key phrases chosen by the query-value model (models/generators/select.py), no language model
+BASELINES = ("centroid", "recent-titles", "keyphrase", "keyphrase-value", "smollm2")
 SERVED = "served"  # the registry's current version, built exactly as the generator worker builds it
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "mrr", "ild", "coverage", "gen_ms")
 GROUPS = ("all", "cold", "drift", "warm")
@@ -193,6 +194,13 @@ def make_baseline(name: str, gen_cfg=None) -> QueryGenerator | None:
         return generator
     if name == "recent-titles":
         return RecentTitles(gen_cfg.num_queries)
+    if name == "keyphrase-value":
+        from models.embeddings import make_embedder
+        from models.generators.select import ValuedPhrases
+        from models.query_value import QueryValueModel
+
+        return ValuedPhrases(QueryValueModel.load(gen_cfg.query_value_dir), make_embedder(gen_cfg.embedder),
+                             gen_cfg.num_queries)
     if name in ("keyphrase", "smollm2"):
         return backend(name, gen_cfg)  # no fallback: each generator is measured on its own
     raise ValueError(f"unknown generator {name!r}; choose from {', '.join((*BASELINES, SERVED))}")

@@ -49,7 +49,9 @@ def make_generator(cfg, embedder=None) -> QueryGenerator:
     """The generator named by ``cfg.backend``: best-of-N over ``cfg.best_of_n`` samples when that is above 1
     (``embedder`` scores them; default ``cfg.embedder``'s), a short list topped up from ``cfg.top_up`` of the
     model's own samples (:class:`models.generators.topup.TopUp`) and then completed by ``cfg.fill``'s queries
-    (:class:`models.generators.fill.Filled`), wrapped with the fallback when ``cfg.on_invalid == "fallback"``. Under
+    (:class:`models.generators.fill.Filled`) or, with ``cfg.select == "value"``, chosen with the reader's key phrases
+    by the query-value model (:class:`models.generators.select.Selected`), wrapped with the fallback when
+    ``cfg.on_invalid == "fallback"``. Under
     ``"stale"`` the worker applies :func:`make_fallback`'s generator itself, only to users who have no features to
     keep."""
     if cfg.best_of_n > 1:
@@ -60,7 +62,14 @@ def make_generator(cfg, embedder=None) -> QueryGenerator:
         from models.generators.topup import TopUp
 
         primary = TopUp(primary, cfg.top_up, cfg.sample_temperature, cfg.num_queries)
-    if cfg.fill and cfg.fill != cfg.backend:
+    if cfg.select == "value" and cfg.backend != "keyphrase":
+        from models.embeddings import make_embedder
+        from models.generators.select import Selected
+        from models.query_value import QueryValueModel
+
+        primary = Selected(primary, QueryValueModel.load(cfg.query_value_dir), embedder or make_embedder(cfg.embedder),
+                           cfg.num_queries)
+    elif cfg.fill and cfg.fill != cfg.backend:
         from models.generators.fill import Filled
 
         primary = Filled(primary, backend(cfg.fill, cfg), cfg.num_queries)
