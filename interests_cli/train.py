@@ -185,7 +185,8 @@ def cmd_query_value(args) -> int:
     from training.query_value import run
 
     report = run(args.seeds, args.truths, args.users, args.model_users, args.model_seeds, Path(args.out),
-                 Path(args.report) if args.report else None, args.bench_users, args.query_search, args.seed)
+                 Path(args.report) if args.report else None, args.bench_users, args.query_search, args.seed,
+                 args.fusion_users)
     print(json.dumps(report, indent=1))
     print(f"wrote {args.out}" + (f" and {Path(args.report) / 'query-value.json'}" if args.report else ""))
     return 0
@@ -443,10 +444,12 @@ def _add_query_value(train) -> None:
                    help="simulated benchmarks' seeds (default 0,1,2,3)")
     p.add_argument("--truths", type=comma_list(("lexical", "embedding")), default=("lexical", "embedding"),
                    help="their topic spaces (default lexical,embedding)")
-    p.add_argument("--users", type=int, default=1000, help="training users per benchmark (default 1000)")
+    p.add_argument("--users", type=int, default=800, help="training users per benchmark (default 800)")
     p.add_argument("--model-users", type=int, default=200,
-                   help="of them, how many have the served model's queries among their candidates (default 200: "
-                        "the benchmark's training sample, whose completions the benchmark caches)")
+                   help="of them, how many have the served model's queries among their candidates (default 200)")
+    p.add_argument("--fusion-users", type=int, default=200,
+                   help="the training users `interests benchmark --train-users` chooses its fusion on, left out "
+                        "(default 200, the benchmark's)")
     p.add_argument("--model-seeds", type=_int_list, default=[0],
                    help="the benchmarks' seeds whose users get the model's queries (default 0)")
     query_search_option(p, "how each candidate searches the news index for its label (default hybrid, as served)")

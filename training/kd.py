@@ -86,12 +86,12 @@ def build_targets(bench, users: list[str], generator, out: Path, batch_size: int
 
 
 def teacher_generator(gen_cfg, teacher_dir: Path, best_of: int = 1, embedder=None):
-    """The teacher as it serves (its manifest's prompt), without the fill and the fallback; best of ``best_of``
-    samples by structure, diversity and grounding (the composite reward without relevance) when above 1."""
+    """The teacher as it serves (its manifest's prompt), without the fill, the chooser and the fallback; best of
+    ``best_of`` samples by structure, diversity and grounding (the composite reward without relevance) when above 1."""
     from models.generators.factory import make_generator
 
-    cfg = replace(gen_cfg, backend="smollm2", model_dir=Path(teacher_dir), fill="", fallback="", on_invalid="stale",
-                  best_of_n=best_of,
+    cfg = replace(gen_cfg, backend="smollm2", model_dir=Path(teacher_dir), fill="", select="", fallback="",
+                  on_invalid="stale", best_of_n=best_of,
                   reward_weights=gen_cfg.reward_weights or "structure=1,diversity=1,grounding=1")
     return make_generator(cfg, embedder)
 

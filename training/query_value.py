@@ -49,6 +49,7 @@ class UserRows:
     from_model: list[bool]
     rows: np.ndarray
     solo: list[float]
+    vectors: np.ndarray = field(repr=False)
     lists: list[list[list[tuple[str, float]]]] = field(repr=False)
     relevant: list[str] = field(repr=False)
 
@@ -75,7 +76,7 @@ def user_rows(bench, user: str, embedder, index: ArticleIndex, lexical=None, mod
             own.append(hits)
     relevant = bench.targets[user]
     solo = [ranking.ndcg_at_k(fused(lists, [i]), relevant, K) for i in range(len(pool))]
-    return UserRows(bench.root.name, user, bench.group_of(user), pool, from_model, rows, solo, lists, relevant)
+    return UserRows(bench.root.name, user, bench.group_of(user), pool, from_model, rows, solo, qv, lists, relevant)
 
 
 def fused(lists, picks: list[int], k: int = K) -> list[str]:
@@ -110,7 +111,7 @@ def held_out_report(model: QueryValueModel, users: list[UserRows], size: int = 5
     out = {"users": len(users), "chosen": [], "model_then_phrases": [], "key_phrases": [], "best_singles": [],
            "model_share": []}
     for u in users:
-        picks = choose(u.pool, model.scores(u.rows), size)
+        picks = choose(u.pool, model.scores(u.rows), size, u.vectors)
         out["chosen"].append(ranking.ndcg_at_k(fused(u.lists, picks), u.relevant, K))
         out["model_share"].append(sum(u.from_model[i] for i in picks) / max(len(picks), 1))
         model_first = [i for i, m in enumerate(u.from_model) if m]
@@ -174,10 +175,13 @@ def served_model_queries(bench, users: list[str], gen_cfg=None, batch: int = 16)
 
 
 def run(seeds: list[int], truths: list[str], users: int, model_users: int, model_seeds: list[int], out,
-        report_dir=None, bench_users: int = 2000, search: str = "hybrid", seed: int = 0) -> dict:
-    """Collect the training users of each simulated benchmark (``seeds`` x ``truths``; ``users`` each, the first
-    ``model_users`` of the benchmark's seeded training sample with the served model's queries where the benchmark's
-    seed is in ``model_seeds``), fit on nine tenths, report on the rest, refit on all and save to ``out``."""
+        report_dir=None, bench_users: int = 2000, search: str = "hybrid", seed: int = 0,
+        fusion_users: int = 200) -> dict:
+    """Collect the training users of each simulated benchmark (``seeds`` x ``truths``): a seeded sample of ``users``
+    without the ``fusion_users`` that ``interests benchmark --train-users`` of the same seed chooses its fusion on (so
+    the fusion is chosen on lists the chooser was not fitted to), the first ``model_users`` of them with the served
+    model's queries where the benchmark's seed is in ``model_seeds``; fit on nine tenths, report on the rest, refit on
+    all and save to ``out``."""
     import json
     import platform
     from pathlib import Path
@@ -194,20 +198,22 @@ def run(seeds: list[int], truths: list[str], users: int, model_users: int, model
             folder = simulated(sim_seed, bench_users, truth)
             noise_filter, _ = noise_filter_for(folder, embedder, sim_seed)
             bench = Benchmark.load(folder, noise_filter=noise_filter)
-            with_model = bench.eval_users("train", limit=model_users, seed=0) \
-                if model_users and sim_seed in model_seeds else []
-            chosen = sorted(set(bench.eval_users("train", limit=users, seed=1)) | set(with_model))
+            fusion = set(bench.eval_users("train", limit=fusion_users, seed=sim_seed)) if fusion_users else set()
+            chosen = [u for u in bench.eval_users("train", limit=users, seed=1) if u not in fusion]
+            with_model = chosen[:model_users] if sim_seed in model_seeds else []
             model_queries = served_model_queries(bench, with_model) if with_model else {}
             rows += collect(bench, chosen, embedder, model_queries, search)
     train, held = split(rows, seed)
     report = {"held_out": held_out_report(fit(train, seed), held)} if held else {}
     model = fit(rows, seed)
     model.meta.update({"benchmarks": sorted({r.benchmark for r in rows}), "search": search,
-                       "model_users": model_users, "model_seeds": model_seeds, **report})
+                       "model_users": model_users, "model_seeds": model_seeds, "fusion_users_left_out": fusion_users,
+                       **report})
     model.save(out)
     report = {"command": f"interests train query-value --seeds {','.join(map(str, seeds))} --truths "
                          f"{','.join(truths)} --users {users} --model-users {model_users} --model-seeds "
-                         f"{','.join(map(str, model_seeds))} --query-search {search} --seed {seed}",
+                         f"{','.join(map(str, model_seeds))} --fusion-users {fusion_users} --query-search {search} "
+                         f"--seed {seed}",
               "commit": commit(), "machine": f"{platform.machine()}, python {platform.python_version()}",
               "seconds": round(time.time() - started, 1), "users": len(rows),
               "candidates": int(sum(len(r.pool) for r in rows)),

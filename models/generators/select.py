@@ -42,7 +42,7 @@ def chosen(context: UserContext, model_queries: list[str], value: QueryValueMode
         return [], []
     vectors = np.asarray(embedder.embed(pool + texts), dtype=np.float32)
     rows = features(pool, vectors[: len(pool)], Profile.of(context.history, vectors[len(pool):]), keyed, from_model)
-    picks = choose(pool, value.scores(rows), n)
+    picks = choose(pool, value.scores(rows), n, vectors[: len(pool)])
     kept = {pool[i] for i in picks if from_model[i]}
     return [q for q in model_queries if q in kept], [pool[i] for i in picks if not from_model[i]]
 

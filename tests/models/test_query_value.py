@@ -69,6 +69,12 @@ def test_choose_takes_the_best_scored_and_passes_over_a_query_inside_a_chosen_on
     assert choose(candidates, [0.9, 0.8, 0.1, 0.1, 0.5], 3) == [0, 4, 2]
     assert choose(candidates, [0.9, 0.8, 0.1, 0.1, 0.5], 10) == [0, 4, 2, 3]
     assert choose([], [], 5) == []
+    # with embeddings: "chuck berry rock" is too close to the chosen "chuck berry music" (cosine 0.8 > 0.7)
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]])
+    near = ["chuck berry music", "chuck berry rock", "fed rates", "arsenal derby"]
+    assert choose(near, [0.9, 0.8, 0.5, 0.1], 3, vectors) == [0, 2]  # "arsenal derby" is 0.8 from "fed rates"
+    assert choose(near, [0.9, 0.8, 0.5, 0.1], 3, vectors, max_cosine=0.85) == [0, 1, 2]
+    assert choose(near, [0.9, 0.8, 0.5, 0.1], 3) == [0, 1, 2]
     with pytest.raises(ValueError, match="scores"):
         choose(candidates, [1.0], 2)
 

@@ -43,7 +43,7 @@ def synthetic(n_users: int, seed: int) -> list[UserRows]:
         rows[:, FEATURES.index("is_model")] = 0
         solo = [1.0 if r < 2 else 0.0 for r in order]
         lists = [[[(f"a{r}", 1.0)]] for r in order]
-        users.append(UserRows("b", f"u{u}", "warm", [f"q{i}" for i in range(10)], [False] * 10, rows, solo, lists,
+        users.append(UserRows("b", f"u{u}", "warm", [f"q{i}" for i in range(10)], [False] * 10, rows, solo, np.eye(10), lists,
                               ["a0", "a1"]))
     return users
 
