@@ -75,8 +75,8 @@ class GeneratorConfig:
     top_up: int = 0
     # how a list is chosen (models/generators/select.py): "value" = the model's grounded queries and the reader's key
     # phrases as one pool, the best by the learned query-value model in query_value_dir (models/query_value.py; it
-    # replaces the fill); "" = the model's queries, completed by the fill
-    select: str = ""
+    # takes the place of the fill); "" = the model's queries, completed by the fill
+    select: str = "value"
     query_value_dir: Path = field(default_factory=lambda: Path(__file__).parent / "artifacts" / "query-value")
     # --- best-of-N (models/bestofn.py, models/rewards.py) -------------------------------------------------------------
     best_of_n: int = 1  # N > 1: sample N query lists per user at sample_temperature and serve the best by the rewards

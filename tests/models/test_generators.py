@@ -101,7 +101,7 @@ def test_make_generator_wraps_a_different_backend_with_the_fallback(monkeypatch)
 
     monkeypatch.setattr(factory, "backend", fake_backend)
     generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback",
-                                               fill=""))
+                                               fill="", select=""))
     assert isinstance(generator, WithFallback)
     assert generator.primary is made["smollm2"] and generator.fallback is made["keyphrase"]
     assert make_fallback(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback")) is None
@@ -118,7 +118,8 @@ def test_make_generator_completes_short_lists_with_the_fill_inside_the_fallback(
         return made[name][-1]
 
     monkeypatch.setattr(factory, "backend", fake_backend)
-    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback"))
+    generator = make_generator(GeneratorConfig(backend="smollm2", fallback="keyphrase", on_invalid="fallback",
+                                               select=""))
     assert isinstance(generator, WithFallback) and isinstance(generator.primary, Filled)
     assert generator.primary.primary is made["smollm2"][0] and generator.primary.filler is made["keyphrase"][0]
     assert not isinstance(make_generator(GeneratorConfig(backend="keyphrase")), Filled)  # nothing to fill itself with
@@ -128,7 +129,7 @@ def test_under_the_stale_policy_the_generator_is_not_wrapped_and_the_worker_gets
     import models.generators.factory as factory
 
     monkeypatch.setattr(factory, "backend", lambda name, cfg: Scripted(f"{name}@x", {}))
-    cfg = GeneratorConfig(backend="smollm2", fallback="keyphrase")
+    cfg = GeneratorConfig(backend="smollm2", fallback="keyphrase", select="")
     assert cfg.on_invalid == "stale"  # the default
     generator = make_generator(cfg)
     assert not isinstance(generator, WithFallback) and generator.version == "smollm2@x"
@@ -167,7 +168,8 @@ def test_best_of_n_from_the_config_wraps_the_sampling_backend(monkeypatch):
     monkeypatch.setattr(student, "ensure_student", lambda path: path)
     cfg = GeneratorConfig.from_env({"INTERESTS_GEN_BEST_OF_N": "8", "INTERESTS_GEN_SAMPLE_TEMPERATURE": "0.7",
                                     "INTERESTS_GEN_REWARD_WEIGHTS": "structure=1, diversity=0.5",
-                                    "INTERESTS_GEN_MODEL_DIR": "/models/v3"}, fallback="", fill="")
+                                    "INTERESTS_GEN_MODEL_DIR": "/models/v3"}, fallback="", fill="",
+                                   select="")
     embedder = HashEmbedder(dim=16)  # FAKE embedder
     generator = make_generator(cfg, embedder)
     assert isinstance(generator, BestOfN) and generator.embedder is embedder
@@ -186,9 +188,10 @@ def test_best_of_n_with_the_fallback_policy_is_wrapped_too(monkeypatch):
 
     monkeypatch.setattr(tb, "TransformersGenerator", lambda model_dir, cfg, n=1, temperature=0.8: Sampler(n))
     monkeypatch.setattr(student, "ensure_student", lambda path: path)
-    generator = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback", fill=""), HashEmbedder(dim=8))
+    generator = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback", fill="", select=""),
+                               HashEmbedder(dim=8))
     assert isinstance(generator, WithFallback) and isinstance(generator.primary, BestOfN)
-    filled = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback"), HashEmbedder(dim=8))
+    filled = make_generator(GeneratorConfig(best_of_n=4, on_invalid="fallback", select=""), HashEmbedder(dim=8))
     assert isinstance(filled.primary.primary, BestOfN) and filled.primary.filler.version == "keyphrase@1"
     assert generator.version == "tiny@v1+best-of-4"
 

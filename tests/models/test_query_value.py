@@ -171,6 +171,8 @@ def test_the_value_config_builds_the_chooser_and_an_unknown_choice_is_refused(tm
 
     with pytest.raises(ValueError, match="INTERESTS_GEN_SELECT"):
         GeneratorConfig(select="best")
+    assert GeneratorConfig().select == "value"  # served by default
+    assert QueryValueModel.load(GeneratorConfig().query_value_dir).version == "value@1"  # and shipped
     trained(tmp_path).save(tmp_path / "qv")
     cfg = GeneratorConfig(backend="smollm2", select="value", query_value_dir=tmp_path / "qv", embedder="hash",
                           on_invalid="stale")

@@ -189,7 +189,8 @@ def test_make_generator_registers_vllm(backend, monkeypatch, tmp_path):
     from models.generators.factory import make_generator
 
     monkeypatch.setattr(models.student, "ensure_student", lambda path: path)
-    generator = make_generator(GeneratorConfig(backend="vllm", fallback="", fill="", model_dir=tmp_path))
+    generator = make_generator(GeneratorConfig(backend="vllm", fallback="", fill="", select="",
+                                                model_dir=tmp_path))
     assert type(generator).__name__ == "VLLMGenerator" and generator.llm.kwargs["model"] == str(tmp_path)
 
 

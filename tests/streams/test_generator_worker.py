@@ -492,7 +492,7 @@ def test_best_of_n_is_served_for_the_registry_s_current_version_and_after_a_relo
     monkeypatch.setattr(tb, "TransformersGenerator", Sampler)
     monkeypatch.setattr(student, "ensure_student", lambda path: path)
     gen = config(registry_dir=registry.root, model_name="fake", best_of_n=8, sample_temperature=0.6,
-                 embedder="hash", fallback="", fill="")
+                 embedder="hash", fallback="", fill="", select="")
     embedder = HashEmbedder(dim=8)
     generator, watcher = generator_from_config(gen, embedder)
     assert isinstance(generator, BestOfN) and generator.embedder is embedder
