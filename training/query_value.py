@@ -4,11 +4,12 @@ they read next.
 For each training user of the simulated benchmarks (test users are never touched):
 
 1. the candidates are the served model's grounded queries (where they are given: ``model_queries``) and the user's
-   key phrases (twenty, validated), as the served chooser pools them (``models.generators.select.pool_of``);
+   key phrases (twenty, validated), with their features, as the served chooser builds them
+   (``models.generators.select.candidates``);
 2. each candidate is searched the way the query channel searches it when served (its embedding and, with the hybrid
    search, its words; the user's read articles excluded), and its label is the NDCG@10 of that search alone on the
    user's next clicks, in tenths (0 to 10);
-3. the features are the ones the worker computes (``models.query_value.features``).
+3. the features are the ones the worker computes (``models.query_value.features``, through the same function).
 
 A LightGBM LambdaRank model, one query group per user, learns to order the candidates. A tenth of the users
 (seeded) is held out: the report gives the NDCG@10 there of the chosen ``size`` candidates (fused as the channel
@@ -24,10 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common import ranking
-from models.generators.keyphrase import key_phrases
-from models.generators.select import pool_of
-from models.parsing import validate
-from models.query_value import FEATURES, NOT_A_PHRASE, Profile, QueryValueModel, choose, features
+from models.generators.select import candidates
+from models.query_value import FEATURES, NOT_A_PHRASE, QueryValueModel, choose
 from models.retrieval import ArticleIndex, check_search, fuse
 
 log = logging.getLogger(__name__)
@@ -60,15 +59,9 @@ def user_rows(bench, user: str, embedder, index: ArticleIndex, lexical=None, mod
     features and labels; None when the user has no valid candidate."""
     if bench.users.get(user, {}).get("split", "test") != "train":
         raise ValueError(f"{user} is not a training user: the labels read the next clicks")
-    history = bench.histories[user]
-    texts = [s["text"] for s in history]
-    keyed = validate(key_phrases(history, phrases), texts)
-    pool, from_model = pool_of(list(model_queries), keyed)
+    pool, from_model, rows, qv = candidates(bench.histories[user], list(model_queries), embedder, phrases)
     if not pool:
         return None
-    vectors = np.asarray(embedder.embed(pool + texts), dtype=np.float32)
-    qv = vectors[: len(pool)]
-    rows = features(pool, qv, Profile.of(history, vectors[len(pool):]), keyed, from_model)
     exclude = bench.clicked.get(user, set())
     lists = [[hits] for hits in index.search(qv, 2 * K, exclude=exclude)]
     if lexical is not None:

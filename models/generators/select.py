@@ -17,7 +17,7 @@ import numpy as np
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.keyphrase import KeyphraseGenerator, key_phrases
 from models.parsing import validate
-from models.query_value import NOT_A_PHRASE, Profile, QueryValueModel, choose, features, query_words
+from models.query_value import FEATURES, NOT_A_PHRASE, Profile, QueryValueModel, choose, features, query_words
 
 
 def pool_of(model_queries: list[str], phrases: list[str]) -> tuple[list[str], list[bool]]:
@@ -31,18 +31,29 @@ def pool_of(model_queries: list[str], phrases: list[str]) -> tuple[list[str], li
     return pool, [i < len(model_queries) for i in range(len(pool))]
 
 
+def candidates(history: list[dict], model_queries: list[str], embedder, phrases: int = NOT_A_PHRASE
+               ) -> tuple[list[str], list[bool], np.ndarray, np.ndarray]:
+    """A reader's candidates as the chooser sees them, the same in serving and in training: the pool of
+    ``model_queries`` and ``phrases`` validated key phrases of ``history`` (:func:`pool_of`), whether each is the
+    model's, their feature rows and their embeddings (one call with the history's texts)."""
+    texts = [s["text"] for s in history]
+    keyed = validate(key_phrases(history, phrases), texts)
+    pool, from_model = pool_of(model_queries, keyed)
+    if not pool:
+        return [], [], np.zeros((0, len(FEATURES))), np.zeros((0, 0), dtype=np.float32)
+    vectors = np.asarray(embedder.embed(pool + texts), dtype=np.float32)
+    rows = features(pool, vectors[: len(pool)], Profile.of(history, vectors[len(pool):]), keyed, from_model)
+    return pool, from_model, rows, vectors[: len(pool)]
+
+
 def chosen(context: UserContext, model_queries: list[str], value: QueryValueModel, embedder, n: int,
            phrases: int = NOT_A_PHRASE) -> tuple[list[str], list[str]]:
     """(the model's queries kept, in their order; the reader's key phrases added, best first): the ``n`` best by
     ``value`` of the pool of ``model_queries`` and ``phrases`` validated key phrases."""
-    texts = [s["text"] for s in context.history]
-    keyed = validate(key_phrases(context.history, phrases), texts)
-    pool, from_model = pool_of(model_queries, keyed)
+    pool, from_model, rows, vectors = candidates(context.history, model_queries, embedder, phrases)
     if not pool:
         return [], []
-    vectors = np.asarray(embedder.embed(pool + texts), dtype=np.float32)
-    rows = features(pool, vectors[: len(pool)], Profile.of(context.history, vectors[len(pool):]), keyed, from_model)
-    picks = choose(pool, value.scores(rows), n, vectors[: len(pool)])
+    picks = choose(pool, value.scores(rows), n, vectors)
     kept = {pool[i] for i in picks if from_model[i]}
     return [q for q in model_queries if q in kept], [pool[i] for i in picks if not from_model[i]]
 
