@@ -50,8 +50,9 @@ def distinct(candidates: list[str]) -> list[str]:
     return kept
 
 
-def _fused(lists: list[list[list[tuple[str, float]]]], picks: list[int], k: int = K) -> list[str]:
-    """The RRF fusion (top ``k``) of every search result list of the candidates ``picks``."""
+def fused(lists: list[list[list[tuple[str, float]]]], picks: list[int], k: int = K) -> list[str]:
+    """The query channel's top ``k`` for the candidates ``picks``: the RRF fusion of every search result list of
+    each (``lists[i]``: one list per search)."""
     return fuse([hits for i in picks for hits in lists[i] if hits], k)
 
 
@@ -70,7 +71,7 @@ def select(lists: list[list[list[tuple[str, float]]]], closeness: np.ndarray, re
         for i in range(len(lists)):
             if i in chosen:
                 continue
-            gain = ranking.ndcg_at_k(_fused(lists, [*chosen, i], k), relevant, k) - current
+            gain = ranking.ndcg_at_k(fused(lists, [*chosen, i], k), relevant, k) - current
             key = (round(gain, 9), float(closeness[i]), -i)
             if best_key is None or key > best_key:
                 best, best_key = i, key
@@ -130,10 +131,10 @@ def build(bench, users: list[str], embedder, out: Path, teacher: dict[str, list[
                 closeness = (vectors @ targets.T).mean(axis=1) if len(targets) else np.zeros(len(pool))
                 picks = select(lists, closeness, relevant, size)
                 chosen = [pool[i] for i in picks]
-                stats["target_ndcg"].append(ranking.ndcg_at_k(_fused(lists, picks), relevant, K))
+                stats["target_ndcg"].append(ranking.ndcg_at_k(fused(lists, picks), relevant, K))
                 phrases = [i for i, q in enumerate(pool) if q not in (teacher or {}).get(user, [])][:size]
                 stats["keyphrase_ndcg"].append(
-                    ranking.ndcg_at_k(_fused(lists, phrases), relevant, K) if phrases else 0.0)
+                    ranking.ndcg_at_k(fused(lists, phrases), relevant, K) if phrases else 0.0)
             handle.write(json.dumps({"benchmark": name, "user": user, "queries": chosen, "text": target_text(chosen),
                                      "teacher": VERSION, "search": search}, ensure_ascii=False) + "\n")
             stats["made"] += 1

@@ -27,10 +27,10 @@ import numpy as np
 from common import ranking
 from models.generators.select import candidates
 from models.query_value import FEATURES, NOT_A_PHRASE, QueryValueModel, choose
-from models.retrieval import ArticleIndex, check_search, fuse
+from models.retrieval import ArticleIndex, check_search
+from training.hindsight import K, fused
 
 log = logging.getLogger(__name__)
-K = 10
 VERSION = "value@1"
 PARAMS = {"objective": "lambdarank", "n_estimators": 300, "learning_rate": 0.03, "num_leaves": 15,
           "min_child_samples": 40, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
@@ -72,12 +72,6 @@ def user_rows(bench, user: str, embedder, index: ArticleIndex, lexical=None, mod
     return UserRows(bench.root.name, user, bench.group_of(user), pool, from_model, rows, solo, qv, lists, relevant)
 
 
-def fused(lists, picks: list[int], k: int = K) -> list[str]:
-    """The channel's top ``k``: the RRF fusion of every search result list of the candidates ``picks``."""
-    hits = [h for i in picks for h in lists[i] if h]
-    return fuse(hits, k) if hits else []
-
-
 def labels(solo: list[float]) -> np.ndarray:
     """NDCG@10 in tenths, 0 to 10 (LambdaRank's graded relevance)."""
     return np.minimum(np.rint(np.asarray(solo) * 10), 10).astype(int)
@@ -93,7 +87,7 @@ def fit(users: list[UserRows], seed: int = 0) -> QueryValueModel:
     y = np.concatenate([labels(u.solo) for u in users])
     ranker = lgb.LGBMRanker(**PARAMS, random_state=seed)
     ranker.fit(x, y, group=[len(u.pool) for u in users])
-    return QueryValueModel(ranker.booster_, VERSION, {"params": {k: v for k, v in PARAMS.items()}, "seed": seed,
+    return QueryValueModel(ranker.booster_, VERSION, {"params": dict(PARAMS), "seed": seed,
                                                       "users": len(users), "candidates": int(len(y))})
 
 
@@ -141,7 +135,6 @@ def collect(bench, users: list[str], embedder, model_queries: dict[str, list[str
     log.info("%s: %d users with candidates of %d in %.0f s", bench.root.name, len(out), len(users),
              time.time() - started)
     return out
-
 
 
 def served_model_queries(bench, users: list[str], gen_cfg=None, batch: int = 16) -> dict[str, list[str]]:
