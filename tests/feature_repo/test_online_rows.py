@@ -15,8 +15,8 @@ from feast.utils import _convert_arrow_to_proto
 from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.offline import ACTIVITY
-from feature_repo.store import (online_rows, open_store, push_rows, push_rows_through_feast, read_features,
-                                 read_features_through_feast, to_frame)
+from feature_repo.store import (feature_view, float_values, online_rows, open_store, push_rows, push_rows_through_feast,
+                                 read_features, read_features_through_feast, to_frame)
 from tests.feature_repo.rows import feature_row
 
 
@@ -93,3 +93,39 @@ def test_the_direct_read_returns_what_feasts_get_online_features_returns(any_sto
             assert type(a[name]) is type(b[name]), (a["user_id"], name)
     assert ours[0]["queries"] == ["arsenal title race", "saka injury news"] and ours[1]["queries"] is None
     assert ours[0]["history_length"] == 11 and ours[0]["search_share"] == 0.25 and ours[2]["history_length"] is None
+
+
+@pytest.mark.parametrize("values", [[], [0.5], [1.0, -2.25, 3.5e-8], np.linspace(-1, 1, 384, dtype=np.float32).tolist()])
+def test_float_values_reads_a_float_list_from_its_wire_bytes_like_the_proto(values):
+    from feast.protos.feast.types.Value_pb2 import FloatList
+
+    message = FloatList(val=values)
+    assert float_values(message) == list(message.val)
+    assert all(type(x) is float for x in float_values(message))
+
+
+def test_float_values_falls_back_on_bytes_it_does_not_expect():
+    from feast.protos.feast.types.Value_pb2 import FloatList
+
+    class Unpacked:  # a message whose wire bytes are not one packed field: read through the proto's list
+        val = FloatList(val=[1.5, 2.5]).val
+
+        def SerializeToString(self):
+            return b"\x0d\x00\x00\xc0\x3f\x0d\x00\x00\x20\x40"  # field 1 as two unpacked fixed32 values
+
+    assert float_values(Unpacked()) == [1.5, 2.5]
+
+
+def test_the_feature_view_is_read_from_the_registry_once_per_refresh(tmp_path, monkeypatch):
+    store = open_store(FeatureStoreConfig(data_dir=tmp_path / "feast"), apply=True)
+    calls = []
+    real = store.get_feature_view
+    monkeypatch.setattr(store, "get_feature_view", lambda name: calls.append(name) or real(name))
+    push_rows(store, [feature_row("alice", ["arsenal title race"], seed=1)])
+    first = feature_view(store)
+    assert read_features(store, ["alice"])[0]["queries"] == ["arsenal title race"]
+    assert feature_view(store) is first and calls == ["user_interest_queries"]
+    again = feature_view(store, refresh_s=0)  # a refresh reads the registry again
+    assert again is not first and again.name == first.name and len(calls) == 2
+    other = open_store(FeatureStoreConfig(data_dir=tmp_path / "feast"))  # each store keeps its own
+    assert feature_view(other) is not again
