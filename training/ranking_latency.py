@@ -3,13 +3,14 @@ whole ranking request (lookup, the recall channels' candidates, features, LightG
 users, on the SQLite store and on a real redis-server (started here on a free port, no persistence).
 
     python -m training.ranking_latency [--users 1000] [--repeats 300] [--ranker DIR] [--query-search hybrid|dense]
-        [--out FILE.json]
+        [--lookups-only] [--out FILE.json]
 
 The store holds ``--users`` users with feature rows of the production shape (5 queries of three words drawn from the
 catalogue's titles, so that the word search has real words to look up; 384-dimensional embeddings; interest
 vector). ``--query-search`` overrides how the ranker gathers the query channel's candidates (the cost of the word
 search). The ranker is a trained one (``interests ranker benchmark`` keeps it) with its catalogue as the news
-index. Each measurement is repeated; p50 and p99 are printed and written to JSON with the machine and its load.
+index; ``--lookups-only`` measures the lookups alone, with no ranker (query texts are placeholders then). Each
+measurement is repeated; p50 and p99 are printed and written to JSON with the machine and its load.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def percentiles(times_s: list[float]) -> dict:
             "mean_ms": round(float(ms.mean()), 3), "n": len(ms)}
 
 
-def measure(store, ranker: Ranker, news: NewsIndex, users: list[str], batch: int, repeats: int, seed: int = 0,
-            at_ms: int | None = None) -> dict:
-    """p50/p99 of a lookup and of a whole ranking request for ``batch`` users drawn at random per repeat."""
+def measure(store, ranker: Ranker | None, news: NewsIndex | None, users: list[str], batch: int, repeats: int,
+            seed: int = 0, at_ms: int | None = None) -> dict:
+    """p50/p99 of a lookup and of a whole ranking request for ``batch`` users drawn at random per repeat (the lookup
+    alone without a ``ranker``)."""
     rng = np.random.default_rng(seed)
     at_ms = at_ms or int(time.time() * 1000)
     read_features(store, users[:batch])  # warm the registry cache and the connection
@@ -68,10 +70,15 @@ def measure(store, ranker: Ranker, news: NewsIndex, users: list[str], batch: int
         t0 = time.perf_counter()
         read_features(store, pick)
         lookup.append(time.perf_counter() - t0)
+        if ranker is None:
+            continue
         t0 = time.perf_counter()
         ranker.rank_many(news, read_features(store, pick), at_ms, k=10)
         request.append(time.perf_counter() - t0)
-    return {"lookup": percentiles(lookup), "ranking_request": percentiles(request)}
+    out = {"lookup": percentiles(lookup)}
+    if ranker is not None:
+        out["ranking_request"] = percentiles(request)
+    return out
 
 
 def title_words(folder: Path) -> list[str]:
@@ -87,15 +94,20 @@ def title_words(folder: Path) -> list[str]:
     return sorted(set().union(*(content_words(t) for t in titles)))
 
 
-def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = None,
-        query_search: str | None = None) -> tuple[dict, str]:
-    """Per store the latencies of :func:`measure` for 1 and 100 users, and the query search the ranker ran with."""
-    ranker = Ranker.load(ranker_dir)
-    if query_search:
-        ranker.query_search = check_search(query_search)
-    folder = Path(catalogue or ranker.meta["catalogue"])
-    news = NewsIndex.from_folder(folder, ranker.popularity, words=ranker.query_search == "hybrid")
-    data = rows(n_users, dim=news.index.dim, words=title_words(folder))
+def run(n_users: int, repeats: int, ranker_dir: Path | None, catalogue: Path | None = None,
+        query_search: str | None = None) -> tuple[dict, str | None]:
+    """Per store the latencies of :func:`measure` for 1 and 100 users, and the query search the ranker ran with
+    (lookups alone and None without ``ranker_dir``)."""
+    ranker = news = None
+    if ranker_dir is not None:
+        ranker = Ranker.load(ranker_dir)
+        if query_search:
+            ranker.query_search = check_search(query_search)
+        folder = Path(catalogue or ranker.meta["catalogue"])
+        news = NewsIndex.from_folder(folder, ranker.popularity, words=ranker.query_search == "hybrid")
+        data = rows(n_users, dim=news.index.dim, words=title_words(folder))
+    else:
+        data = rows(n_users)
     users = [r["user_id"] for r in data]
     out = {}
     with ExitStack() as stack:
@@ -117,7 +129,7 @@ def run(n_users: int, repeats: int, ranker_dir: Path, catalogue: Path | None = N
             shutil.rmtree(cfg.data_dir, ignore_errors=True)
         if not redis_addr:
             out["redis"] = "not measured: redis-server is not installed"
-    return out, ranker.query_search
+    return out, ranker.query_search if ranker is not None else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,14 +143,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--catalogue", default=None, help="the news index (default: the ranker's catalogue)")
     p.add_argument("--query-search", default=None, choices=QUERY_SEARCHES,
                    help="gather the query channel's candidates this way instead of the ranker's own")
+    p.add_argument("--lookups-only", action="store_true",
+                   help="measure the Feast lookups alone (no ranker needed; query texts are placeholders)")
     p.add_argument("--out", default="ranking-latency.json")
     args = p.parse_args(argv)
     load = os.getloadavg()
     started = time.time()
-    result, query_search = run(args.users, args.repeats, Path(args.ranker), Path(args.catalogue) if args.catalogue else None,
-                 args.query_search)
+    if args.lookups_only and (args.query_search or args.catalogue):
+        p.error("--lookups-only measures no ranker: --query-search and --catalogue do not apply")
+    ranker = None if args.lookups_only else Path(args.ranker)
+    if ranker is not None and not (ranker / "ranker.json").exists():
+        p.error(f"no trained ranker in {ranker}: train one with `interests ranker benchmark`, name it with --ranker, "
+                "or measure the lookups alone with --lookups-only")
+    result, query_search = run(args.users, args.repeats, ranker, Path(args.catalogue) if args.catalogue else None,
+                               args.query_search)
     report = {"command": f"python -m training.ranking_latency --users {args.users} --repeats {args.repeats}"
-                         + (f" --query-search {args.query_search}" if args.query_search else ""),
+                         + (f" --query-search {args.query_search}" if args.query_search else "")
+                         + (" --lookups-only" if args.lookups_only else ""),
               "query_search": query_search,
               "commit": commit(), "machine": machine(),
               "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
@@ -149,9 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{store}: {batches}")
             continue
         for batch, m in batches.items():
-            print(f"{store:6s} {batch:9s} lookup p50 {m['lookup']['p50_ms']:7.2f} ms p99 {m['lookup']['p99_ms']:7.2f} ms"
-                  f" | ranking request p50 {m['ranking_request']['p50_ms']:8.2f} ms"
-                  f" p99 {m['ranking_request']['p99_ms']:8.2f} ms")
+            line = f"{store:6s} {batch:9s} lookup p50 {m['lookup']['p50_ms']:7.2f} ms p99 {m['lookup']['p99_ms']:7.2f} ms"
+            if "ranking_request" in m:
+                line += (f" | ranking request p50 {m['ranking_request']['p50_ms']:8.2f} ms"
+                         f" p99 {m['ranking_request']['p99_ms']:8.2f} ms")
+            print(line)
     print(f"wrote {args.out}")
     return 0
 
