@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{store}: {batches}")
             continue
         for batch, m in batches.items():
-            line = f"{store:6s} {batch:9s} lookup p50 {m['lookup']['p50_ms']:7.2f} ms p99 {m['lookup']['p99_ms']:7.2f} ms"
+            line = (f"{store:6s} {batch:9s} lookup p50 {m['lookup']['p50_ms']:7.2f} ms"
+                    f" p99 {m['lookup']['p99_ms']:7.2f} ms")
             if "ranking_request" in m:
                 line += (f" | ranking request p50 {m['ranking_request']['p50_ms']:8.2f} ms"
                          f" p99 {m['ranking_request']['p99_ms']:8.2f} ms")

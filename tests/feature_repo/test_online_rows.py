@@ -95,7 +95,8 @@ def test_the_direct_read_returns_what_feasts_get_online_features_returns(any_sto
     assert ours[0]["history_length"] == 11 and ours[0]["search_share"] == 0.25 and ours[2]["history_length"] is None
 
 
-@pytest.mark.parametrize("values", [[], [0.5], [1.0, -2.25, 3.5e-8], np.linspace(-1, 1, 384, dtype=np.float32).tolist()])
+@pytest.mark.parametrize("values", [[], [0.5], [1.0, -2.25, 3.5e-8],
+                                    np.linspace(-1, 1, 384, dtype=np.float32).tolist()])
 def test_float_values_reads_a_float_list_from_its_wire_bytes_like_the_proto(values):
     from feast.protos.feast.types.Value_pb2 import FloatList
 
