@@ -56,6 +56,12 @@ def query_words(text: str) -> frozenset[str]:
     return frozenset(content_words(text)) or frozenset(text.lower().split())
 
 
+def nested(a: str, b: str) -> bool:
+    """True when one query's words (:func:`query_words`) are all among the other's: the two say one thing."""
+    x, y = query_words(a), query_words(b)
+    return x <= y or y <= x
+
+
 @dataclass(frozen=True)
 class Profile:
     """What the features read from one reader's history (newest first): each signal's content words, age in days
@@ -131,8 +137,7 @@ def choose(candidates: list[str], scores, n: int, vectors: np.ndarray | None = N
         unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     chosen: list[int] = []
     for i in sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i)):
-        words = query_words(candidates[i])
-        if any(words <= query_words(candidates[c]) or query_words(candidates[c]) <= words for c in chosen):
+        if any(nested(candidates[i], candidates[c]) for c in chosen):
             continue
         if unit is not None and chosen and float((unit[chosen] @ unit[i]).max()) > max_cosine:
             continue

@@ -23,7 +23,7 @@ import numpy as np
 
 from common import ranking
 from models.embeddings import MiniLMEmbedder
-from models.query_value import DOMAIN_WEIGHT, MAX_COSINE, Profile, QueryValueModel, choose, query_words
+from models.query_value import DOMAIN_WEIGHT, MAX_COSINE, Profile, QueryValueModel, choose, nested
 from models.recall import interest_centroids
 from training.benchmark import commit, machine, noise_filter_for, simulated
 from training.evaluate import Benchmark
@@ -39,8 +39,7 @@ def unit(x) -> np.ndarray:
 
 
 def clashes(pool: list[str], i: int, chosen: list[int]) -> bool:
-    words = query_words(pool[i])
-    return any(words <= query_words(pool[c]) or query_words(pool[c]) <= words for c in chosen)
+    return any(nested(pool[i], pool[c]) for c in chosen)
 
 
 def per_interest(pool, scores, vectors, history_vectors, weights, best: int, max_cosine: float = MAX_COSINE):

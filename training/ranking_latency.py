@@ -28,7 +28,7 @@ import numpy as np
 
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.store import open_store, push_rows, read_features
-from models.ranker import NewsIndex, Ranker
+from models.ranker import NewsIndex, Ranker, RankerError
 from models.retrieval import QUERY_SEARCHES, check_search
 from streams.demo import local_redis
 
@@ -94,13 +94,12 @@ def title_words(folder: Path) -> list[str]:
     return sorted(set().union(*(content_words(t) for t in titles)))
 
 
-def run(n_users: int, repeats: int, ranker_dir: Path | None, catalogue: Path | None = None,
+def run(n_users: int, repeats: int, ranker: Ranker | None, catalogue: Path | None = None,
         query_search: str | None = None) -> tuple[dict, str | None]:
     """Per store the latencies of :func:`measure` for 1 and 100 users, and the query search the ranker ran with
-    (lookups alone and None without ``ranker_dir``)."""
-    ranker = news = None
-    if ranker_dir is not None:
-        ranker = Ranker.load(ranker_dir)
+    (lookups alone and None without a ``ranker``)."""
+    news = None
+    if ranker is not None:
         if query_search:
             ranker.query_search = check_search(query_search)
         folder = Path(catalogue or ranker.meta["catalogue"])
@@ -151,10 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     if args.lookups_only and (args.query_search or args.catalogue):
         p.error("--lookups-only measures no ranker: --query-search and --catalogue do not apply")
-    ranker = None if args.lookups_only else Path(args.ranker)
-    if ranker is not None and not (ranker / "ranker.json").exists():
-        p.error(f"no trained ranker in {ranker}: train one with `interests ranker benchmark`, name it with --ranker, "
-                "or measure the lookups alone with --lookups-only")
+    ranker = None
+    if not args.lookups_only:
+        try:
+            ranker = Ranker.load(Path(args.ranker))
+        except RankerError as exc:
+            p.error(f"{exc}; name another with --ranker, or measure the lookups alone with --lookups-only")
     result, query_search = run(args.users, args.repeats, ranker, Path(args.catalogue) if args.catalogue else None,
                                args.query_search)
     report = {"command": f"python -m training.ranking_latency --users {args.users} --repeats {args.repeats}"

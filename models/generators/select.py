@@ -17,7 +17,8 @@ import numpy as np
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.keyphrase import KeyphraseGenerator, key_phrases
 from models.parsing import validate
-from models.query_value import FEATURES, NOT_A_PHRASE, Profile, QueryValueModel, choose, features, query_words
+from models.query_value import (FEATURES, NOT_A_PHRASE, Profile, QueryValueModel, choose, features, nested,
+                                 query_words)
 
 
 def pool_of(model_queries: list[str], phrases: list[str]) -> tuple[list[str], list[bool]]:
@@ -26,7 +27,7 @@ def pool_of(model_queries: list[str], phrases: list[str]) -> tuple[list[str], li
     pool: list[str] = []
     for query in [*model_queries, *phrases]:
         words = query_words(query)
-        if words and not any(words <= query_words(p) or query_words(p) <= words for p in pool):
+        if words and not any(nested(query, p) for p in pool):
             pool.append(query)
     return pool, [i < len(model_queries) for i in range(len(pool))]
 
