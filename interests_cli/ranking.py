@@ -51,7 +51,7 @@ def cmd_rank(args) -> int:
         from feature_repo.config import FeatureStoreConfig
         from feature_repo.store import open_store, read_features
 
-        rows = read_features(open_store(FeatureStoreConfig.from_env(), apply=True), args.users)
+        rows = read_features(open_store(FeatureStoreConfig.from_env(), apply=True), args.users, arrays=True)
     try:
         ranked = ranker.rank_many(news, rows, _at_ms(args.at), k=args.k)
     except ValueError as exc:  # a vector of another dimension than the index

@@ -137,7 +137,8 @@ def collect(bench, users: list[str], embedder, model_queries: dict[str, list[str
     return out
 
 
-def served_model_queries(bench, users: list[str], gen_cfg=None, batch: int = 16) -> dict[str, list[str]]:
+def served_model_queries(bench, users: list[str], gen_cfg=None, batch: int = 16,
+                         progress: bool = True) -> dict[str, list[str]]:
     """The served model's own grounded queries for ``users`` (no fill, no chooser, no fallback): what the chooser
     pools with the key phrases when it serves. The completion cache (``INTERESTS_GEN_COMPLETION_CACHE``) spares a
     rerun the generation."""
@@ -147,11 +148,14 @@ def served_model_queries(bench, users: list[str], gen_cfg=None, batch: int = 16)
     from models.generators.base import UserContext
     from models.served import generator_from_config
 
+    from tqdm import tqdm
+
     cfg = replace(gen_cfg or GeneratorConfig.from_env(), fill="", select="", on_invalid="stale")
     generator, _ = generator_from_config(cfg)
     out: dict[str, list[str]] = {}
     try:
-        for start in range(0, len(users), batch):
+        for start in tqdm(range(0, len(users), batch), desc=f"served model {bench.root.name}", unit="batch",
+                          disable=not progress):
             chunk = users[start:start + batch]
             for user, g in zip(chunk, generator.generate([UserContext(u, bench.histories[u]) for u in chunk])):
                 out[user] = list(g.queries)

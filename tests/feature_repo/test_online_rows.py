@@ -15,7 +15,7 @@ from feast.utils import _convert_arrow_to_proto
 from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.offline import ACTIVITY
-from feature_repo.store import (feature_view, float_values, online_rows, open_store, push_rows, push_rows_through_feast,
+from feature_repo.store import (ARRAY_FEATURES, feature_view, float_array, float_values, online_rows, open_store, push_rows, push_rows_through_feast,
                                  read_features, read_features_through_feast, to_frame)
 from tests.feature_repo.rows import feature_row
 
@@ -95,6 +95,24 @@ def test_the_direct_read_returns_what_feasts_get_online_features_returns(any_sto
     assert ours[0]["history_length"] == 11 and ours[0]["search_share"] == 0.25 and ours[2]["history_length"] is None
 
 
+def test_the_read_as_arrays_holds_the_same_numbers_as_float32_arrays(any_store):
+    rows = [feature_row("alice", ["arsenal title race", "saka injury news"], seed=1),
+            feature_row("bob", ["ecb interest rates"], seed=2)]
+    push_rows(any_store, rows)
+    users = ["alice", "ghost", "bob"]
+    lists, arrays = read_features(any_store, users), read_features(any_store, users, arrays=True)
+    for a, b in zip(lists, arrays):
+        assert set(a) == set(b)
+        for name in a:
+            if name in ARRAY_FEATURES and a[name] is not None:
+                assert isinstance(b[name], np.ndarray) and b[name].dtype == np.float32 and b[name].flags.writeable
+                np.testing.assert_array_equal(b[name], np.float32(a[name]))
+            else:
+                assert a[name] == b[name] and type(a[name]) is type(b[name]), (a["user_id"], name)
+    assert arrays[0]["query_embeddings"].shape == (2, len(arrays[0]["interest_vector"]))
+    assert arrays[1]["query_embeddings"] is None and arrays[2]["query_embeddings"].shape[0] == 1
+
+
 @pytest.mark.parametrize("values", [[], [0.5], [1.0, -2.25, 3.5e-8],
                                     np.linspace(-1, 1, 384, dtype=np.float32).tolist()])
 def test_float_values_reads_a_float_list_from_its_wire_bytes_like_the_proto(values):
@@ -103,6 +121,8 @@ def test_float_values_reads_a_float_list_from_its_wire_bytes_like_the_proto(valu
     message = FloatList(val=values)
     assert float_values(message) == list(message.val)
     assert all(type(x) is float for x in float_values(message))
+    array = float_array(message)
+    assert array.dtype == np.float32 and array.tolist() == list(message.val)
 
 
 def test_float_values_falls_back_on_bytes_it_does_not_expect():
@@ -115,6 +135,7 @@ def test_float_values_falls_back_on_bytes_it_does_not_expect():
             return b"\x0d\x00\x00\xc0\x3f\x0d\x00\x00\x20\x40"  # field 1 as two unpacked fixed32 values
 
     assert float_values(Unpacked()) == [1.5, 2.5]
+    assert float_array(Unpacked()).dtype == np.float32 and float_array(Unpacked()).tolist() == [1.5, 2.5]
 
 
 def test_the_feature_view_is_read_from_the_registry_once_per_refresh(tmp_path, monkeypatch):
