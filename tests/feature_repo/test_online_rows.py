@@ -15,8 +15,9 @@ from feast.utils import _convert_arrow_to_proto
 from feature_repo.repo import definitions
 from feature_repo.config import FeatureStoreConfig
 from feature_repo.offline import ACTIVITY
-from feature_repo.store import (ARRAY_FEATURES, feature_view, float_array, float_values, online_rows, open_store, push_rows, push_rows_through_feast,
-                                 read_features, read_features_through_feast, to_frame)
+from feature_repo.store import (ARRAY_FEATURES, feature_view, float_array, float_values, online_rows, open_store,
+                                 push_rows, push_rows_through_feast, read_features, read_features_through_feast,
+                                 to_frame)
 from tests.feature_repo.rows import feature_row
 
 
