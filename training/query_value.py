@@ -147,7 +147,6 @@ def served_model_queries(bench, users: list[str], gen_cfg=None, batch: int = 16,
     from models.config import GeneratorConfig
     from models.generators.base import UserContext
     from models.served import generator_from_config
-
     from tqdm import tqdm
 
     cfg = replace(gen_cfg or GeneratorConfig.from_env(), fill="", select="", on_invalid="stale")

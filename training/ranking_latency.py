@@ -1,6 +1,7 @@
 """Latency of what a ranker does per request, on this machine: one Feast online lookup (the feature service) and a
-whole ranking request (lookup, the recall channels' candidates, features, LightGBM scores, top 10; the users of a request searched and scored together), for 1 and for 100
-users, on the SQLite store and on a real redis-server (started here on a free port, no persistence).
+whole ranking request (lookup, the recall channels' candidates, features, LightGBM scores, top 10; the users of a
+request searched and scored together), for 1 and for 100 users, on the SQLite store and on a real redis-server
+(started here on a free port, no persistence).
 
     python -m training.ranking_latency [--users 1000] [--repeats 300] [--ranker DIR] [--query-search hybrid|dense]
         [--lookups-only] [--out FILE.json]
