@@ -13,15 +13,28 @@ from models.privacy import scrub
 from models.text import STOPWORDS
 
 DOMAIN_WEIGHT = {"click": 1.0, "search": 1.3, "social": 0.8, "browse": 0.6}
-_SPLIT = re.compile(r"[^\w'\-]+")
+# words that lead into or close a shared post ("Worth a read:", "Interesting:", "what do you think?"): never a
+# query's word, as a reader would not search them
+POST_WORDS = frozenset("read worth interesting think thoughts thread wow breaking rt lol omg".split())
+_SPLIT = re.compile(r"([^\w'\-]+)")
+# a separator holding one of these ends a phrase ("Worth a read: Fed holds rates" is "read" | "fed holds rates"); a
+# dash ends one only between spaces ("rates - what do you think"), not inside a word ("rate-setting")
+_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’«»…|/#@&+=*<>~]|\s[-–—]+\s|^[-–—]|[-–—]$")
 
 
 def candidate_phrases(text: str, max_words: int = 4) -> list[list[str]]:
-    """Runs of non-stopwords between stopwords and punctuation, capped at ``max_words``."""
+    """Runs of non-stopwords between stopwords, punctuation and digits, capped at ``max_words``: RAKE's candidates.
+    Punctuation other than a word's own hyphen or apostrophe ends a phrase, so a post's lead-in ("Interesting:",
+    "Worth a read:") never joins the title that follows it."""
     phrases, current = [], []
-    for token in _SPLIT.split(text):
+    for i, token in enumerate(_SPLIT.split(text)):
+        if i % 2:  # a separator
+            if current and _BREAK.search(token):
+                phrases.append(current)
+                current = []
+            continue
         word = token.strip("'-").lower()
-        if not word or word in STOPWORDS or word.isdigit() or len(word) < 2:
+        if not word or word in STOPWORDS or word in POST_WORDS or word.isdigit() or len(word) < 2:
             if current:
                 phrases.append(current)
             current = []

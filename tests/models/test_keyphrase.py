@@ -39,6 +39,16 @@ def test_candidate_phrases_split_at_stopwords_punctuation_and_digits():
         ["one", "two", "three", "four"], ["five", "six"]]
 
 
+def test_a_shared_posts_lead_in_never_joins_the_title():
+    # the simulator's and a reader's share templates: the lead-in and the question are not search words
+    assert candidate_phrases("Worth a read: Osborne takes job") == [["osborne", "takes", "job"]]
+    assert candidate_phrases("Interesting: threat looms") == [["threat", "looms"]]
+    assert candidate_phrases("Fed holds rates - what do you think?") == [["fed", "holds", "rates"]]
+    assert candidate_phrases("Brexit: May quits; Tories vote") == [["brexit"], ["may", "quits"], ["tories", "vote"]]
+    # a word's own hyphen and apostrophe stay inside it
+    assert candidate_phrases("Macron's rate-setting panel") == [["macron's", "rate-setting", "panel"]]
+
+
 def test_newer_signal_outranks_same_weight_phrase_in_an_older_one():
     old_first = [sig("quantum computing breakthrough", 1 * DAY), sig("solar panel subsidies", 10 * DAY)]
     new_first = [sig("quantum computing breakthrough", 10 * DAY), sig("solar panel subsidies", 1 * DAY)]
