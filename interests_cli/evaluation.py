@@ -65,7 +65,8 @@ def cmd_benchmark(args) -> int:
     report = run(seed=args.seed, users=args.users, eval_users=args.eval_users, train_users=args.train_users,
                  generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean,
                  truths=tuple(args.truths.split(",")), out_dir=out,
-                 articles=Path(args.articles) if args.articles else None, query_search=args.query_search)
+                 articles=Path(args.articles) if args.articles else None, query_search=args.query_search,
+                 fusion_seed=args.seed + 1 if args.fusion_seed is None else args.fusion_seed)
     print(markdown(report))
     print(f"wrote {out}/benchmark.json, benchmark.md and benchmark.png")
     return 0
@@ -104,7 +105,12 @@ def _add_benchmark(sub) -> None:
                    help="ground truths, in report order: lexical (topics from TF-IDF, independent of the retriever) "
                         "and/or embedding (topics from the retriever's own MiniLM space)")
     b.add_argument("--train-users", type=int, default=200,
-                   help="training users on which each fusion with the centroid is chosen")
+                   help="users on which each fusion with the centroid is chosen")
+    b.add_argument("--fusion-seed", type=int, default=None,
+                   help="choose each fusion on the test users of the simulation with this seed (default: --seed + 1; "
+                        "the served model and the query-value model train on the training users of --seed's, where "
+                        "their queries look better than on unseen users); equal to --seed: that simulation's "
+                        "training users")
     b.add_argument("--out", default=None, help="results folder (default training/results)")
     b.add_argument("--no-clean", action="store_true", help="skip the noise classifier")
     b.add_argument("--articles", default=None, metavar="FILE",

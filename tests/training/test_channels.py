@@ -10,7 +10,8 @@ import pytest
 
 from models.embeddings import HashEmbedder
 from models.recall import Fusion
-from training.channels import Channels, channel_rows, choose_fusion, exclusive_hits, fusion_grid, summarise_rows
+from training.channels import (Channels, channel_rows, choose_fusion, exclusive_hits, fusion_grid, summarise_rows,
+                               within_one_se)
 from training.evaluate import Benchmark
 
 
@@ -60,12 +61,13 @@ def test_the_fusion_is_chosen_on_training_users_and_can_be_a_rule_by_click_histo
 def test_a_fusion_better_only_within_the_noise_loses_to_the_simplest():
     centroid = [f"c{i}" for i in range(30)]
     queries = [f"q{i}" for i in range(30)]
-    # most users' next click is the centroid's head; two users without clicks read the query channel's head, so a
-    # rule for users without clicks gains on them, a gain well inside one standard error of the per-user scores
+    # most users' next click is the centroid's head; of five users without clicks three read the query channel's
+    # head and two the centroid's second item, so a rule for users without clicks gains on three and loses on two:
+    # a net gain within one standard error of the paired per-user differences
     cases = {f"w{i}": {"centroid": centroid, "queries": queries, "clicks": 10,
                        "targets": ["c0"] if i % 2 else ["c29"]} for i in range(40)}
-    cases.update({f"k{i}": {"centroid": centroid, "queries": queries, "clicks": 0, "targets": ["q0"]}
-                  for i in range(2)})
+    cases.update({f"k{i}": {"centroid": centroid, "queries": queries, "clicks": 0,
+                            "targets": ["q0"] if i < 3 else ["c1"]} for i in range(5)})
     grid = fusion_grid()
     fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
     assert fusion == grid[0]  # the plain RRF at the lowest query weight
@@ -78,6 +80,33 @@ def test_a_fusion_better_only_within_the_noise_loses_to_the_simplest():
 
     assert mean == pytest.approx(mean_of(grid[0]))
     assert max(mean_of(f) for f in grid) > mean  # a rule by click history scores higher on these users
+
+
+def test_a_small_gain_on_every_reader_wins_though_the_per_user_scores_spread_widely():
+    centroid = [f"c{i}" for i in range(30)]
+    queries = [f"q{i}" for i in range(30)]
+    # a third of the users read the centroid's head and the query channel's first item; the others read nothing
+    # either channel finds. Per-user scores spread from 0 to 1, so the standard error of one fusion's mean is larger
+    # than the gain of giving the query channel slots (the unpaired rule kept the lowest query weight here); the gain
+    # is the same for every reader, so the paired rule takes it
+    cases = {f"u{i}": {"centroid": centroid, "queries": queries, "clicks": 10,
+                       "targets": ["c0", "c1", "c2", "c3", "q0"] if i % 3 == 0 else ["zz"]} for i in range(30)}
+    fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
+    assert fusion != fusion_grid()[0] and fusion.for_user(10) != (0.25, 0)
+    from common import ranking
+    from models.recall import fuse_channels
+
+    lowest = np.mean([ranking.ndcg_at_k(fuse_channels(centroid, queries, 10, fusion_grid()[0], 10), c["targets"], 10)
+                      for c in cases.values()])
+    assert mean > lowest
+
+
+def test_within_one_se_reads_the_paired_differences():
+    assert within_one_se(np.zeros(10))
+    assert not within_one_se(np.full(10, 0.01))  # a loss on every user, no spread: no tie
+    assert within_one_se(np.array([0.5, -0.5, 0.4, -0.3, 0.1]))  # mean 0.04, standard error 0.19
+    assert not within_one_se(np.array([0.3]))
+    assert within_one_se(np.array([0.0]))
 
 
 def tiny_bench() -> Benchmark:

@@ -120,3 +120,17 @@ def test_measure_scores_generators_alone_and_beside_the_centroid(bench_dir):
     assert set(run["fusions"]) == {"keyphrase"} and "rule" in run["fusions"]["keyphrase"]
     assert [r["user_id"] for r in run["channel_per_user"]["centroid + keyphrase"]] == ["fin"]
     assert run["audit"] is None  # no served generator in this run
+
+
+def test_measure_can_choose_the_fusion_on_another_simulations_test_users(bench_dir):
+    from training.benchmark import measure
+
+    bench = Benchmark.load(bench_dir)
+    other = Benchmark.load(bench_dir)  # a second simulation: here the same folder, its users renamed
+    other.users = {f"x-{u}": meta for u, meta in other.users.items()}
+    other.histories = {f"x-{u}": h for u, h in other.histories.items()}
+    other.targets = {f"x-{u}": t for u, t in other.targets.items()}
+    bench.users["foot"]["split"] = "train"  # the measured simulation's training user is not used
+    run = measure(bench, ["centroid", "keyphrase"], HashEmbedder(), eval_users=10, train_users=10, fusion_bench=other)
+    assert run["train_users"] == 2 and run["fusion_users"].startswith("2 test users of ")  # both of the other's
+    assert [r["user_id"] for r in run["channel_per_user"]["centroid + keyphrase"]] == ["fin"]  # reported on bench
