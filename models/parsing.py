@@ -28,7 +28,7 @@ from collections.abc import Collection, Iterable
 
 from models.privacy import contains_pii
 from models.prompt import EXAMPLE_ANSWER, SYSTEM, fixed_texts, instruction
-from models.text import STOPWORDS, content_words
+from models.text import STOPWORDS, content_words, strip_lead_in
 from models.vocabulary import (VOCABULARY_MIN_SHARE, corpus_vocabulary, covered_share, garbled_words, known_forms,
                                unknown_words, word_forms)
 
@@ -186,8 +186,11 @@ def complete_lines(text: str) -> str:
 
 
 def normalise(query: str) -> str:
+    """One query as written: outer quotes and closing punctuation, and a post's lead-in ("read", "interesting:",
+    copied from a shared post), stripped; whitespace collapsed."""
     # quotes again after the punctuation: '"query".' is a quoted query followed by a full stop
-    return " ".join(query.strip().strip(_QUOTES).strip().rstrip(".!?:").strip().strip(_QUOTES).strip().split())
+    query = query.strip().strip(_QUOTES).strip().rstrip(".!?:").strip().strip(_QUOTES).strip()
+    return " ".join(strip_lead_in(query).split())
 
 
 def word_sets(query: str) -> list[set[str]]:

@@ -14,6 +14,16 @@ STOPWORDS = frozenset(
     http https www com html""".split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
+# words that lead into or close a shared post or a comment ("Worth a read:", "Interesting:", "Thoughts on",
+# "what do you think?"): never a query's word, as a reader would not search them
+POST_WORDS = frozenset("read worth interesting important thoughts think piece thread wow breaking rt lol omg".split())
+_LEAD_IN = re.compile(r"^(?:(?:worth a read|must read|good piece on|so true about|thoughts on|read|interesting|"
+                      r"important|breaking)\b[\s:,\-–—]*)+", re.IGNORECASE)
+
+
+def strip_lead_in(text: str) -> str:
+    """``text`` without a post's lead-in words at its start: "read george osborne" is "george osborne"."""
+    return _LEAD_IN.sub("", text).strip()
 
 
 def content_words(text: str) -> set[str]:

@@ -10,12 +10,9 @@ from collections import defaultdict
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.parsing import validate
 from models.privacy import scrub
-from models.text import STOPWORDS
+from models.text import POST_WORDS, STOPWORDS
 
 DOMAIN_WEIGHT = {"click": 1.0, "search": 1.3, "social": 0.8, "browse": 0.6}
-# words that lead into or close a shared post ("Worth a read:", "Interesting:", "what do you think?"): never a
-# query's word, as a reader would not search them
-POST_WORDS = frozenset("read worth interesting think thoughts thread wow breaking rt lol omg".split())
 _SPLIT = re.compile(r"([^\w'\-]+)")
 # a separator holding one of these ends a phrase ("Worth a read: Fed holds rates" is "read" | "fed holds rates"); a
 # dash ends one only between spaces ("rates - what do you think"), not inside a word ("rate-setting")

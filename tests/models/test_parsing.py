@@ -137,3 +137,14 @@ def test_invalid_output_is_a_value_error():
 
 def test_normalise_collapses_spaces_and_strips_quotes_and_punctuation():
     assert normalise('  "ev   charger\treviews!"  ') == "ev charger reviews"
+
+
+def test_a_shared_posts_lead_in_is_not_part_of_the_query():
+    # the model copies "Worth a read:" and "Interesting:" from the reader's shared posts; nobody searches them
+    assert normalise("read george osborne") == "george osborne"
+    assert normalise("Interesting: threat looms") == "threat looms"
+    assert normalise("worth a read: fed rates") == "fed rates"
+    assert normalise("thoughts on brexit vote") == "brexit vote"
+    assert normalise("reading festival lineup") == "reading festival lineup"  # a word that starts like one stays
+    assert parse_queries("read george osborne\nimportant\ninteresting tax leaked", 5) == ["george osborne",
+                                                                                        "tax leaked"]
