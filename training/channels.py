@@ -2,8 +2,8 @@
 
 For each benchmark user this builds the ranked lists of the recall channels (the history centroid, a multi-centroid
 of the history, and each generator's queries), merges the centroid with each generator's list by a
-:class:`models.recall.Fusion` *chosen on training users* (:func:`choose_fusion`: a grid over weighted RRF, quotas
-and a rule by click history, the simplest within one standard error of the best), and scores every row on the
+:class:`models.recall.Fusion` *chosen on other users* (:func:`choose_fusion`: a grid over weighted RRF, quotas
+and a rule by click history, the simplest within one paired standard error of the best), and scores every row on the
 test users per group (all, warm, cold, drift), with the exclusive hits against the centroid: future clicks the row's
 top 10 has and the centroid's top 10 does not (``gained``) and the reverse (``lost``). ``training/benchmark.py``
 runs it; the tests pin the pieces.
@@ -98,13 +98,14 @@ def score(ranked: list[str], reference: list[str], relevant) -> dict:
 
 
 def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[str]]) -> tuple[Fusion, float]:
-    """The fusion of :func:`fusion_grid` chosen on ``users`` (training users: the test users' targets never choose
-    it) by the one-standard-error rule, and its mean NDCG@10 of centroid + queries there: the first fusion of the
-    grid (simplest first) whose mean is within one standard error of the best mean, the standard error of the
-    per-user difference from the best (both fusions score the same users, so the comparison is paired; the spread of
-    one fusion's per-user scores would call nearly every fusion of the grid a tie). Among some 400 fusions, the one
-    with the highest mean on a few hundred users is partly chosen by their noise; a rule for a small group (users
-    without clicks) fitted to a handful of them does not carry to the test users."""
+    """The fusion of :func:`fusion_grid` chosen on ``users`` (never the reported test users: the benchmark passes
+    another simulation's test users, ``training/benchmark.py`` ``measure``) by the one-standard-error rule, and its
+    mean NDCG@10 of centroid + queries there: the first fusion of the grid (simplest first) whose mean is within one
+    standard error of the best mean, the standard error of the per-user difference from the best (both fusions score
+    the same users, so the comparison is paired; the spread of one fusion's per-user scores would call nearly every
+    fusion of the grid a tie). Among some 400 fusions, the one with the highest mean on a few hundred users is partly
+    chosen by their noise; a rule for a small group (users without clicks) fitted to a handful of them does not
+    carry to the test users."""
     cases = []
     for user in users:
         centroid, _ = channels.history_lists(user)
