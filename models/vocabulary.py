@@ -96,11 +96,14 @@ def slip_of(word: str, written: Iterable[str]) -> str | None:
 
 def garbled_words(text: str, written: Iterable[str], known: set[str]) -> list[tuple[str, str]]:
     """``(word, the user's word it garbles)`` for each word of ``text`` (whole tokens of letters only) the user did
-    not write in any form (none of its :func:`word_forms` in ``known``) that is a :func:`slip_of` one of
-    ``written``."""
+    not write in any form that is a :func:`slip_of` one of ``written``. A word is the user's when it is a form of
+    one they wrote (in ``known``, the :func:`known_forms` of ``written``) or one of its forms is a word they wrote
+    ("models" of "model"); two words that only lose an ending to the same stem are not ("jams" and "james" both
+    give "jam": "jams webb" for a reader of James Webb is a slip)."""
+    written = set(written)
     out = []
     for word in _TOKEN.findall(text.lower()):  # whole tokens: "cop31" is the user's, not a slip of "cop"
-        if not word.isalpha() or word_forms(word) & known:
+        if not word.isalpha() or word in known or word_forms(word) & written:
             continue
         own = slip_of(word, written)
         if own is not None:

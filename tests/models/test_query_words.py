@@ -157,5 +157,12 @@ def test_a_garbled_copy_of_the_readers_word_is_never_served():
     assert query_words_problem("amazon prim deals", own, check, written_words(history)) == \
         "garbled word 'prim' (the user wrote 'prime')"
     assert query_words_problem("amazon prim deals", own, check) is None  # without the user's words, no slip check
+    webb = ["James Webb telescope finds carbon dioxide on exoplanet", "A model of planets"]
+    own, check = own_words(webb)
+    # "jams" and "james" share only the stem "jam": a slip, not a form of the reader's word
+    assert query_words_problem("jams webb telescope", own, check, written_words(webb)) == \
+        "garbled word 'jams' (the user wrote 'james')"
+    assert grounded(["jams webb telescope", "james webb telescope", "telescope models"], webb) == \
+        ["james webb telescope", "telescope models"]  # a form of the reader's own word stays theirs
     cop = ["Australia, as COP31 negotiations president, pushes fossil fuel transition roadmap"]
     assert grounded(["cop31 negotiations president pushes"], cop) == ["cop31 negotiations president pushes"]
