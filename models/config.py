@@ -53,6 +53,10 @@ class GeneratorConfig:
     # every word of 3+ letters the model writes is one of the user's own (its prompt's activity block) or a stopword:
     # the own-words rule (models/realwords.py), stricter than real_words, which it takes the place of
     own_words: bool = False
+    # a word of the model's that misspells one of the user's ("medvedvedev" for "Medvedev") is put back as the user
+    # wrote it before the query is validated (models/mending.py); off: such a query is dropped (mending cost the
+    # chosen lists 0.97x [0.94, 1.00] on the lexical truth, docs/results/2026-12-06-mending.md)
+    mend_words: bool = False
     # a row stops once it has written num_queries lines (models/decoding.py ListComplete): the same retrieval quality
     # (docs/results/2026-12-05-lean-decoder.md) in fewer decoding steps
     stop_at_list: bool = True

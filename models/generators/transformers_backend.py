@@ -6,7 +6,8 @@ model allows it, else by transformers' ``generate``. With
 ``n > 1`` every user gets ``n`` sampled outputs at ``temperature`` (``num_return_sequences=n``, one ``generate`` call
 per batch of ``cfg.batch_size`` users, so ``batch_size * n`` sequences decode together); all parsed samples are kept
 in :attr:`Generation.candidates` for a best-of-N selector (:class:`models.bestofn.BestOfN`), and ``queries`` holds
-this backend's own pick: the sample with the most grounded queries (ties: the first).
+this backend's own pick: the sample with the most grounded queries (ties: the first). With ``INTERESTS_GEN_MEND_WORDS`` parsed queries are
+mended (``models/mending.py``: a misspelt word of the user's put back as they wrote it) before they are grounded.
 
 :func:`parse_sample` and :func:`generation_from_samples` are shared with the vLLM backend.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.cache import CompletionCache
 from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
+from models.mending import mend_queries
 from models.decoding import ListComplete, NoRepeatInCompletion, newline_tokens
 from models.prefill import generate_shared
 from models.prompt import chat_prompts, check_contract
@@ -38,23 +40,28 @@ def parse_sample(raw: str, num_queries: int) -> tuple[list[str], str]:
         return [], str(exc)
 
 
-def single_generation(raw: str, context: UserContext, num_queries: int) -> Generation:
-    """One output for one user: parsed, then only the queries grounded in the user's own signals are kept."""
+def single_generation(raw: str, context: UserContext, num_queries: int, mend: bool = False) -> Generation:
+    """One output for one user: parsed, (when ``mend``) its misspelt words of the user's put back as written
+    (``models/mending.py``), then only the queries grounded in the user's own signals are kept."""
     queries, error = parse_sample(raw, num_queries)
     if error:
         return Generation([], raw, error)
-    kept = grounded(queries, [s["text"] for s in context.history])
+    history = [s["text"] for s in context.history]
+    kept = grounded(mend_queries(queries, history) if mend else queries, history)
     return Generation(kept, raw, "" if kept else f"no query relates to the user's signals: {queries}")
 
 
-def generation_from_samples(raws: list[str], context: UserContext, num_queries: int) -> Generation:
+def generation_from_samples(raws: list[str], context: UserContext, num_queries: int, mend: bool = False
+                            ) -> Generation:
     """Several sampled outputs for one user. ``candidates`` holds every sample's parsed queries (``[]`` for one that
     did not parse), ``queries`` the grounded queries of the sample with the most of them (ties: the first), and
-    ``raw`` every sample under a ``--- sample i ---`` header (so it stays true whichever sample is chosen later)."""
+    ``raw`` every sample under a ``--- sample i ---`` header (so it stays true whichever sample is chosen later);
+    each sample's queries mended first when ``mend``."""
     history = [s["text"] for s in context.history]
     candidates, errors, kept = [], [], []
     for raw in raws:
         queries, error = parse_sample(raw, num_queries)
+        queries = mend_queries(queries, history) if mend else queries
         candidates.append(queries)
         errors.append(error)
         kept.append(grounded(queries, history) if queries else [])
@@ -346,7 +353,7 @@ class TransformersGenerator(QueryGenerator):
         return self.torch.tensor(sorted(i for i in ids if i is not None), device=device)
 
     def _parse(self, raw: str, context: UserContext) -> Generation:
-        return single_generation(raw, context, self.cfg.num_queries)
+        return single_generation(raw, context, self.cfg.num_queries, getattr(self.cfg, "mend_words", False))
 
     def generate(self, contexts: list[UserContext]) -> list[Generation]:
         prompts = self.prompts(contexts)
@@ -383,5 +390,6 @@ class TransformersGenerator(QueryGenerator):
         raws = self.complete(prompts, temperature=temperature, n=n)
         if len(raws) != len(prompts) * n:
             raise RuntimeError(f"expected {len(prompts) * n} completions, got {len(raws)}")
-        return [generation_from_samples(raws[i * n:(i + 1) * n], c, self.cfg.num_queries)
+        mend = getattr(self.cfg, "mend_words", False)
+        return [generation_from_samples(raws[i * n:(i + 1) * n], c, self.cfg.num_queries, mend)
                 for i, c in enumerate(contexts)]

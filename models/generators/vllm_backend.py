@@ -95,18 +95,19 @@ class VLLMGenerator(QueryGenerator):
 
     def generate(self, contexts: list[UserContext]) -> list[Generation]:
         prompts = self.prompts(contexts)
+        mend = getattr(self.cfg, "mend_words", False)
         if self.n > 1:
             raws = self.complete(prompts, temperature=self.temperature, n=self.n)
-            results = [generation_from_samples(raws[i * self.n:(i + 1) * self.n], c, self.cfg.num_queries)
+            results = [generation_from_samples(raws[i * self.n:(i + 1) * self.n], c, self.cfg.num_queries, mend)
                        for i, c in enumerate(contexts)]
         else:
-            results = [single_generation(raw, c, self.cfg.num_queries)
+            results = [single_generation(raw, c, self.cfg.num_queries, mend)
                        for raw, c in zip(self.complete(prompts), contexts)]
             failed = [i for i, g in enumerate(results) if not g.queries]
             if failed and self.cfg.retry_temperature > 0:
                 retried = self.complete([prompts[i] for i in failed], temperature=self.cfg.retry_temperature)
                 for i, raw in zip(failed, retried):
-                    results[i] = single_generation(raw, contexts[i], self.cfg.num_queries)
+                    results[i] = single_generation(raw, contexts[i], self.cfg.num_queries, mend)
         for context, result in zip(contexts, results):
             if not result.queries:
                 log.warning("no valid queries for %s: %s", context.user_id, result.error)
