@@ -61,7 +61,8 @@ def make_generator(cfg, embedder=None) -> QueryGenerator:
     if getattr(cfg, "top_up", 0):
         from models.generators.topup import TopUp
 
-        primary = TopUp(primary, cfg.top_up, cfg.sample_temperature, cfg.num_queries)
+        pool = 2 * cfg.num_queries if cfg.select == "value" and cfg.backend != "keyphrase" else cfg.num_queries
+        primary = TopUp(primary, cfg.top_up, cfg.sample_temperature, cfg.num_queries, limit=pool)
     if cfg.select == "value" and cfg.backend != "keyphrase":
         from models.embeddings import make_embedder
         from models.generators.select import Selected

@@ -83,3 +83,13 @@ def test_a_top_up_needs_a_sampling_model_and_a_temperature():
         GeneratorConfig(top_up=2, best_of_n=4)
     with pytest.raises(ValueError, match="TOP_UP"):
         GeneratorConfig(top_up=-1)
+
+
+def test_a_list_a_chooser_picks_from_is_topped_up_past_the_asked_for_number():
+    full = ["fed interest rates", "starship test flight"]  # full at 2 asked for, short of a pool of 4
+    model = Sampling([full], {"u0": [["sourdough starter", "starship explosion", "inflation cools"]]})
+    [out] = TopUp(model, n=1, temperature=0.7, num_queries=2, limit=4).generate(users(1))
+    assert model.sampled == [(["u0"], 1, 0.7)]
+    assert out.queries == [*full, "sourdough starter", "inflation cools"] and out.topped_up == 2
+    with pytest.raises(ValueError, match="at least 2"):
+        TopUp(model, 1, 0.7, num_queries=2, limit=1)
