@@ -74,8 +74,8 @@ class Mender:
             ratio = matcher.ratio()
             if ratio < MIN_SIMILARITY:
                 continue
-            key = (ratio, self.counts[own], [-ord(c) for c in own])
-            if best_key is None or key > best_key:
+            key = (ratio, self.counts[own])
+            if best_key is None or key > best_key:  # ties: the alphabetically first (targets are sorted)
                 best, best_key = own, key
         return best
 
