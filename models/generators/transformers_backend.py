@@ -6,8 +6,9 @@ model allows it, else by transformers' ``generate``. With
 ``n > 1`` every user gets ``n`` sampled outputs at ``temperature`` (``num_return_sequences=n``, one ``generate`` call
 per batch of ``cfg.batch_size`` users, so ``batch_size * n`` sequences decode together); all parsed samples are kept
 in :attr:`Generation.candidates` for a best-of-N selector (:class:`models.bestofn.BestOfN`), and ``queries`` holds
-this backend's own pick: the sample with the most grounded queries (ties: the first). With ``INTERESTS_GEN_MEND_WORDS`` parsed queries are
-mended (``models/mending.py``: a misspelt word of the user's put back as they wrote it) before they are grounded.
+this backend's own pick: the sample with the most grounded queries (ties: the first). With
+``INTERESTS_GEN_MEND_WORDS`` parsed queries are mended (``models/mending.py``: a misspelt word of the user's put back
+as they wrote it) before they are grounded.
 
 :func:`parse_sample` and :func:`generation_from_samples` are shared with the vLLM backend.
 """
