@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from models.parsing import fold, looks_like_instruction, own_words, written_words
+from models.parsing import fold, looks_like_instruction, own_words
 from models.text import STOPWORDS
 from models.vocabulary import CHECKED_MIN_CHARS, corpus_vocabulary, garbled_words, word_forms
 
@@ -38,30 +38,29 @@ class Mender:
 
     def __init__(self, history_texts: Iterable[str]):
         texts = [t for t in history_texts if not looks_like_instruction(t)]  # never mend into an injection's words
-        self.written = written_words(texts)
+        self.counts = Counter(w for t in texts for w in _TOKEN.findall(fold(t)))  # the reader's words as written
+        self.written = set(self.counts)
         self.own, self.check_vocabulary = own_words(texts)
-        self.counts = Counter(w for t in texts for w in _TOKEN.findall(fold(t)))
         self.targets = sorted(w for w in self.written
                               if w.isascii() and w.isalpha() and len(w) >= CHECKED_MIN_CHARS and w not in STOPWORDS)
 
-    def _needs_mending(self, word: str) -> bool:
-        """Is ``word`` (folded letters) neither the reader's nor a news word, or a slip of the reader's?"""
+    def _repair(self, word: str) -> tuple[bool, str | None]:
+        """``(whether word needs mending, the reader's word it misspells or None)`` for ``word`` (folded letters):
+        it needs mending when it is a slip of the reader's word, or neither theirs nor a news word."""
         if len(word) < CHECKED_MIN_CHARS or not word.isascii() or not word.isalpha():
-            return False
+            return False, None
         if word in self.own or word_forms(word) & self.written:
-            return False
-        if garbled_words(word, self.written, self.own):
-            return True
-        forms = word_forms(word)
-        return self.check_vocabulary and not forms & self.own and not forms & corpus_vocabulary()
-
-    def word(self, word: str) -> str | None:
-        """The reader's word that ``word`` (folded letters) misspells, or None (see the module docstring)."""
-        if not self._needs_mending(word):
-            return None
+            return False, None
         slipped = garbled_words(word, self.written, self.own)
         if slipped:
-            return slipped[0][1]
+            return True, slipped[0][1]
+        forms = word_forms(word)
+        if not self.check_vocabulary or forms & self.own or forms & corpus_vocabulary():
+            return False, None
+        return True, self._closest(word)
+
+    def _closest(self, word: str) -> str | None:
+        """The reader's word closest to ``word`` under the rules of the module docstring, or None."""
         best, best_key = None, None
         matcher = difflib.SequenceMatcher(autojunk=False)
         matcher.set_seq2(word)
@@ -79,24 +78,30 @@ class Mender:
                 best, best_key = own, key
         return best
 
+    def word(self, word: str) -> str | None:
+        """The reader's word that ``word`` (folded letters) misspells, or None (see the module docstring)."""
+        return self._repair(word)[1]
+
     def mend(self, query: str) -> str:
         """``query`` with each word that misspells one of the reader's replaced by it (folded, as the validator
         compares words); ``query`` itself when nothing needs mending or a word needs it and cannot be mended (the
         validator then decides on the query as written)."""
         folded = fold(query)
-        out, position, changed = [], 0, False
+        out, position = [], 0
         for match in _TOKEN.finditer(folded):
-            if match.start() < position or not self._needs_mending(match.group()):
-                continue  # (a word already taken as a mended word's tail, or one that needs nothing)
-            mended = self.word(match.group())
+            if match.start() < position:
+                continue  # a word already taken as a mended word's tail
+            needed, mended = self._repair(match.group())
+            if not needed:
+                continue
             if mended is None:
                 return query
             out += [folded[position:match.start()], mended]
-            position, changed = match.end(), True
+            position = match.end()
             if mended.startswith(match.group()):  # "spill way" for "spillway": the tail is the next word
                 tail = re.match(rf"[\s-]*{re.escape(mended[len(match.group()):])}\b", folded[position:])
                 position += tail.end() if tail else 0
-        if not changed:
+        if not out:
             return query
         return " ".join("".join([*out, folded[position:]]).split())
 
