@@ -58,12 +58,13 @@ def make_generator(cfg, embedder=None) -> QueryGenerator:
         primary = best_of_n(cfg, cfg.best_of_n, cfg.sample_temperature, embedder, weights=cfg.reward_weight_map())
     else:
         primary = backend(cfg.backend, cfg)
+    chooses = cfg.select == "value" and cfg.backend != "keyphrase"
     if getattr(cfg, "top_up", 0):
         from models.generators.topup import TopUp
 
-        pool = 2 * cfg.num_queries if cfg.select == "value" and cfg.backend != "keyphrase" else cfg.num_queries
+        pool = 2 * cfg.num_queries if chooses else cfg.num_queries
         primary = TopUp(primary, cfg.top_up, cfg.sample_temperature, cfg.num_queries, limit=pool)
-    if cfg.select == "value" and cfg.backend != "keyphrase":
+    if chooses:
         from models.embeddings import make_embedder
         from models.generators.select import Selected
         from models.query_value import QueryValueModel
