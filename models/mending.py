@@ -49,9 +49,7 @@ class Mender:
         it needs mending when it is a slip of the reader's word, or neither theirs nor a news word."""
         if len(word) < CHECKED_MIN_CHARS or not word.isascii() or not word.isalpha():
             return False, None
-        if word in self.own or word_forms(word) & self.written:
-            return False, None
-        slipped = garbled_words(word, self.written, self.own)
+        slipped = garbled_words(word, self.written, self.own)  # [] for the reader's own word, in any form
         if slipped:
             return True, slipped[0][1]
         forms = word_forms(word)
@@ -105,16 +103,17 @@ class Mender:
             return query
         return " ".join("".join([*out, folded[position:]]).split())
 
+    def mend_all(self, queries: list[str]) -> list[str]:
+        """Each of ``queries`` mended (:meth:`mend`), the order kept and a mended query that repeats an earlier one
+        dropped."""
+        out: list[str] = []
+        for query in queries:
+            mended = self.mend(query)
+            if mended not in out:
+                out.append(mended)
+        return out
+
 
 def mend_queries(queries: list[str], history_texts: Iterable[str]) -> list[str]:
-    """Each of ``queries`` mended for the reader of ``history_texts`` (:class:`Mender`); the order kept and a
-    mended query that repeats an earlier one dropped."""
-    if not queries:
-        return []
-    mender = Mender(history_texts)
-    out: list[str] = []
-    for query in queries:
-        mended = mender.mend(query)
-        if mended not in out:
-            out.append(mended)
-    return out
+    """``queries`` mended for the reader of ``history_texts`` (:meth:`Mender.mend_all`)."""
+    return Mender(history_texts).mend_all(queries) if queries else []

@@ -23,7 +23,7 @@ from pathlib import Path
 from models.generators.base import Generation, QueryGenerator, UserContext
 from models.generators.cache import CompletionCache
 from models.parsing import InvalidOutput, complete_lines, grounded, parse_queries
-from models.mending import mend_queries
+from models.mending import Mender, mend_queries
 from models.decoding import ListComplete, NoRepeatInCompletion, newline_tokens
 from models.prefill import generate_shared
 from models.prompt import chat_prompts, check_contract
@@ -59,10 +59,11 @@ def generation_from_samples(raws: list[str], context: UserContext, num_queries: 
     ``raw`` every sample under a ``--- sample i ---`` header (so it stays true whichever sample is chosen later);
     each sample's queries mended first when ``mend``."""
     history = [s["text"] for s in context.history]
+    mender = Mender(history) if mend else None  # one reader: built once for all the samples
     candidates, errors, kept = [], [], []
     for raw in raws:
         queries, error = parse_sample(raw, num_queries)
-        queries = mend_queries(queries, history) if mend else queries
+        queries = mender.mend_all(queries) if mender else queries
         candidates.append(queries)
         errors.append(error)
         kept.append(grounded(queries, history) if queries else [])
