@@ -24,13 +24,13 @@ import base64
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from models.privacy import contains_pii
 from models.prompt import EXAMPLE_ANSWER, SYSTEM, fixed_texts, instruction
 from models.text import STOPWORDS, content_words, strip_lead_in
 from models.vocabulary import (VOCABULARY_MIN_SHARE, corpus_vocabulary, covered_share, garbled_words, known_forms,
-                               unknown_words, word_forms)
+                               swapped_word, unknown_words, word_forms)
 
 MIN_CHARS, MAX_CHARS, MAX_WORDS = 3, 80, 8
 MAX_COPIED_WORDS = 3  # a query may share at most this many consecutive words with an instruction-like signal
@@ -233,8 +233,10 @@ def repeats(query: str, earlier: Iterable[str]) -> bool:
 
 
 def parse_queries(text: str, max_queries: int) -> list[str]:
-    """Up to ``max_queries`` distinct queries in output order that pass :func:`query_problem`; a query that
-    :func:`repeats` an earlier one is dropped. Raises :class:`InvalidOutput` when none is left."""
+    """Up to ``max_queries`` distinct queries in output order that pass :func:`query_problem`, in lower case (as the
+    key phrases and a search log are: the model copies a title's capitals by halves, "us core CPi rises"; the
+    embedder and the word index read lower case either way); a query that :func:`repeats` an earlier one is dropped.
+    Raises :class:`InvalidOutput` when none is left."""
     out, seen = [], set()
     for piece in candidate_lines(text):
         query = normalise(piece)
@@ -242,7 +244,7 @@ def parse_queries(text: str, max_queries: int) -> list[str]:
         if key in seen or query_problem(query) is not None or repeats(query, out):
             continue
         seen.add(key)
-        out.append(query)
+        out.append(key)
         if len(out) == max_queries:
             break
     if not out:
@@ -300,13 +302,15 @@ def _written(word: str, own_forms: set[str]) -> bool:
 
 
 def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool = True,
-                        written: Collection[str] = ()) -> str | None:
+                        written: Collection[str] = (), signals: Sequence[Sequence[str]] = ()) -> str | None:
     """Why ``query`` is not made of words a reader could search for, given the user's own word forms: a copy of
     the prompt's fixed text, a number or year the user's activity does not hold (a token with a digit must be one
     the user wrote), (when ``check_vocabulary``) an invented word, one neither the user's nor the news
-    vocabulary's, or (given ``written``, the user's words as :func:`written_words` reads them) a real word that is
+    vocabulary's, (given ``written``, the user's words as :func:`written_words` reads them) a real word that is
     a slip of one of the user's ("amazon prim login" for a reader of "Amazon Prime":
-    :func:`models.vocabulary.garbled_words`). None when it is fine."""
+    :func:`models.vocabulary.garbled_words`), or (given ``signals``, each signal's words as :func:`signal_words`
+    reads them) a run of a signal's words with one swapped for a word the user never wrote ("nigerian puppet
+    performers" for "chinese puppet performers": :func:`models.vocabulary.swapped_word`). None when it is fine."""
     if copies_prompt(query, own_forms):
         return "copies the prompt"
     numbers = [w for w in _TOKEN.findall(fold(query)) if _DIGIT.search(w) and not _written(w, own_forms)]
@@ -322,12 +326,21 @@ def query_words_problem(query: str, own_forms: set[str], check_vocabulary: bool 
         garbled = garbled_words(fold(query), written, own_forms)
         if garbled:
             return f"garbled word {garbled[0][0]!r} (the user wrote {garbled[0][1]!r})"
+    if signals:
+        swapped = swapped_word(_TOKEN.findall(fold(query)), signals, own_forms)
+        if swapped:
+            return f"swapped word {swapped[0]!r} (the user wrote {swapped[1]!r})"
     return None
 
 
 def written_words(history_texts: list[str]) -> set[str]:
     """The words of the user's signals as written (folded, lower-case): what the slip check compares with."""
     return {w for t in history_texts for w in _TOKEN.findall(fold(t))}
+
+
+def signal_words(history_texts: list[str]) -> list[list[str]]:
+    """Each signal's words as written (folded, lower-case), in order: what the swapped-word check compares with."""
+    return [_TOKEN.findall(fold(t)) for t in history_texts]
 
 
 def own_words(history_texts: list[str]) -> tuple[set[str], bool]:
@@ -357,7 +370,8 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
     suspicious = [fold(_decoded(t)) for t in history_texts if looks_like_instruction(t)]
     vocabulary = set().union(*(content_words(fold(t)) for t in benign)) if benign else set()
     benign_folded = [fold(t) for t in benign]
-    benign_words = {w for t in benign_folded for w in _TOKEN.findall(t)}
+    signals = [_TOKEN.findall(t) for t in benign_folded]
+    benign_words = {w for ws in signals for w in ws}
     own_forms, check_vocabulary = own_words(benign)
     suspicious_words = {w for t in suspicious for w in _TOKEN.findall(t)}
 
@@ -374,7 +388,7 @@ def grounded(queries: list[str], history_texts: list[str]) -> list[str]:
             continue
         if any(_copies(words, _TOKEN.findall(s), MAX_COPIED_WORDS + 1) for s in suspicious):
             continue
-        if query_words_problem(query, own_forms, check_vocabulary, benign_words) is not None:
+        if query_words_problem(query, own_forms, check_vocabulary, benign_words, signals) is not None:
             continue
         kept.append(query)
     return kept

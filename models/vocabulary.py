@@ -8,7 +8,10 @@ Words are compared by :func:`word_forms`, so "prices" matches "price" and "launc
 
 A real word can still be a garbled copy of the reader's own: "amazon prim login" for a reader who wrote "Amazon
 Prime", "japanese lander hak" for "Hakuto-R", "jax" for "JAXA". :func:`garbled_words` finds a query word the user
-did not write that is one slip away from a word they did (:func:`slip_of`).
+did not write that is one slip away from a word they did (:func:`slip_of`). Or a run of the reader's own words
+with one of them swapped for a word they never wrote: "nigerian puppet performers" for a reader of "singapore's
+chinese puppet performers", "germany's national front suspends" for "France's National Front suspends": a query
+that names the wrong country, person or team (:func:`swapped_word`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import functools
 import gzip
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from models.text import STOPWORDS
@@ -109,6 +112,32 @@ def garbled_words(text: str, written: Iterable[str], known: set[str]) -> list[tu
         if own is not None:
             out.append((word, own))
     return out
+
+
+def swapped_word(words: Sequence[str], signals: Iterable[Sequence[str]], known: set[str]) -> tuple[str, str] | None:
+    """``(word, the user's word it replaces)`` when the tokens ``words`` (a query's, folded and lower-cased) are a
+    run of one signal's tokens (``signals``, each a list of the same kind) with exactly one of them, not the last,
+    changed to a word of 3+ letters, not a stopword, that the user wrote in no form (``known``, :func:`known_forms`
+    of their words), and at least one content word left as they wrote it. Such a query copies the reader but names
+    the wrong thing: "sudan jab" for a reader of "abortion jab", "moscow vi ousts pm abdelilah" for "King Mohammed
+    VI ousts PM Abdelilah". The last word is a phrase's head: changing it asks something else about the same thing
+    ("premier league fixtures" for a reader of "premier league table"), and a query that joins the reader's own
+    words differently is not a swap either. None otherwise."""
+    n = len(words)
+    if n < 2:
+        return None
+    for signal in signals:
+        for start in range(len(signal) - n + 1):
+            run = signal[start:start + n]
+            diff = [i for i in range(n) if words[i] != run[i]]
+            if len(diff) != 1 or diff[0] == n - 1:
+                continue
+            word = words[diff[0]]
+            if len(word) < CHECKED_MIN_CHARS or not word.isalpha() or word in STOPWORDS or word_forms(word) & known:
+                continue
+            if any(w not in STOPWORDS and w.isalpha() for i, w in enumerate(words) if i != diff[0]):
+                return word, run[diff[0]]
+    return None
 
 
 def unknown_words(text: str, known: set[str]) -> list[str]:

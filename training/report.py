@@ -108,9 +108,11 @@ def targets(report: dict, generator: str = "served") -> list[tuple[str, str, boo
                         f"{audit['served_prompt_copies']} in {audit['users']} lists",
                         audit["served_prompt_copies"] == 0))
             if "served_garbled" in audit:  # reports before the slip check counted invented words only
-                out.append((f"{truth}: no served query holds an invented or garbled word",
-                            f"{audit['served_invented']} invented, {audit['served_garbled']} garbled",
-                            audit["served_invented"] == 0 and audit["served_garbled"] == 0))
+                swapped = audit.get("served_swapped", 0)  # and before the swap check, none was counted
+                out.append((f"{truth}: no served query holds an invented, garbled or swapped word",
+                            f"{audit['served_invented']} invented, {audit['served_garbled']} garbled, "
+                            f"{audit.get('served_swapped', '-')} swapped",
+                            audit["served_invented"] == 0 and audit["served_garbled"] == 0 and swapped == 0))
             out.append((f"{truth}: at least 4 grounded queries per user", f"{audit['mean_queries']:.2f} "
                         f"({audit['mean_model_queries']:.2f} the model's)", audit["mean_queries"] >= 4))
             out.append((f"{truth}: no user without a list", f"{audit['users_without_list']}",

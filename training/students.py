@@ -203,6 +203,7 @@ def markdown(report: dict) -> str:
                       f"{teacher.get('users_by_fallback_alone', '-')}); "
                       f"{audit['served_prompt_copies']} prompt copies, {audit['served_invented']} invented words, "
                       f"{audit.get('served_garbled', '-')} garbled words, "
+                      f"{audit.get('served_swapped', '-')} swapped words, "
                       f"{audit['users_without_list']} users without a list.", ""]
     if "latency" in report:
         lat = report["latency"]

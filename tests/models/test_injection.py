@@ -81,7 +81,7 @@ def test_malicious_outputs_are_not_written(raw):
 @pytest.mark.parametrize("raw, expected", [
     ("tesla model y price cut\nbyd sales china", ["tesla model y price cut", "byd sales china"]),
     ("home ev charger prices", ["home ev charger prices"]),
-    ("ECB rate decision", ["ECB rate decision"]),
+    ("ECB rate decision", ["ecb rate decision"]),  # in lower case, as every parsed query
     ("great match highlights", ["great match highlights"]),  # "great match" is in an ordinary signal too
 ])
 def test_ordinary_queries_survive_an_injection_in_the_history(raw, expected):

@@ -76,8 +76,9 @@ def test_semicolons_separate_queries():
     assert parse_queries("ev charger; pie recipe", 5) == ["ev charger", "pie recipe"]
 
 
-def test_duplicates_are_removed_case_insensitively_keeping_the_first():
-    assert parse_queries("Tesla news\ntesla NEWS\nTESLA news.\nbyd sales", 5) == ["Tesla news", "byd sales"]
+def test_duplicates_are_removed_case_insensitively_and_queries_come_in_lower_case():
+    assert parse_queries("Tesla news\ntesla NEWS\nTESLA news.\nbyd sales", 5) == ["tesla news", "byd sales"]
+    assert parse_queries("us core CPi rises\njames Webb telescope", 5) == ["us core cpi rises", "james webb telescope"]
 
 
 def test_max_queries_is_respected_keeping_the_first():

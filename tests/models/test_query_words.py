@@ -166,3 +166,38 @@ def test_a_garbled_copy_of_the_readers_word_is_never_served():
         ["james webb telescope", "telescope models"]  # a form of the reader's own word stays theirs
     cop = ["Australia, as COP31 negotiations president, pushes fossil fuel transition roadmap"]
     assert grounded(["cop31 negotiations president pushes"], cop) == ["cop31 negotiations president pushes"]
+
+
+def test_a_copy_with_one_word_swapped_for_one_the_reader_never_wrote_is_never_served():
+    history = ["Thoughts on singapore's chinese puppet performers amandas?", "abortion jab",
+               "King Mohammed VI ousts PM Abdelilah Benkirane", "tottenham next manager odds", "premier league table",
+               "Germany rejected asylum seekers fear deportation"]
+    queries = ["nigerian puppet performers",  # the wrong country
+               "sudan jab", "moscow vi ousts pm abdelilah", "wanna next manager odds",  # the wrong thing, or junk
+               "chinese puppet performers",  # the reader's own words
+               "premier league fixtures", "abortion pill",  # the head changed: another question on the same thing
+               "germany's rejected asylum seekers", "germany puppet performers",  # a form, or the reader's words joined
+               ]
+    assert grounded(queries, history) == ["chinese puppet performers", "premier league fixtures", "abortion pill",
+                                          "germany's rejected asylum seekers", "germany puppet performers"]
+    from models.parsing import signal_words, written_words
+
+    own, check = own_words(history)
+    assert query_words_problem("nigerian puppet performers", own, check, written_words(history),
+                               signal_words(history)) == "swapped word 'nigerian' (the user wrote 'chinese')"
+    assert query_words_problem("nigerian puppet performers", own, check) is None  # without the signals, no check
+
+
+@pytest.mark.parametrize("words, signals, expected", [
+    (["sudan", "jab"], [["abortion", "jab"]], ("sudan", "abortion")),
+    (["abortion", "pill"], [["abortion", "jab"]], None),  # the last word: the head
+    (["sudan", "the"], [["abortion", "the"]], None),  # no content word left as written
+    (["sudan", "jab", "now"], [["abortion", "jab"]], None),  # no run of the same length
+    (["us", "jab"], [["eu", "jab"]], None),  # too short to check
+    (["floods", "jab"], [["abortion", "jab"], ["sudan", "flood"]], None),  # a form of the reader's word
+])
+def test_swapped_word_on_hand_made_cases(words, signals, expected):
+    from models.vocabulary import known_forms, swapped_word
+
+    known = known_forms({w for s in signals for w in s})
+    assert swapped_word(words, signals, known) == expected

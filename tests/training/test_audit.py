@@ -41,3 +41,12 @@ def test_a_garbled_copy_of_the_users_word_is_counted_apart_from_invented_ones():
     report = audit(rows, history)
     assert report["served_garbled"] == 1 and report["served_invented"] == 0
     assert report["raw_garbled"] == 1 and report["raw_invented"] == 1
+
+
+def test_a_swapped_word_is_counted_apart_from_garbled_and_invented_ones():
+    history = {"u1": [{"text": "Thoughts on singapore's chinese puppet performers"}]}
+    rows = [{"user_id": "u1", "queries": ["nigerian puppet performers", "chinese puppet performers"],
+             "raw": "nigerian puppet performers\nsingapore performers"}]
+    report = audit(rows, history)
+    assert report["served_swapped"] == 1 and report["served_garbled"] == 0 and report["served_invented"] == 0
+    assert report["raw_queries"] == 2 and report["raw_swapped"] == 1
