@@ -1,8 +1,8 @@
 """What a served query list is made of, counted over benchmark users: how many queries each user got and from
 whom (the model, the fill, the fallback), and how many repeat the prompt's fixed text or hold an invented word,
 a garbled copy of the user's own word ("amazon prim login") or a run of their words with one swapped for a word
-they never wrote ("nigerian puppet performers" for "chinese puppet performers"), both in the served lists (0 is the target: the validator
-drops them) and in the model's raw output (what the validator had to drop)."""
+they never wrote ("nigerian puppet performers" for "chinese puppet performers"), both in the served lists (0 is the
+target: the validator drops them) and in the model's raw output (what the validator had to drop)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def audit(per_user: list[dict], histories: dict[str, list[dict]], num_queries: i
         except InvalidOutput:
             raw = []
         raw_queries += len(raw)
-        problems = [query_words_problem(q, own, check, written, signals) or "" for q in raw]  # the copy check comes first
+        # the copy check comes first
+        problems = [query_words_problem(q, own, check, written, signals) or "" for q in raw]
         raw_copies += sum(p == "copies the prompt" for p in problems)
         raw_invented += sum(p.startswith("invented") for p in problems)
         raw_garbled += sum(p.startswith("garbled") for p in problems)
