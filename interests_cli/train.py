@@ -60,7 +60,8 @@ def _policy(base, args):
     if args.lora_top_layers is not None:
         lora["lora_top_layers"] = args.lora_top_layers
     return replace(base, torch_threads=args.threads, device=args.device,
-                   **({"model": args.model} if args.model else {}), **lora)
+                   **({"model": args.model} if args.model else {}),
+                   **({"dtype": args.dtype} if getattr(args, "dtype", None) else {}), **lora)
 
 
 def _grpo_config(args):
@@ -86,12 +87,23 @@ def _grpo_config(args):
 
 
 def cmd_grpo(args) -> int:
-    from training.grpo import train
+    from dataclasses import replace
+
+    from models.config import GeneratorConfig
+    from models.registry import Registry
+    from training.grpo import continue_from, train
 
     cfg = _grpo_config(args)
     out = Path(args.out) if args.out else _work(args) / "teacher"
     init = Path(args.init_adapter) if args.init_adapter else None
-    print(train(cfg, _reward_env(args, args.coverage_judge), out, resume=not args.restart, init_adapter=init))
+    base_ref = None
+    if init is not None and not args.model:  # train on from the adapter's own base, layers and prompt
+        if not init.is_dir():
+            raise UsageError(f"--init-adapter {init}: no such adapter folder")
+        policy, base_ref = continue_from(init, cfg.policy, Registry(GeneratorConfig().registry_dir).base_path)
+        cfg = replace(cfg, policy=policy)
+    print(train(cfg, _reward_env(args, args.coverage_judge), out, resume=not args.restart, init_adapter=init,
+                base_ref=base_ref))
     return 0
 
 
@@ -305,6 +317,10 @@ def _policy_options(p) -> None:
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default; 1 on a busy machine)")
     p.add_argument("--device", default="auto", help="auto (a CUDA GPU when visible), cpu, cuda, ...")
+    p.add_argument("--dtype", default=None, choices=["bfloat16", "float32"],
+                   help="the base model's weights (default: the config's bfloat16, fast on CPUs with AMX or on a "
+                        "GPU; float32 on a CPU without them, where bfloat16 matrix products fall back to a slow "
+                        "path)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the config's)")
     p.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (alpha = 2 x rank)")
     p.add_argument("--lora-top-layers", type=int, default=None,
@@ -346,7 +362,9 @@ def _add_grpo(train) -> None:
     _coverage_judge(p)
     _reward_search(p)
     p.add_argument("--init-adapter", default=None,
-                   help="continue training this teacher adapter (e.g. models/artifacts/grpo-v1)")
+                   help="continue training this adapter (e.g. models/artifacts/grpo-v1, or a depth-pruned student "
+                        "such as models/artifacts/student-hs12b): on the base and layers its manifest names (a "
+                        "registry reference is read from the model registry) and with the prompt it reads")
     _run_options(p)
 
 

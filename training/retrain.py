@@ -98,15 +98,14 @@ def _ndcg(bench, folder: Path, users: list[str], embedder, gen_cfg) -> float:
 
 def _continue_from(registry, current, policy):
     """``(base folder, adapter to continue or None, policy config)`` for training on from the version ``current``:
-    its adapter on its base, or a full model; a depth-pruned version keeps its layers (LoRA on all of them)."""
-    manifest = current.manifest
-    layers = manifest.get("layers")
-    if current.is_adapter:
-        base, init_adapter = registry.base_path(str(manifest["base"])), current.path / manifest["adapter"]
-    else:
-        base, init_adapter = current.path, None
-    pcfg = replace(policy, model=str(base), layers=tuple(layers) if layers else None)
-    return base, init_adapter, replace(pcfg, lora_top_layers=0) if layers else pcfg
+    its adapter on its base (``training.grpo.continue_from``: a depth-pruned version keeps its layers, LoRA on all
+    of them), or a full model."""
+    from training.grpo import continue_from
+
+    if not current.is_adapter:
+        return current.path, None, replace(policy, model=str(current.path), layers=None)
+    pcfg, _ = continue_from(current.path, policy, registry.base_path)
+    return Path(pcfg.model), current.path / current.manifest["adapter"], pcfg
 
 
 def retrain(registry, name: str, events: Path | Iterable[dict], reference: Path, since_ms: int, until_ms: int,
@@ -118,6 +117,7 @@ def retrain(registry, name: str, events: Path | Iterable[dict], reference: Path,
     from models.registry import RegistryError
     from training import grpo
     from training.env import RewardEnv
+    from training.grpo import prompt_contract
     from training.evaluate import Benchmark
     from training.study import materialize
 
@@ -142,6 +142,9 @@ def retrain(registry, name: str, events: Path | Iterable[dict], reference: Path,
                                          num_queries=pcfg.num_queries, fallback="")
     users = ref_bench.eval_users("test", eval_users, seed=grpo_cfg.seed)
     prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
+    contract = prompt_contract(current.path if current.is_adapter else None)
+    if contract != "chat":  # the candidate was trained on the prompt the current version reads, and is served so
+        prompt["contract"] = contract
     current_folder = registry.load_path(current)
     candidate_folder = materialize(work, "candidate", Path(base), candidate, list(layers) if layers else None,
                                    prompt, pcfg.dtype)

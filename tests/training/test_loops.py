@@ -104,6 +104,37 @@ def test_completion_mask_stops_after_the_first_end_token():
     assert completion_mask(tokens, {2}).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
 
 
+def test_one_prefill_per_prompt_gives_the_full_pass_logits_and_gradients(tiny_base):
+    from training import policy as P
+
+    tokenizer = P.load_tokenizer(tiny_base)
+    model = P.add_lora(load_model(tiny_base, "float32"), 4, 8)
+    with torch.no_grad():  # an adapter off zero, so that its gradients are not all zero
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.2)
+    torch.manual_seed(0)
+    # prompts of different lengths (left padding), two completions each, one ended early (padding after its end)
+    rollout = P.rollout_from_texts(tokenizer, ["a short prompt", "a much longer prompt with many more words in it"],
+                                   ["one\ntwo three", "four", "five six seven eight", "nine ten"], n=2)
+    full = P.completion_logits(model, rollout)
+    shared = P.shared_completion_logits(model, rollout, [0, 1])
+    assert shared.shape == full.shape
+    mask = rollout.completion_mask.bool()
+    assert torch.allclose(shared[mask], full[mask], atol=1e-4)
+    grads = []
+    for logits in (P.completion_logits(model, rollout), P.shared_completion_logits(model, rollout, [0, 1])):
+        model.zero_grad(set_to_none=True)
+        (P.token_logprobs(logits, rollout.completion) * rollout.completion_mask).sum().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        assert torch.allclose(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-3), name
+    # one group alone: its rows of the full pass
+    alone = P.shared_completion_logits(model, rollout, [1])
+    assert torch.allclose(alone[mask[2:]], full[2:][mask[2:]], atol=1e-4)
+
+
 def test_grpo_trains_logs_checkpoints_and_resumes(env, tiny_base, tmp_path):
     out = tmp_path / "teacher"
     adapter = grpo.train(grpo_cfg(tiny_base), env, out)
@@ -232,6 +263,50 @@ def test_student_pruned_from_the_teacher_reads_the_compact_prompt(env, tiny_base
     assert served.cfg.prompt_contract == "compact" and served.cfg.max_prompt_signals == 12
 
 
+def test_grpo_trains_on_a_pruned_student_with_its_base_layers_and_prompt(env, tiny_base, tmp_path, monkeypatch):
+    from training import policy as P
+
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    registry = publish_teacher(tiny_base, teacher, tmp_path / "registry")
+    cfg = replace(DistillConfig(), student=replace(policy(tiny_base), lora_top_layers=0), keep_layers=3, mode="sft",
+                  steps=1, users_per_step=2, checkpoint_every=1, teacher_temperature=0.0)
+    student = distill.train(cfg, env, teacher, tmp_path / "student")
+    meta = json.loads((student / "manifest.json").read_text())
+    (student / "manifest.json").write_text(json.dumps({**meta, "decoding": {"no_repeat_ngram": 3}}))
+    contracts = []
+    real = P.build_prompts
+
+    def build_prompts(tokenizer, histories, num_queries, max_signals, contract="chat"):
+        contracts.append(contract)
+        return real(tokenizer, histories, num_queries, max_signals, contract)
+
+    monkeypatch.setattr(P, "build_prompts", build_prompts)
+    pcfg, ref = grpo.continue_from(student, policy(tiny_base), registry.base_path)
+    assert ref == "tiny@teacher" and list(pcfg.layers) == meta["layers"] and pcfg.lora_top_layers == 0
+    assert pcfg.model != str(tiny_base)  # the teacher merged, from the registry
+    adapter = grpo.train(replace(grpo_cfg(tiny_base, steps=1), policy=pcfg), env, tmp_path / "rl",
+                         init_adapter=student, base_ref=ref)
+    assert contracts == ["compact"]  # trained on the prompt it is served with
+    manifest = json.loads((adapter / "manifest.json").read_text())
+    assert manifest["base"] == "tiny@teacher" and manifest["layers"] == meta["layers"]
+    assert manifest["prompt"]["contract"] == "compact" and manifest["decoding"] == {"no_repeat_ngram": 3}
+    before = {k: v for k, v in load_adapter_weights(student).items()}
+    after = load_adapter_weights(adapter)
+    assert before.keys() == after.keys()  # the student's adapter trained on, not a fresh one
+    # the registry rebuilds it like the student: the teacher merged, pruned, the new adapter merged
+    registry.publish(adapter, "tiny", "student-rl")
+    folder = registry.load_path(registry.get("tiny", "student-rl"))
+    assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 3
+    with pytest.raises(ValueError, match="not a folder here"):
+        grpo.continue_from(student, policy(tiny_base))
+
+
+def load_adapter_weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(folder / "adapter_model.safetensors")
+
+
 def test_sft_on_the_kd_cache_learns_the_teachers_served_lists(env, train_bench, tiny_base, tmp_path):
     from training.kd import KDEnv, build_targets, load_targets
     from training.evaluate import Benchmark
@@ -302,6 +377,38 @@ def test_retrain_publishes_only_when_not_worse(env, train_bench, tiny_base, tmp_
     assert manifest["base"] == "tiny@base"
     # the published adapter loads (merged onto its base) for the generator worker
     assert (registry.load_path(registry.current("tiny")) / "config.json").exists()
+
+
+def test_retraining_a_student_keeps_its_layers_and_its_prompt(env, train_bench, tiny_base, tmp_path, monkeypatch):
+    from training import policy as P
+    from training.retrain import retrain
+
+    teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
+    registry = publish_teacher(tiny_base, teacher, tmp_path / "registry")
+    cfg = replace(DistillConfig(), student=replace(policy(tiny_base), lora_top_layers=0), keep_layers=3, mode="sft",
+                  steps=1, users_per_step=2, checkpoint_every=1, teacher_temperature=0.0)
+    student = distill.train(cfg, env, teacher, tmp_path / "student")
+    registry.publish(student, "tiny", "student")
+    registry.set_current("tiny", "student")
+    contracts = []
+    real = P.build_prompts
+    monkeypatch.setattr(P, "build_prompts", lambda *a, **k: contracts.append(a[4] if len(a) > 4 else "chat")
+                        or real(*a, **k))
+    events = tmp_path / "log.jsonl"
+    rows = [json.loads(line) for line in (train_bench / "events.jsonl").read_text().splitlines()]
+    later = [{"type": "click", "event_id": f"n{i}", "user_id": r["user_id"], "ts": r["ts"] + 3_600_000,
+              "article_id": r["article_id"].rsplit("-", 1)[0] + "-3", "title": "next", "category": None,
+              "dwell_ms": 1} for i, r in enumerate(rows) if r["type"] == "click"]
+    events.write_text("\n".join(json.dumps(r) for r in rows + later) + "\n")
+    since, until = min(r["ts"] for r in rows), max(r["ts"] for r in later) + 1
+    result = retrain(registry, "tiny", events, train_bench, since, until, tmp_path / "r", grpo_cfg(tiny_base, steps=1),
+                     env.embedder, eval_users=3, version="student-v2", evaluate_fn=lambda folder, users: 0.5)
+    assert result.published == "tiny@student-v2" and contracts == ["compact"]
+    manifest = registry.current("tiny").manifest
+    assert manifest["base"] == "tiny@teacher" and manifest["prompt"]["contract"] == "compact"
+    assert manifest["layers"] == json.loads((student / "manifest.json").read_text())["layers"]
+    folder = registry.load_path(registry.current("tiny"))
+    assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 3
 
 
 def test_package_adapter_ships_weights_and_a_serving_manifest(env, tiny_base, tmp_path):
