@@ -49,7 +49,7 @@ def _reward_env(args, coverage_judge: str | None = None):
 
 def _given(args, *names: str) -> dict:
     """The named options that were given (not None, not zero): they override the config's defaults."""
-    return {name: getattr(args, name) for name in names if getattr(args, name)}
+    return {name: getattr(args, name) for name in names if getattr(args, name, None)}
 
 
 def _policy(base, args):
@@ -72,7 +72,8 @@ def _grpo_config(args):
 
     base = TrainingConfig().grpo
     cfg = replace(base, seed=args.seed, policy=_policy(base.policy, args), time_budget_s=args.time_budget,
-                  **_given(args, "steps", "lr", "users_per_step", "checkpoint_every", "micro_batch"))
+                  **_given(args, "steps", "lr", "users_per_step", "checkpoint_every", "micro_batch",
+                           "positive_only"))
     try:
         if args.rewards:
             cfg = with_rewards(cfg, args.rewards)
@@ -361,6 +362,8 @@ def _add_grpo(train) -> None:
     _reward_options(p)
     _coverage_judge(p)
     _reward_search(p)
+    p.add_argument("--positive-only", action="store_true",
+                   help="reinforce only the lists better than their group's mean (advantages below 0 set to 0)")
     p.add_argument("--init-adapter", default=None,
                    help="continue training this adapter (e.g. models/artifacts/grpo-v1, or a depth-pruned student "
                         "such as models/artifacts/student-hs12b): on the base and layers its manifest names (a "

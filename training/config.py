@@ -81,6 +81,9 @@ class GRPOConfig:
     lr: float = 3e-4
     clip_eps: float = 0.2
     beta: float = 0.0  # KL to the reference (the base model, adapter disabled); Dr.GRPO's default is none
+    positive_only: bool = False  # advantages below 0 set to 0: only lists better than their group's mean are
+    # reinforced (filtered policy gradient); pushing a small, trained model's sampled tokens down spreads their mass
+    # over the vocabulary's tail (garbled words)
     micro_batch: int = 16  # rows per forward/backward pass
     grad_clip: float = 1.0
     checkpoint_every: int = 4

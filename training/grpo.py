@@ -96,19 +96,22 @@ def setup_policy(pcfg, adapter: Path | None = None):
     return tokenizer, model
 
 
-def grpo_step(model, tokenizer, env, users: list[str], cfg: GRPOConfig, weights: dict, contract: str = "chat") -> dict:
+def grpo_step(model, tokenizer, env, users: list[str], cfg: GRPOConfig, weights: dict, contract: str = "chat",
+              no_repeat_ngram: int = 0) -> dict:
     """One Dr.GRPO update (gradients accumulated over micro-batches; the caller steps the optimizer) on prompts of
-    ``contract`` (models/prompt.py)."""
+    ``contract`` (models/prompt.py), rollouts sampled under the served no-repeat rule when ``no_repeat_ngram``."""
     pcfg = cfg.policy
     prompts = P.build_prompts(tokenizer, [env.history(u) for u in users], pcfg.num_queries, pcfg.max_prompt_signals,
                               contract)
     rollout = P.sample(model, tokenizer, prompts, n=cfg.group_size, temperature=pcfg.temperature,
-                       max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p)
+                       max_new_tokens=pcfg.max_new_tokens, top_p=pcfg.top_p, no_repeat_ngram=no_repeat_ngram)
     rows_users = [u for u in users for _ in range(cfg.group_size)]
     contexts = env.contexts(rows_users)
     total, per = composite([p for p in prompts for _ in range(cfg.group_size)], rollout.texts, contexts, weights,
                            env.rewards)
     adv = group_advantages(torch.tensor(total), cfg.group_size).to(rollout.input_ids.device)
+    if cfg.positive_only:
+        adv = adv.clamp(min=0.0)
     active = [i for i in range(len(rows_users)) if cfg.beta > 0 or abs(float(adv[i])) > 1e-8]
     normalizer = float(len(rows_users) * pcfg.max_new_tokens)  # constant: Dr.GRPO's unbiased normaliser
     stats = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_fraction": 0.0}
@@ -155,6 +158,7 @@ def train(cfg: GRPOConfig, env, out_dir: Path, resume: bool = True, init_adapter
     weights = check_weights(cfg.weights)
     contract = prompt_contract(init_adapter)
     init_meta = adapter_manifest(init_adapter)
+    no_repeat = int((init_meta.get("decoding") or {}).get("no_repeat_ngram") or 0)  # sampled as it is served
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     tokenizer, model = setup_policy(cfg.policy, init_adapter)
@@ -163,7 +167,7 @@ def train(cfg: GRPOConfig, env, out_dir: Path, resume: bool = True, init_adapter
 
     def step(_: int) -> dict:
         optimizer.zero_grad(set_to_none=True)
-        row = grpo_step(model, tokenizer, env, next(batches), cfg, weights, contract)
+        row = grpo_step(model, tokenizer, env, next(batches), cfg, weights, contract, no_repeat)
         row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(P.trainable_parameters(model), cfg.grad_clip))
         optimizer.step()
         return row

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from models.decoding import NoRepeatInCompletion
 from models.prefill import generate_shared
 from models.prompt import chat_prompts
 from models.pruning import prune_layers
@@ -136,13 +137,19 @@ def completion_mask(tokens: torch.Tensor, end_ids: set[int]) -> torch.Tensor:
 
 @torch.no_grad()
 def sample(model, tokenizer, prompts: list[str], n: int = 1, temperature: float = 1.0, max_new_tokens: int = 48,
-           top_p: float = 1.0) -> Rollout:
-    """``n`` completions per prompt (greedy when ``temperature`` is 0, which needs ``n == 1``)."""
+           top_p: float = 1.0, no_repeat_ngram: int = 0) -> Rollout:
+    """``n`` completions per prompt (greedy when ``temperature`` is 0, which needs ``n == 1``); ``no_repeat_ngram``
+    >= 2: no n-gram of tokens twice in a completion, the served rule (``models.decoding.NoRepeatInCompletion``)."""
     if temperature <= 0 and n > 1:
         raise ValueError("n > 1 completions per prompt need a temperature > 0")
     enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     options = ({"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
                if temperature > 0 else {"do_sample": False})
+    if no_repeat_ngram >= 2:
+        from transformers import LogitsProcessorList
+
+        options["logits_processor"] = LogitsProcessorList([NoRepeatInCompletion(no_repeat_ngram,
+                                                                                enc["input_ids"].shape[1])])
     was_training = model.training
     model.eval()
     # n samples of a prompt share its prefill (models/prefill.py)

@@ -174,6 +174,45 @@ def test_grpo_step_changes_the_adapter_and_kl_is_logged(env, tiny_base):
     assert any(not torch.equal(before[n], after[n]) for n in before)
 
 
+@pytest.mark.parametrize("positive_only, active", [(False, 4), (True, 2)])
+def test_positive_only_reinforces_only_the_lists_above_their_groups_mean(env, tiny_base, monkeypatch, positive_only,
+                                                                          active):
+    cfg = grpo_cfg(tiny_base, positive_only=positive_only)
+    tokenizer, model = grpo.setup_policy(cfg.policy)
+    # two users, two lists each: one list of each group better than the other
+    monkeypatch.setattr(grpo, "composite", lambda prompts, texts, contexts, weights, overrides: (
+        [0.0, 1.0, 1.0, 0.0], {"relevance": [0.0, 1.0, 1.0, 0.0]}))
+    row = grpo.grpo_step(model, tokenizer, env, ["u0", "u1"], cfg, cfg.weights)
+    assert row["active_rows"] == active
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None and torch.any(g != 0) for g in grads)
+
+
+def test_rollouts_sampled_under_the_served_no_repeat_rule(tiny_base, monkeypatch):
+    from models.decoding import NoRepeatInCompletion
+    from training import policy as P
+
+    tokenizer = P.load_tokenizer(tiny_base)
+    model = load_model(tiny_base, "float32")
+    seen = []
+    real = P.generate_shared
+
+    def generate_shared(model, input_ids, attention_mask, n, **kwargs):
+        seen.append((input_ids.shape[1], kwargs.get("logits_processor")))
+        return real(model, input_ids, attention_mask, n, **kwargs)
+
+    monkeypatch.setattr(P, "generate_shared", generate_shared)
+    P.sample(model, tokenizer, ["a prompt", "another prompt here"], n=2, max_new_tokens=4)
+    rollout = P.sample(model, tokenizer, ["a prompt", "another prompt here"], n=2, max_new_tokens=4, no_repeat_ngram=3)
+    assert seen[0][1] is None  # no rule unless asked
+    prompt_len, processors = seen[1]
+    rule = [p for p in processors if isinstance(p, NoRepeatInCompletion)]
+    assert len(rule) == 1 and rule[0].n == 3 and rule[0].prompt_len == prompt_len == rollout.prompt_len
+    # the served rule itself (models/decoding.py): the token that would repeat a trigram of the completion is banned
+    scores = rule[0](torch.tensor([[7] * prompt_len + [5, 6, 5, 6, 5]]), torch.zeros(1, 10))
+    assert scores[0, 6] == float("-inf") and scores[0, 5] == 0
+
+
 @pytest.mark.parametrize("mode", ["on-policy", "sft"])
 def test_distillation_into_a_pruned_student(env, tiny_base, tmp_path, mode):
     teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
