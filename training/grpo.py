@@ -58,7 +58,8 @@ def continue_from(adapter: Path, policy, resolve_base=None):
     """``(policy, base reference)`` for training on from ``adapter`` (a folder with a ``manifest.json``): the
     policy's model becomes the adapter's base (``resolve_base(ref)`` turns a registry reference such as
     ``smollm2-135m-instruct@grpo-v1`` into its folder; a folder is used as it is), its layers the adapter's kept
-    layers (a depth-pruned student; LoRA then on all of them). The base reference is what the new adapter's
+    layers (a depth-pruned student; LoRA then on all of them), its prompt's size (``num_queries``,
+    ``max_prompt_signals``) the one the adapter is served with. The base reference is what the new adapter's
     manifest names, so that the registry rebuilds it the same way. Without a manifest the policy is unchanged."""
     meta = adapter_manifest(adapter)
     ref = str(meta.get("base") or "")
@@ -72,8 +73,10 @@ def continue_from(adapter: Path, policy, resolve_base=None):
         raise ValueError(f"the adapter {adapter} was trained on {ref!r}, which is not a folder here: give a resolver "
                          f"(the model registry) for it")
     layers = meta.get("layers")
+    prompt = meta.get("prompt") or {}
+    sizes = {key: int(prompt[key]) for key in ("num_queries", "max_prompt_signals") if prompt.get(key)}
     policy = replace(policy, model=str(base), layers=tuple(layers) if layers else None,
-                     **({"lora_top_layers": 0} if layers else {}))
+                     **({"lora_top_layers": 0} if layers else {}), **sizes)
     return policy, ref
 
 

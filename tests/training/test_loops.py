@@ -307,8 +307,8 @@ def test_grpo_trains_on_a_pruned_student_with_its_base_layers_and_prompt(env, ti
 
     teacher = grpo.train(grpo_cfg(tiny_base, steps=1), env, tmp_path / "teacher")
     registry = publish_teacher(tiny_base, teacher, tmp_path / "registry")
-    cfg = replace(DistillConfig(), student=replace(policy(tiny_base), lora_top_layers=0), keep_layers=3, mode="sft",
-                  steps=1, users_per_step=2, checkpoint_every=1, teacher_temperature=0.0)
+    cfg = replace(DistillConfig(), student=replace(policy(tiny_base), lora_top_layers=0, max_prompt_signals=12),
+                  keep_layers=3, mode="sft", steps=1, users_per_step=2, checkpoint_every=1, teacher_temperature=0.0)
     student = distill.train(cfg, env, teacher, tmp_path / "student")
     meta = json.loads((student / "manifest.json").read_text())
     (student / "manifest.json").write_text(json.dumps({**meta, "decoding": {"no_repeat_ngram": 3}}))
@@ -320,8 +320,9 @@ def test_grpo_trains_on_a_pruned_student_with_its_base_layers_and_prompt(env, ti
         return real(tokenizer, histories, num_queries, max_signals, contract)
 
     monkeypatch.setattr(P, "build_prompts", build_prompts)
-    pcfg, ref = grpo.continue_from(student, policy(tiny_base), registry.base_path)
+    pcfg, ref = grpo.continue_from(student, replace(policy(tiny_base), max_prompt_signals=20), registry.base_path)
     assert ref == "tiny@teacher" and list(pcfg.layers) == meta["layers"] and pcfg.lora_top_layers == 0
+    assert pcfg.max_prompt_signals == meta["prompt"]["max_prompt_signals"] == 12  # the prompt it is served with
     assert pcfg.model != str(tiny_base)  # the teacher merged, from the registry
     adapter = grpo.train(replace(grpo_cfg(tiny_base, steps=1), policy=pcfg), env, tmp_path / "rl",
                          init_adapter=student, base_ref=ref)
