@@ -31,7 +31,7 @@ from models.prompt import chat_prompts, check_contract
 from models.pruning import block_influence, default_layers, important_layers, prune_layers
 from training import policy as P
 from training.config import DistillConfig
-from training.grpo import user_batches
+from training.grpo import adapter_manifest, user_batches
 from training.losses import dr_grpo_loss, group_advantages, reverse_kl, sft_loss
 from training.rewards import check_weights, composite
 from training.runs import as_dict, model_card, seed_everything, train_loop
@@ -169,15 +169,10 @@ def distill_step(student, teacher, tokenizer, env, users: list[str], cfg: Distil
     return {**row, **stats, "completion_len": float(lengths.mean()), "example": rollout.texts[0][:200]}
 
 
-def _manifest(folder: Path | None) -> dict:
-    path = Path(folder) / "manifest.json" if folder else None
-    return json.loads(path.read_text()) if path and path.exists() else {}
-
-
 def _teacher_ref(teacher_adapter: Path | None) -> str:
     """The teacher as the registry names it (``name@version`` from its manifest), else its folder: the base a
     student trained from the teacher is rebuilt on."""
-    meta = _manifest(teacher_adapter)
+    meta = adapter_manifest(teacher_adapter)
     if meta.get("name") and meta.get("version"):
         return f"{meta['name']}@{meta['version']}"
     return str(teacher_adapter)
@@ -224,12 +219,12 @@ def train(cfg: DistillConfig, env, teacher_adapter: Path | None, out_dir: Path, 
     base = Path(pcfg.model)
     tokenizer = P.load_tokenizer(base)
     teacher = load_teacher(teacher_base or base, teacher_adapter, pcfg.dtype, pcfg.device)
-    teacher_prompt = _manifest(teacher_adapter).get("prompt") or {}
+    teacher_prompt = adapter_manifest(teacher_adapter).get("prompt") or {}
     if not cfg.teacher_signals:  # the teacher reads the prompt it was trained on
         cfg = replace(cfg, teacher_signals=int(teacher_prompt.get("max_prompt_signals", pcfg.max_prompt_signals)))
     total_layers = teacher.config.num_hidden_layers
     importance = None
-    init_meta = _manifest(init_adapter)
+    init_meta = adapter_manifest(init_adapter)
     if init_meta.get("layers") is not None and not pcfg.layers:  # a trained student continues on its own layers
         if len(init_meta["layers"]) != cfg.keep_layers:
             raise ValueError(f"the initial adapter {init_adapter} keeps {len(init_meta['layers'])} layers, not "
