@@ -388,18 +388,23 @@ def test_distill_rejects_unknown_modes(env, tiny_base, tmp_path):
         distill.train(replace(DistillConfig(), mode="dpo"), env, None, tmp_path)
 
 
-def test_retrain_publishes_only_when_not_worse(env, train_bench, tiny_base, tmp_path):
-    from models.registry import Registry
-    from training.retrain import retrain
-
+def logged_events(train_bench, tmp_path):
+    """The logged stream of the retraining tests: the benchmark's history, then each user's next click later in the
+    range, in an event file; ``(file, since, until)``."""
     events = tmp_path / "log.jsonl"
     rows = [json.loads(line) for line in (train_bench / "events.jsonl").read_text().splitlines()]
-    # the logged stream: the benchmark's history, then each user's next click later in the range
     later = [{"type": "click", "event_id": f"n{i}", "user_id": r["user_id"], "ts": r["ts"] + 3_600_000,
               "article_id": r["article_id"].rsplit("-", 1)[0] + "-3", "title": "next", "category": None,
               "dwell_ms": 1} for i, r in enumerate(rows) if r["type"] == "click"]
     events.write_text("\n".join(json.dumps(r) for r in rows + later) + "\n")
-    since, until = min(r["ts"] for r in rows), max(r["ts"] for r in later) + 1
+    return events, min(r["ts"] for r in rows), max(r["ts"] for r in later) + 1
+
+
+def test_retrain_publishes_only_when_not_worse(env, train_bench, tiny_base, tmp_path):
+    from models.registry import Registry
+    from training.retrain import retrain
+
+    events, since, until = logged_events(train_bench, tmp_path)
     registry = Registry(tmp_path / "registry")
     registry.publish(tiny_base, "tiny", "base")
     registry.set_current("tiny", "base")
@@ -434,13 +439,7 @@ def test_retraining_a_student_keeps_its_layers_and_its_prompt(env, train_bench, 
     real = P.build_prompts
     monkeypatch.setattr(P, "build_prompts", lambda *a, **k: contracts.append(a[4] if len(a) > 4 else "chat")
                         or real(*a, **k))
-    events = tmp_path / "log.jsonl"
-    rows = [json.loads(line) for line in (train_bench / "events.jsonl").read_text().splitlines()]
-    later = [{"type": "click", "event_id": f"n{i}", "user_id": r["user_id"], "ts": r["ts"] + 3_600_000,
-              "article_id": r["article_id"].rsplit("-", 1)[0] + "-3", "title": "next", "category": None,
-              "dwell_ms": 1} for i, r in enumerate(rows) if r["type"] == "click"]
-    events.write_text("\n".join(json.dumps(r) for r in rows + later) + "\n")
-    since, until = min(r["ts"] for r in rows), max(r["ts"] for r in later) + 1
+    events, since, until = logged_events(train_bench, tmp_path)
     result = retrain(registry, "tiny", events, train_bench, since, until, tmp_path / "r", grpo_cfg(tiny_base, steps=1),
                      env.embedder, eval_users=3, version="student-v2", evaluate_fn=lambda folder, users: 0.5)
     assert result.published == "tiny@student-v2" and contracts == ["compact"]
