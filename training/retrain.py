@@ -117,7 +117,7 @@ def retrain(registry, name: str, events: Path | Iterable[dict], reference: Path,
     from models.registry import RegistryError
     from training import grpo
     from training.env import RewardEnv
-    from training.grpo import prompt_contract
+    from training.grpo import adapter_manifest
     from training.evaluate import Benchmark
     from training.study import materialize
 
@@ -141,10 +141,7 @@ def retrain(registry, name: str, events: Path | Iterable[dict], reference: Path,
     gen_cfg = gen_cfg or GeneratorConfig(dtype=pcfg.dtype, max_prompt_signals=pcfg.max_prompt_signals,
                                          num_queries=pcfg.num_queries, fallback="")
     users = ref_bench.eval_users("test", eval_users, seed=grpo_cfg.seed)
-    prompt = {"num_queries": pcfg.num_queries, "max_prompt_signals": pcfg.max_prompt_signals}
-    contract = prompt_contract(current.path if current.is_adapter else None)
-    if contract != "chat":  # the candidate was trained on the prompt the current version reads, and is served so
-        prompt["contract"] = contract
+    prompt = adapter_manifest(candidate)["prompt"]  # what it was trained on (the current version's), served so
     current_folder = registry.load_path(current)
     candidate_folder = materialize(work, "candidate", Path(base), candidate, list(layers) if layers else None,
                                    prompt, pcfg.dtype)
