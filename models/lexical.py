@@ -79,6 +79,21 @@ class LexicalIndex:
             return np.zeros(len(self._ids), dtype=np.float32)
         return np.asarray(self._weights[rows].sum(axis=0), dtype=np.float32).ravel()
 
+    def match(self, queries: Sequence[str], ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """How well each query's words match the articles ``ids``: ``(scores [ids, queries], best [queries])``, the
+        BM25 score of each (article, query) pair and each query's best score over the whole index (0 for a query
+        none of whose words is indexed); an id the index does not hold scores 0."""
+        rows = np.asarray([self._row.get(str(a), -1) for a in ids], dtype=np.int64)
+        scores = np.zeros((len(rows), len(queries)), dtype=np.float32)
+        best = np.zeros(len(queries), dtype=np.float32)
+        for j, query in enumerate(queries):
+            every = self.scores(query)
+            if len(every):
+                best[j] = every.max()
+            known = rows >= 0
+            scores[known, j] = every[rows[known]]
+        return scores, best
+
     def search(self, queries: Sequence[str], k: int, exclude: Collection[str] = ()) -> list[list[tuple[str, float]]]:
         """Per query, the top ``k`` (id, score) pairs with a positive score, best first (ties by index order),
         skipping ``exclude``. A query none of whose words is indexed gets ``[]``. Raises ``ValueError`` for

@@ -13,7 +13,10 @@ served: the training set reads the same rows point-in-time correct from Feast's 
 - **Features** (:data:`BASE_FEATURES`, :data:`QUERY_FEATURES`, :data:`USER_FEATURES`, :data:`CONTEXT_FEATURES`):
   the base set has the interest vector's similarity and the centroid channel's rank; the query set adds the best and
   mean similarity to the queries, the position of the best-matching query (queries are written best first), the
-  query channel's rank and the number of queries; the user set is the feature row's activity (history length and
+  query channel's rank and the number of queries; the word set (:data:`WORD_FEATURES`, with the query texts and the
+  news index's word index: the hybrid search's rankers) adds how the queries' words match the article: its best and
+  mean BM25 score under the queries, its best score as a share of that query's best over the whole index (comparable
+  across queries of different lengths) and how many queries share a word with it; the user set is the feature row's activity (history length and
   domain shares, ``models/activity.py``; the same for all of a user's candidates, so it acts by changing how the
   other features count, e.g. the query channel's rank for a reader with few clicks; missing in rows written before
   it existed, which LightGBM reads as missing); the optional context set has the article's age at the request and
@@ -42,6 +45,7 @@ DEPTH = 50  # candidates per channel
 CHANNELS = ("centroid", "queries")
 BASE_FEATURES = ("cos_interest", "rank_centroid")
 QUERY_FEATURES = ("cos_query_max", "cos_query_mean", "best_query_position", "rank_queries", "n_queries")
+WORD_FEATURES = ("bm25_query_max", "bm25_query_mean", "bm25_query_share_max", "n_queries_matching")
 CONTEXT_FEATURES = ("age_hours", "log_popularity")
 USER_FEATURES = activity.FIELDS
 MISSING_RANK = 2 * DEPTH  # an article a channel did not bring
@@ -95,6 +99,8 @@ class Candidates:
     best_query: np.ndarray  # index of the query most similar to each candidate (-1 without queries)
     cos_interest: np.ndarray
     cos_queries: np.ndarray  # [candidates, queries]
+    word_scores: np.ndarray | None = None  # [candidates, query texts]: BM25; None without texts or a word index
+    word_best: np.ndarray | None = None  # [query texts]: each query's best BM25 score over the whole index
 
     def channels_of(self, i: int) -> list[str]:
         return [c for c in CHANNELS if self.ranks[c][i] < MISSING_RANK]
@@ -116,8 +122,9 @@ def _vectors(interest_vector, query_embeddings, dim: int) -> tuple[np.ndarray, n
 
 
 def _assemble(news: NewsIndex, interest: np.ndarray, queries: np.ndarray, centroid: list[str],
-              query_hits: list[list[tuple[str, float]]], depth: int) -> Candidates:
-    """One user's candidates from the channels' search results, centroid first."""
+              query_hits: list[list[tuple[str, float]]], depth: int, texts=None) -> Candidates:
+    """One user's candidates from the channels' search results, centroid first; with the query ``texts`` and a word
+    index, how their words match each candidate."""
     query_list = fuse(query_hits, depth) if query_hits else []
     ids = list(dict.fromkeys(centroid + query_list))
     ranks = {}
@@ -127,7 +134,10 @@ def _assemble(news: NewsIndex, interest: np.ndarray, queries: np.ndarray, centro
     vectors = news.index.vectors(ids) if ids else np.zeros((0, news.index.dim), np.float32)
     cos_q = vectors @ queries.T if len(queries) else np.zeros((len(ids), 0), np.float32)
     best = cos_q.argmax(axis=1) if cos_q.shape[1] else np.full(len(ids), -1)
-    return Candidates(ids, ranks, best, vectors @ interest, cos_q)
+    words, word_best = None, None
+    if news.lexical is not None and texts is not None:
+        words, word_best = news.lexical.match([str(t) for t in texts], ids)
+    return Candidates(ids, ranks, best, vectors @ interest, cos_q, words, word_best)
 
 
 def _word_hits(news: NewsIndex, texts, depth: int, exclude=()) -> list[list[tuple[str, float]]]:
@@ -146,7 +156,8 @@ def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPT
     centroid = [a for a, _ in index.search(interest[None, :], depth, exclude=exclude)[0]] if interest.any() else []
     hits = index.search(vectors, 2 * depth, exclude=exclude) if len(vectors) else []
     hits += _word_hits(news, queries, depth, exclude) if len(vectors) else []
-    return _assemble(news, interest, vectors, centroid, hits, depth)
+    texts = (queries if len(vectors) else []) if queries is not None else None
+    return _assemble(news, interest, vectors, centroid, hits, depth, texts)
 
 
 def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH, hybrid: bool = False) -> list[Candidates]:
@@ -163,17 +174,32 @@ def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH, hybrid: b
     for row, (interest, queries), centroid in zip(rows, pairs, centroids):
         mine = hits[offset:offset + len(queries)]
         offset += len(queries)
+        texts = row.get("queries") if len(queries) else []
         if hybrid and len(queries):
-            mine = mine + _word_hits(news, row.get("queries"), depth)
+            mine = mine + _word_hits(news, texts, depth)
         ids = [a for a, _ in centroid] if interest.any() else []
-        out.append(_assemble(news, interest, queries, ids, mine, depth))
+        out.append(_assemble(news, interest, queries, ids, mine, depth, texts if hybrid else None))
     return out
 
 
+def _word_columns(candidates: Candidates) -> list[np.ndarray]:
+    """The :data:`WORD_FEATURES` columns: NaN (unknown to LightGBM) where the candidates were gathered without the
+    query texts or a word index, zeros for a user without queries."""
+    n = len(candidates.ids)
+    scores, best = candidates.word_scores, candidates.word_best
+    if scores is None or best is None:
+        return [np.full(n, np.nan)] * len(WORD_FEATURES)
+    if scores.shape[1] == 0:
+        return [np.zeros(n)] * len(WORD_FEATURES)
+    share = np.where(best > 0, scores / np.maximum(best, 1e-12), 0.0)
+    return [scores.max(axis=1), scores.mean(axis=1), share.max(axis=1), (scores > 0).sum(axis=1)]
+
+
 def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries: bool = True,
-             context: bool = False, row: dict | None = None) -> np.ndarray:
+             context: bool = False, row: dict | None = None, words: bool = False) -> np.ndarray:
     """The feature matrix of ``candidates`` ([candidates, features]) in the order of :func:`feature_names`; with a
-    feature ``row``, the user set too (its activity fields; a field the row lacks or holds as None is NaN)."""
+    feature ``row``, the user set too (its activity fields; a field the row lacks or holds as None is NaN); with
+    ``words`` (and ``with_queries``), the word set."""
     ids = candidates.ids
     columns = [candidates.cos_interest, candidates.ranks["centroid"]]
     if with_queries:
@@ -182,6 +208,8 @@ def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries:
         columns += [cos_q.max(axis=1) if n else np.zeros(len(ids)), cos_q.mean(axis=1) if n else np.zeros(len(ids)),
                     np.where(candidates.best_query >= 0, candidates.best_query, MISSING_RANK),
                     candidates.ranks["queries"], np.full(len(ids), n)]
+        if words:
+            columns += _word_columns(candidates)
     if context:
         columns += [np.asarray([(now_ms - news.published_ms.get(a, now_ms)) / 3_600_000 for a in ids]),
                     np.asarray([news.popularity.get(a, 0.0) for a in ids])]
@@ -191,8 +219,9 @@ def features(news: NewsIndex, candidates: Candidates, now_ms: int, with_queries:
         np.zeros((0, len(columns)), np.float32)
 
 
-def feature_names(with_queries: bool, context: bool = False, user: bool = False) -> list[str]:
+def feature_names(with_queries: bool, context: bool = False, user: bool = False, words: bool = False) -> list[str]:
     return list(BASE_FEATURES) + (list(QUERY_FEATURES) if with_queries else []) + \
+        (list(WORD_FEATURES) if with_queries and words else []) + \
         (list(CONTEXT_FEATURES) if context else []) + (list(USER_FEATURES) if user else [])
 
 
@@ -219,14 +248,18 @@ class Ranker:
 
     def __init__(self, booster, with_queries: bool, depth: int = DEPTH, meta: dict | None = None,
                  popularity: dict[str, float] | None = None, context: bool = False, user: bool = False,
-                 query_search: str = "dense"):
+                 query_search: str = "dense", words: bool = False):
         self.booster, self.with_queries, self.depth, self.context = booster, with_queries, depth, context
         self.user, self.query_search = user, check_search(query_search)
+        self.words = bool(words and with_queries)
+        if self.words and self.query_search != "hybrid":
+            raise RankerError("the word features need the query texts searched by their words: a ranker with them "
+                              "gathers its candidates by the hybrid search (query_search='hybrid')")
         self.meta = dict(meta or {})
         self.popularity = dict(popularity or {})
 
     def feature_names(self) -> list[str]:
-        return feature_names(self.with_queries, self.context, self.user)
+        return feature_names(self.with_queries, self.context, self.user, self.words)
 
     def _check_news(self, news: NewsIndex) -> None:
         """A ranker trained on hybrid candidates needs the word index to gather them the same way."""
@@ -247,7 +280,8 @@ class Ranker:
         self._check_news(news)
         candidates = gather(news, row["interest_vector"], row.get("query_embeddings"), self.depth, exclude,
                             row.get("queries") if self.query_search == "hybrid" else None)
-        x = features(news, candidates, now_ms, self.with_queries, self.context, row if self.user else None)
+        x = features(news, candidates, now_ms, self.with_queries, self.context, row if self.user else None,
+                     self.words)
         return self._top(candidates, self.score(x), row, k)
 
     def rank_many(self, news: NewsIndex, rows: list[dict], now_ms: int, k: int = 10) -> list[list[Ranked]]:
@@ -259,8 +293,8 @@ class Ranker:
             return out
         self._check_news(news)
         candidates = gather_many(news, [rows[i] for i in live], self.depth, self.query_search == "hybrid")
-        blocks = [features(news, c, now_ms, self.with_queries, self.context, rows[i] if self.user else None)
-                  for i, c in zip(live, candidates)]
+        blocks = [features(news, c, now_ms, self.with_queries, self.context, rows[i] if self.user else None,
+                           self.words) for i, c in zip(live, candidates)]
         scores = self.score(np.concatenate(blocks))
         offset = 0
         for i, cands, block in zip(live, candidates, blocks):
@@ -284,7 +318,8 @@ class Ranker:
         folder.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(folder / "model.txt"))
         meta = {**self.meta, "with_queries": self.with_queries, "context": self.context, "user": self.user,
-                "query_search": self.query_search, "depth": self.depth, "features": self.feature_names()}
+                "query_search": self.query_search, "words": self.words, "depth": self.depth,
+                "features": self.feature_names()}
         (folder / "ranker.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
         (folder / "popularity.json").write_text(json.dumps({a: round(v, 4) for a, v in self.popularity.items()
                                                             if v > 0}))
@@ -302,12 +337,14 @@ class Ranker:
         popularity = json.loads((folder / "popularity.json").read_text()) if (folder / "popularity.json").exists() \
             else {}
         booster = lightgbm.Booster(model_file=str(folder / "model.txt"))
-        names = feature_names(bool(meta["with_queries"]), bool(meta.get("context")), bool(meta.get("user")))
+        names = feature_names(bool(meta["with_queries"]), bool(meta.get("context")), bool(meta.get("user")),
+                              bool(meta.get("words")))
         if booster.num_feature() != len(names):
             raise RankerError(f"{folder}: the model has {booster.num_feature()} features, ranker.json names "
                               f"{len(names)}")
         return cls(booster, bool(meta["with_queries"]), int(meta.get("depth", DEPTH)), meta, popularity,
-                   bool(meta.get("context")), bool(meta.get("user")), str(meta.get("query_search", "dense")))
+                   bool(meta.get("context")), bool(meta.get("user")), str(meta.get("query_search", "dense")),
+                   bool(meta.get("words")))
 
 
 def log_popularity(clicks_ms: dict[str, list[int]], now_ms: int, window_days: float = 3.0) -> dict[str, float]:

@@ -48,7 +48,7 @@ from training.evaluate import GROUPS, Benchmark, interest_vector
 log = logging.getLogger(__name__)
 K = 10
 CTR_K = 5
-FULL = rk.feature_names(with_queries=True, context=True, user=True)  # the columns a split keeps; each ranker its own
+FULL = rk.feature_names(with_queries=True, context=True, user=True, words=True)  # a split's columns; a ranker its own
 # name -> (query features, context features, user activity features)
 RANKERS = {"ranker + queries": (True, False, True), "ranker without queries": (False, False, True),
            "ranker + queries, no activity": (True, False, False),
@@ -160,7 +160,7 @@ def build_split(bench: Benchmark, news: rk.NewsIndex, users: list[str], rows: di
         split.users.append(user)
         split.groups.append(bench.group_of(user))
         split.candidates.append(candidates)
-        split.x.append(rk.features(news, candidates, at_ms, with_queries=True, context=True, row=row))
+        split.x.append(rk.features(news, candidates, at_ms, with_queries=True, context=True, row=row, words=True))
         split.labels.append(np.asarray([a in relevant for a in candidates.ids], dtype=np.float32))
         split.relevant.append(list(bench.targets.get(user, [])))
     return split
@@ -209,9 +209,11 @@ def choose_params(split: Split, names: list[str], seed: int = 0, folds: int = FO
 def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None = None,
         meta: dict | None = None, context: bool = False, user: bool = False, query_search: str = "hybrid"
         ) -> rk.Ranker:
-    """A ranker on the feature set (``with_queries``, ``context``, ``user``), its parameters chosen by
-    cross-validation on ``split`` (the training users), then trained on all of them."""
-    names = rk.feature_names(with_queries, context, user)
+    """A ranker on the feature set (``with_queries``, ``context``, ``user``; the word features with the queries
+    where they are searched by their words, ``query_search='hybrid'``), its parameters chosen by cross-validation on
+    ``split`` (the training users), then trained on all of them."""
+    words = with_queries and check_search(query_search) == "hybrid"
+    names = rk.feature_names(with_queries, context, user, words)
     params, cv = choose_params(split, names, seed)
     booster = _booster(split, names, params, seed)
     y = np.concatenate(split.labels)
@@ -219,7 +221,7 @@ def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None
             "params": {**LGBM_FIXED, **params}, "cv_ndcg@10": round(cv, 4), "seed": seed, **(meta or {})}
     log.info("ranker %s: %s (cross-validated NDCG@10 %.4f)", names, params, cv)
     return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context, user=user,
-                     query_search=query_search)
+                     query_search=query_search, words=words)
 
 
 def _auc(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:

@@ -42,9 +42,11 @@ def test_the_rankers_train_on_the_offline_stores_rows_and_are_scored_per_group(r
         assert 0.5 < rows[name]["all"]["auc"][0] <= 1.0  # the scores separate next clicks from the rest
     lift = rows["lift (with - without queries)"]["all"]["ndcg@10"]
     assert lift[1] <= lift[0] <= lift[2]
-    assert set(out["feature_gain"]["ranker + queries"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES
+    # the queries are searched by their words too (hybrid), so the rankers with them read the word features
+    assert set(out["feature_gain"]["ranker + queries"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES + rk.WORD_FEATURES
                                                                + rk.USER_FEATURES)
-    assert set(out["feature_gain"]["ranker + queries, no activity"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES)
+    assert set(out["feature_gain"]["ranker + queries, no activity"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES
+                                                                            + rk.WORD_FEATURES)
     assert set(out["feature_gain"]["ranker without queries"]) == set(rk.BASE_FEATURES + rk.USER_FEATURES)
     assert len(out["per_user"]["ranker + queries"]) == out["test_users"]
     json.dumps({k: v for k, v in out.items() if k != "per_user"})  # the report is plain JSON
@@ -98,6 +100,7 @@ def test_a_saved_ranker_loads_and_ranks_a_feature_row_with_reasons(small_bench, 
         [t.article_id for t in top]
     # trained on the hybrid query search, it needs the news index's word index to gather the same candidates
     assert ranker.query_search == "hybrid" and ranker.meta["query_search"] == "hybrid" and news.lexical is not None
+    assert ranker.words and set(rk.WORD_FEATURES) <= set(ranker.feature_names())
     with pytest.raises(rk.RankerError, match="word index"):
         ranker.rank(rk.NewsIndex(news.index, news.published_ms), row, 0)
 
@@ -140,6 +143,45 @@ def test_gather_unions_the_channels_and_features_have_the_named_columns():
     assert batched.ids == hybrid.ids
     no_queries = rk.gather(news, vectors[0], None, depth=2)
     assert no_queries.channels_of(0) == ["centroid"] and no_queries.cos_queries.shape == (len(no_queries.ids), 0)
+
+
+def test_word_features_say_how_the_queries_words_match_each_candidate():
+    from models.lexical import LexicalIndex
+    from models.retrieval import ArticleIndex
+
+    ids = [f"a{i}" for i in range(5)]
+    texts = ["measles vaccine clinic opens", "vaccine trial results", "rocket launch delayed", "", "budget vote"]
+    news = rk.NewsIndex(ArticleIndex(ids, np.eye(5, dtype=np.float32)), {a: 0 for a in ids},
+                        lexical=LexicalIndex(ids, texts))
+    queries = ["measles vaccine", "rocket launch"]
+    cands = rk.gather(news, np.eye(5)[3], np.eye(5)[[0, 2]], depth=5, queries=queries)
+    names = rk.feature_names(with_queries=True, words=True)
+    assert names[-len(rk.WORD_FEATURES):] == list(rk.WORD_FEATURES)
+    x = rk.features(news, cands, 0, with_queries=True, words=True)
+    assert x.shape == (len(cands.ids), len(names))
+    col = {n: x[:, names.index(n)] for n in rk.WORD_FEATURES}
+    row = {a: cands.ids.index(a) for a in ("a0", "a1", "a2", "a4")}
+    # a0 is the best match of "measles vaccine" in the whole index, a1 shares one of its words, a4 none of either
+    assert col["bm25_query_share_max"][row["a0"]] == pytest.approx(1.0)
+    assert col["bm25_query_share_max"][row["a2"]] == pytest.approx(1.0)
+    assert 0 < col["bm25_query_share_max"][row["a1"]] < 1
+    assert col["bm25_query_max"][row["a0"]] > col["bm25_query_max"][row["a1"]] > 0
+    assert col["bm25_query_mean"][row["a0"]] == pytest.approx(col["bm25_query_max"][row["a0"]] / 2)
+    assert col["n_queries_matching"][row["a0"]] == 1 and col["n_queries_matching"][row["a4"]] == 0
+    assert all(col[n][row["a4"]] == 0 for n in rk.WORD_FEATURES)
+    # without the query texts the word features are unknown (NaN), not zero; without queries they are zero
+    dense = rk.features(news, rk.gather(news, np.eye(5)[3], np.eye(5)[[0, 2]], depth=5), 0, True, words=True)
+    assert np.isnan(dense[:, -len(rk.WORD_FEATURES):]).all()
+    none = rk.features(news, rk.gather(news, np.eye(5)[3], [], depth=5, queries=[]), 0, True, words=True)
+    assert (none[:, -len(rk.WORD_FEATURES):] == 0).all()
+    # one user at a time or many at once: the same word features
+    [batched] = rk.gather_many(news, [{"interest_vector": np.eye(5)[3], "query_embeddings": np.eye(5)[[0, 2]],
+                                       "queries": queries}], depth=5, hybrid=True)
+    assert batched.ids == cands.ids
+    assert rk.features(news, batched, 0, True, words=True) == pytest.approx(x)
+    # a ranker with the word features gathers by the hybrid search, or it would read them as unknown
+    with pytest.raises(rk.RankerError, match="hybrid"):
+        rk.Ranker(None, with_queries=True, query_search="dense", words=True)
 
 
 def _push_user(small_bench, data_dir, user: str) -> dict:
