@@ -42,6 +42,11 @@ def test_the_rankers_train_on_the_offline_stores_rows_and_are_scored_per_group(r
         assert 0.5 < rows[name]["all"]["auc"][0] <= 1.0  # the scores separate next clicks from the rest
     lift = rows["lift (with - without queries)"]["all"]["ndcg@10"]
     assert lift[1] <= lift[0] <= lift[2]
+    best = rows["over the best channel"]
+    assert best["channel"] in tr.UNRANKED
+    per = out["per_user"]
+    assert best["all"]["ndcg@10"][0] == pytest.approx(np.mean([r["ndcg@10"] for r in per["ranker + queries"]])
+                                                     - np.mean([r["ndcg@10"] for r in per[best["channel"]]]))
     # the queries are searched by their words too (hybrid), so the rankers with them read the word features
     assert set(out["feature_gain"]["ranker + queries"]) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES + rk.WORD_FEATURES
                                                                + rk.USER_FEATURES)
@@ -103,6 +108,20 @@ def test_a_saved_ranker_loads_and_ranks_a_feature_row_with_reasons(small_bench, 
     assert ranker.words and set(rk.WORD_FEATURES) <= set(ranker.feature_names())
     with pytest.raises(rk.RankerError, match="word index"):
         ranker.rank(rk.NewsIndex(news.index, news.published_ms), row, 0)
+
+
+def test_the_ranker_is_compared_per_user_with_the_best_unranked_list():
+    def users(values, groups=("cold", "warm", "warm", "drift")):
+        return [{"user_id": f"u{i}", "group": g, "ndcg@10": v, "ctr@5": 0.5} for i, (v, g) in
+                enumerate(zip(values, groups))]
+
+    per_user = {"ranker + queries": users([0.5, 0.4, 0.3, 0.2]), "centroid": users([0.1, 0.1, 0.1, 0.1]),
+                "queries": users([0.2, 0.5, 0.1, 0.4]), "centroid + queries (RRF)": users([0.2, 0.2, 0.2, 0.2])}
+    out = tr.over_best_channel(per_user)
+    assert out["channel"] == "queries"  # the highest mean NDCG@10 over all users (0.3)
+    assert out["all"]["ndcg@10"][0] == pytest.approx(0.05)  # (0.3 - 0.1 + 0.2 - 0.2) / 4, paired
+    assert out["cold"]["ndcg@10"][0] == pytest.approx(0.3) and out["warm"]["ndcg@10"][0] == pytest.approx(0.05)
+    assert out["all"]["ctr@5"][0] == pytest.approx(0.0)
 
 
 def test_gather_unions_the_channels_and_features_have_the_named_columns():
