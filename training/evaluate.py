@@ -135,12 +135,18 @@ class Benchmark:
         meta = self.users.get(user, {})
         return "cold" if meta.get("cold") else "drift" if meta.get("drift") else "warm"
 
-    def interest_centroids(self, user: str) -> np.ndarray:
-        """Unit centroids of the user's true interest topics (evaluation only, never shown to a generator)."""
+    def interest_topics(self, user: str) -> list:
+        """The user's true interest topics at the cutoff, a drifting user's new topic in place of the old one
+        (evaluation only, never shown to a generator; [] for a benchmark without them, e.g. MIND)."""
         topics = [i["topic"] for i in self.users.get(user, {}).get("interests", [])]
         drifted = self.users.get(user, {}).get("drift")
         if drifted:
             topics = [t for t in topics if t != drifted.get("from")] + [drifted.get("to")]
+        return topics
+
+    def interest_centroids(self, user: str) -> np.ndarray:
+        """Unit centroids of the user's true interest topics (evaluation only, never shown to a generator)."""
+        topics = self.interest_topics(user)
         rows = []
         for topic in topics:
             mask = (self.catalogue["topic"] == topic).to_numpy()

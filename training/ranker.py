@@ -16,10 +16,12 @@ For one simulated benchmark and one generator:
    training users, evaluated on test users: NDCG@10 of the reranked list, AUC of the scores over the candidates, and
    the expected click-through of the top 5 under the benchmark's click model (``training/click_model.py``, with the
    user's next clicks as their profile), per group with bootstrap intervals, the paired lift (with - without), and the
-   channels unranked as the floor, with the ranker's paired difference to the best of them. Neither uses the
-   article's age or popularity: most next clicks here are on articles published after the impression, so those
-   features would read the future; a third ranker that has them is reported to show by how much
-   (``models/ranker.py``).
+   channels unranked as the floor, with the ranker's paired difference to the best of them. On a simulated
+   benchmark also the share of the top 5 on one of the user's true interest topics (``users.json``; the simulator's
+   readers click only articles of their topics): the fitted click model scores closeness to the next clicks' mean
+   embedding, the centroid's own measure. Neither ranker uses the article's age or popularity: most next clicks
+   here are on articles published after the impression, so those features would read the future; a third ranker
+   that has them is reported to show by how much (``models/ranker.py``).
 
 ``interests ranker benchmark`` runs it and writes ``ranker.{json,md}``; ``interests ranker train`` keeps the ranker
 with the query features for ``interests rank``.
@@ -49,6 +51,7 @@ from training.evaluate import GROUPS, Benchmark, interest_vector
 log = logging.getLogger(__name__)
 K = 10
 CTR_K = 5
+ON_INTEREST = f"on-interest@{CTR_K}"  # share of the top 5 on one of the user's true interest topics (simulator)
 FULL = rk.feature_names(with_queries=True, context=True, user=True, words=True)  # a split's columns; a ranker its own
 # name -> (query features, context features, user activity features)
 RANKERS = {"ranker + queries": (True, False, True), "ranker without queries": (False, False, True),
@@ -252,6 +255,8 @@ def evaluate(bench: Benchmark, split: Split, rankers: dict[str, rk.Ranker], clic
     rankers, and the paired lift of the query features; plus the per-user values."""
     per_user: dict[str, list[dict]] = {name: [] for name in ROWS}
     scores: dict[str, list[np.ndarray]] = {name: [] for name in rankers}
+    topic_of = dict(zip(bench.catalogue["article_id"].astype(str), bench.catalogue["topic"])) \
+        if "topic" in bench.catalogue.columns else {}
     for i, user in enumerate(split.users):
         cands, relevant = split.candidates[i], bench.targets[user]
         vectors = news.index.vectors(relevant)
@@ -266,12 +271,16 @@ def evaluate(bench: Benchmark, split: Split, rankers: dict[str, rk.Ranker], clic
         lists["centroid"], lists["queries"] = by_rank["centroid"], by_rank["queries"]
         lists["centroid + queries (RRF)"] = fuse_channels(by_rank["centroid"], by_rank["queries"], K,
                                                           Fusion("rrf", weight=1.0))
+        topics = set(bench.interest_topics(user)) if topic_of else set()
         for name, ranked in lists.items():
             top = ranked[:CTR_K]
             ctr = float(click_model.predict(profile, top).mean()) if top else 0.0
             per_user[name].append({"user_id": user, "group": split.groups[i],
                                    "ndcg@10": ranking.ndcg_at_k(ranked, relevant, K),
                                    "recall@10": ranking.recall_at_k(ranked, relevant, K), f"ctr@{CTR_K}": ctr})
+            if topics:
+                per_user[name][-1][ON_INTEREST] = float(np.mean([topic_of.get(a) in topics for a in top])) \
+                    if top else 0.0
     summary: dict = {}
     for name, rows in per_user.items():
         summary[name] = {}
@@ -280,7 +289,7 @@ def evaluate(bench: Benchmark, split: Split, rankers: dict[str, rk.Ranker], clic
             if not idx:
                 continue
             entry = {"users": len(idx)}
-            for metric in ("ndcg@10", "recall@10", f"ctr@{CTR_K}"):
+            for metric in _metrics(rows, ("ndcg@10", "recall@10", f"ctr@{CTR_K}", ON_INTEREST)):
                 entry[metric] = list(ranking.bootstrap_ci([rows[i][metric] for i in idx], seed=seed))
             if name in scores:
                 entry["auc"] = _auc_ci([split.labels[i] for i in idx], [scores[name][i] for i in idx], seed)
@@ -290,14 +299,22 @@ def evaluate(bench: Benchmark, split: Split, rankers: dict[str, rk.Ranker], clic
     return summary, per_user
 
 
+def _metrics(rows: list[dict], names: tuple[str, ...]) -> list[str]:
+    """The metrics of ``names`` every one of ``rows`` has (the on-interest share only where the benchmark knows the
+    users' true topics)."""
+    return [m for m in names if rows and all(m in r for r in rows)]
+
+
 def paired(per_user: dict[str, list[dict]], a: str, b: str, seed: int = 0) -> dict:
-    """Per group, the mean per-user difference ``a - b`` of NDCG@10 and CTR@5 with its 95 % bootstrap interval."""
+    """Per group, the mean per-user difference ``a - b`` of NDCG@10, CTR@5 and the on-interest share at 5 (where
+    known) with its 95 % bootstrap interval."""
     out = {}
+    metrics = _metrics(per_user[a] + per_user[b], ("ndcg@10", f"ctr@{CTR_K}", ON_INTEREST))
     for group in GROUPS:
         idx = [i for i, r in enumerate(per_user[a]) if group == "all" or r["group"] == group]
         if idx:
             out[group] = {m: list(ranking.bootstrap_ci([per_user[a][i][m] - per_user[b][i][m] for i in idx],
-                                                       seed=seed)) for m in ("ndcg@10", f"ctr@{CTR_K}")}
+                                                       seed=seed)) for m in metrics}
     return out
 
 
@@ -496,7 +513,10 @@ def markdown(report: dict) -> str:
                      f"on {run_['train_users']} training users; {run_['candidates_per_user']:.0f} candidates per user; "
                      f"queries by {run_['generator_version']}, searched {run_.get('query_search', 'dense')})\n")
         for metric, label in (("ndcg@10", "NDCG@10"), ("auc", "AUC over the candidates"),
-                              (f"ctr@{CTR_K}", f"expected CTR@{CTR_K} (click model)")):
+                              (f"ctr@{CTR_K}", f"expected CTR@{CTR_K} (click model)"),
+                              (ON_INTEREST, f"on-interest share of the top {CTR_K} (the simulator's true topics)")):
+            if metric == ON_INTEREST and ON_INTEREST not in rows["ranker + queries"].get("all", {}):
+                continue
             lines = [f"| {label} | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
             for name in ROWS:
                 if metric == "auc" and "auc" not in rows[name].get("all", {}):
@@ -509,8 +529,9 @@ def markdown(report: dict) -> str:
             if not lift:
                 continue
             lines = [f"| {title} | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
-            for metric in ("ndcg@10", f"ctr@{CTR_K}"):
-                lines.append(f"| {metric} | " + " | ".join(_cell(lift.get(g), metric) for g in groups) + " |")
+            for metric in ("ndcg@10", f"ctr@{CTR_K}", ON_INTEREST):
+                if metric in lift.get("all", {}):
+                    lines.append(f"| {metric} | " + " | ".join(_cell(lift.get(g), metric) for g in groups) + " |")
             parts.append("\n".join(lines) + "\n")
         gains = run_["feature_gain"]["ranker + queries"]
         parts.append("Feature gain (ranker + queries): " + ", ".join(f"{k} {v:.0f}" for k, v in

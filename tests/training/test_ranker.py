@@ -42,6 +42,12 @@ def test_the_rankers_train_on_the_offline_stores_rows_and_are_scored_per_group(r
         assert 0.5 < rows[name]["all"]["auc"][0] <= 1.0  # the scores separate next clicks from the rest
     lift = rows["lift (with - without queries)"]["all"]["ndcg@10"]
     assert lift[1] <= lift[0] <= lift[2]
+    # the simulator knows each user's true topics: the share of a top 5 on them, and its paired lift
+    for name in tr.ROWS:
+        mean, low, high = rows[name]["all"][tr.ON_INTEREST]
+        assert 0.0 <= low <= mean <= high <= 1.0
+    assert rows["ranker + queries"]["all"][tr.ON_INTEREST][0] > 0.2  # a trained ranker's top 5 is mostly on topic
+    assert tr.ON_INTEREST in rows["lift (with - without queries)"]["cold"]
     best = rows["over the best channel"]
     assert best["channel"] in tr.UNRANKED
     per = out["per_user"]
@@ -118,6 +124,7 @@ def test_the_ranker_is_compared_per_user_with_the_best_unranked_list():
     per_user = {"ranker + queries": users([0.5, 0.4, 0.3, 0.2]), "centroid": users([0.1, 0.1, 0.1, 0.1]),
                 "queries": users([0.2, 0.5, 0.1, 0.4]), "centroid + queries (RRF)": users([0.2, 0.2, 0.2, 0.2])}
     out = tr.over_best_channel(per_user)
+    assert tr.ON_INTEREST not in out["all"]  # a benchmark without true topics (MIND) has no on-interest share
     assert out["channel"] == "queries"  # the highest mean NDCG@10 over all users (0.3)
     assert out["all"]["ndcg@10"][0] == pytest.approx(0.05)  # (0.3 - 0.1 + 0.2 - 0.2) / 4, paired
     assert out["cold"]["ndcg@10"][0] == pytest.approx(0.3) and out["warm"]["ndcg@10"][0] == pytest.approx(0.05)
