@@ -16,11 +16,11 @@ served: the training set reads the same rows point-in-time correct from Feast's 
   query channel's rank and the number of queries; the word set (:data:`WORD_FEATURES`, with the query texts and the
   news index's word index: the hybrid search's rankers) adds how the queries' words match the article: its best and
   mean BM25 score under the queries, its best score as a share of that query's best over the whole index (comparable
-  across queries of different lengths) and how many queries share a word with it; the user set is the feature row's activity (history length and
-  domain shares, ``models/activity.py``; the same for all of a user's candidates, so it acts by changing how the
-  other features count, e.g. the query channel's rank for a reader with few clicks; missing in rows written before
-  it existed, which LightGBM reads as missing); the optional context set has the article's age at the request and
-  its log popularity. The ranker "without the query features" is trained on the same candidates without the query
+  across queries of different lengths) and how many queries share a word with it; the user set is the feature
+  row's activity (history length and domain shares, ``models/activity.py``; the same for all of a user's
+  candidates, so it acts by changing how the other features count, e.g. the query channel's rank for a reader with
+  few clicks; missing in rows written before it existed, which LightGBM reads as missing); the optional context set
+  has the article's age at the request and its log popularity. The ranker "without the query features" is trained on the same candidates without the query
   set. A ranker uses the context set only where the candidates are articles published before the request (true in
   serving; not in the simulated benchmark, whose next clicks are mostly on articles published after the impression,
   so there the age and popularity of a candidate read the future).
