@@ -20,10 +20,11 @@ served: the training set reads the same rows point-in-time correct from Feast's 
   row's activity (history length and domain shares, ``models/activity.py``; the same for all of a user's
   candidates, so it acts by changing how the other features count, e.g. the query channel's rank for a reader with
   few clicks; missing in rows written before it existed, which LightGBM reads as missing); the optional context set
-  has the article's age at the request and its log popularity. The ranker "without the query features" is trained on the same candidates without the query
-  set. A ranker uses the context set only where the candidates are articles published before the request (true in
-  serving; not in the simulated benchmark, whose next clicks are mostly on articles published after the impression,
-  so there the age and popularity of a candidate read the future).
+  has the article's age at the request and its log popularity. The ranker "without the query features" is trained
+  on the same candidates without the query set. A ranker uses the context set only where the candidates are
+  articles published before the request (true in serving; not in the simulated benchmark, whose next clicks are
+  mostly on articles published after the impression, so there the age and popularity of a candidate read the
+  future).
 - A trained ranker is a folder: ``model.txt`` (LightGBM), ``ranker.json`` (features, depth, how it was trained and
   measured) and ``popularity.json`` (log clicks per article over the training range's last days).
 """
