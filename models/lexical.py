@@ -79,45 +79,45 @@ class LexicalIndex:
             return np.zeros(len(self._ids), dtype=np.float32)
         return np.asarray(self._weights[rows].sum(axis=0), dtype=np.float32).ravel()
 
-    def match(self, queries: Sequence[str], ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """How well each query's words match the articles ``ids``: ``(scores [ids, queries], best [queries])``, the
-        BM25 score of each (article, query) pair and each query's best score over the whole index (0 for a query
-        none of whose words is indexed); an id the index does not hold scores 0."""
+    def match(self, scores: np.ndarray, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """How well queries' words match the articles ``ids``, from the queries' :meth:`scores` stacked
+        (``[queries, articles]``): ``(scores [ids, queries], best [queries])``, the BM25 score of each (article,
+        query) pair and each query's best score over the whole index; an id the index does not hold scores 0."""
+        scores = np.atleast_2d(np.asarray(scores, dtype=np.float32))
         rows = np.asarray([self._row.get(str(a), -1) for a in ids], dtype=np.int64)
-        scores = np.zeros((len(rows), len(queries)), dtype=np.float32)
-        best = np.zeros(len(queries), dtype=np.float32)
-        for j, query in enumerate(queries):
-            every = self.scores(query)
-            if len(every):
-                best[j] = every.max()
-            known = rows >= 0
-            scores[known, j] = every[rows[known]]
-        return scores, best
+        out = np.zeros((len(rows), len(scores)), dtype=np.float32)
+        known = rows >= 0
+        out[known] = scores[:, rows[known]].T
+        best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(scores), dtype=np.float32)
+        return out, best
 
-    def search(self, queries: Sequence[str], k: int, exclude: Collection[str] = ()) -> list[list[tuple[str, float]]]:
-        """Per query, the top ``k`` (id, score) pairs with a positive score, best first (ties by index order),
-        skipping ``exclude``. A query none of whose words is indexed gets ``[]``. Raises ``ValueError`` for
-        ``k < 1``."""
+    def top(self, scores: np.ndarray, k: int, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
+        """The top ``k`` (id, score) pairs of one query's :meth:`scores` with a positive score, best first (ties by
+        index order), skipping ``exclude``. Raises ``ValueError`` for ``k < 1``."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         excluded = {str(i) for i in exclude}
-        out = []
-        for query in queries:
-            scores = self.scores(query)
-            hits: list[tuple[str, float]] = []
-            positive = np.flatnonzero(scores > 0)
-            fetch = min(len(positive), k + len(excluded))
-            if fetch:
-                top = positive[np.argpartition(-scores[positive], fetch - 1)[:fetch]] if fetch < len(positive) \
-                    else positive
-                for j in top[np.lexsort((top, -scores[top]))]:
-                    if self._ids[j] in excluded:
-                        continue
-                    hits.append((self._ids[j], float(scores[j])))
-                    if len(hits) == k:
-                        break
-            out.append(hits)
-        return out
+        hits: list[tuple[str, float]] = []
+        positive = np.flatnonzero(scores > 0)
+        fetch = min(len(positive), k + len(excluded))
+        if fetch:
+            top = positive[np.argpartition(-scores[positive], fetch - 1)[:fetch]] if fetch < len(positive) \
+                else positive
+            for j in top[np.lexsort((top, -scores[top]))]:
+                if self._ids[j] in excluded:
+                    continue
+                hits.append((self._ids[j], float(scores[j])))
+                if len(hits) == k:
+                    break
+        return hits
+
+    def search(self, queries: Sequence[str], k: int, exclude: Collection[str] = ()) -> list[list[tuple[str, float]]]:
+        """Per query, the top ``k`` (id, score) pairs with a positive score, best first (ties by index order),
+        skipping ``exclude`` (:meth:`top` of its :meth:`scores`). A query none of whose words is indexed gets ``[]``.
+        Raises ``ValueError`` for ``k < 1``."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        return [self.top(self.scores(query), k, exclude) for query in queries]
 
     @classmethod
     def from_catalogue(cls, catalogue) -> "LexicalIndex":

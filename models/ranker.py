@@ -123,9 +123,9 @@ def _vectors(interest_vector, query_embeddings, dim: int) -> tuple[np.ndarray, n
 
 
 def _assemble(news: NewsIndex, interest: np.ndarray, queries: np.ndarray, centroid: list[str],
-              query_hits: list[list[tuple[str, float]]], depth: int, texts=None) -> Candidates:
-    """One user's candidates from the channels' search results, centroid first; with the query ``texts`` and a word
-    index, how their words match each candidate."""
+              query_hits: list[list[tuple[str, float]]], depth: int, word_scores=None) -> Candidates:
+    """One user's candidates from the channels' search results, centroid first; with the query texts' BM25 scores
+    over the index (:func:`_word_scores`), how their words match each candidate."""
     query_list = fuse(query_hits, depth) if query_hits else []
     ids = list(dict.fromkeys(centroid + query_list))
     ranks = {}
@@ -135,17 +135,24 @@ def _assemble(news: NewsIndex, interest: np.ndarray, queries: np.ndarray, centro
     vectors = news.index.vectors(ids) if ids else np.zeros((0, news.index.dim), np.float32)
     cos_q = vectors @ queries.T if len(queries) else np.zeros((len(ids), 0), np.float32)
     best = cos_q.argmax(axis=1) if cos_q.shape[1] else np.full(len(ids), -1)
-    words, word_best = None, None
-    if news.lexical is not None and texts is not None:
-        words, word_best = news.lexical.match([str(t) for t in texts], ids)
+    words, word_best = news.lexical.match(word_scores, ids) if word_scores is not None else (None, None)
     return Candidates(ids, ranks, best, vectors @ interest, cos_q, words, word_best)
 
 
-def _word_hits(news: NewsIndex, texts, depth: int, exclude=()) -> list[list[tuple[str, float]]]:
-    """The query texts searched by their words (none without texts or a word index)."""
-    if news.lexical is None or texts is None or len(texts) == 0:
+def _word_scores(news: NewsIndex, texts) -> np.ndarray | None:
+    """Each query text's BM25 score of every article ([texts, articles], computed once per request for both the word
+    search and the word features); None without texts or a word index."""
+    if news.lexical is None or texts is None:
+        return None
+    rows = [news.lexical.scores(str(t)) for t in texts]
+    return np.stack(rows) if rows else np.zeros((0, len(news.lexical)), np.float32)
+
+
+def _word_hits(news: NewsIndex, scores, depth: int, exclude=()) -> list[list[tuple[str, float]]]:
+    """The query texts searched by their words, from their :func:`_word_scores` (none without them)."""
+    if scores is None:
         return []
-    return [hits for hits in news.lexical.search(list(texts), 2 * depth, exclude=exclude) if hits]
+    return [hits for hits in (news.lexical.top(row, 2 * depth, exclude) for row in scores) if hits]
 
 
 def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPTH,
@@ -156,9 +163,9 @@ def gather(news: NewsIndex, interest_vector, query_embeddings, depth: int = DEPT
     interest, vectors = _vectors(interest_vector, query_embeddings, index.dim)
     centroid = [a for a, _ in index.search(interest[None, :], depth, exclude=exclude)[0]] if interest.any() else []
     hits = index.search(vectors, 2 * depth, exclude=exclude) if len(vectors) else []
-    hits += _word_hits(news, queries, depth, exclude) if len(vectors) else []
-    texts = (queries if len(vectors) else []) if queries is not None else None
-    return _assemble(news, interest, vectors, centroid, hits, depth, texts)
+    words = _word_scores(news, (queries if len(vectors) else []) if queries is not None else None)
+    hits += _word_hits(news, words, depth, exclude)
+    return _assemble(news, interest, vectors, centroid, hits, depth, words)
 
 
 def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH, hybrid: bool = False) -> list[Candidates]:
@@ -175,11 +182,10 @@ def gather_many(news: NewsIndex, rows: list[dict], depth: int = DEPTH, hybrid: b
     for row, (interest, queries), centroid in zip(rows, pairs, centroids):
         mine = hits[offset:offset + len(queries)]
         offset += len(queries)
-        texts = row.get("queries") if len(queries) else []
-        if hybrid and len(queries):
-            mine = mine + _word_hits(news, texts, depth)
+        words = _word_scores(news, row.get("queries") if len(queries) else []) if hybrid else None
+        mine = mine + _word_hits(news, words, depth)
         ids = [a for a, _ in centroid] if interest.any() else []
-        out.append(_assemble(news, interest, queries, ids, mine, depth, texts if hybrid else None))
+        out.append(_assemble(news, interest, queries, ids, mine, depth, words))
     return out
 
 

@@ -47,6 +47,17 @@ def test_search_ranks_skips_excluded_and_returns_nothing_for_unknown_words(index
         index.search(["x"], k=0)
 
 
+def test_match_reads_candidates_scores_and_each_querys_best_from_the_scores(index):
+    queries = ["alcaraz wimbledon", "interest rates", "quantum"]
+    scores = np.stack([index.scores(q) for q in queries])
+    matched, best = index.match(scores, ["a2", "zz", "a1", "a3"])  # "zz": not in the index
+    assert matched.shape == (4, 3) and best.tolist() == pytest.approx([scores[0, 0], scores[1, 2], 0.0])
+    assert matched[0, 0] == pytest.approx(scores[0, 1]) and matched[2, 0] == pytest.approx(scores[0, 0])
+    assert matched[3, 1] == pytest.approx(scores[1, 2]) and (matched[1] == 0).all() and (matched[:, 2] == 0).all()
+    # the search is the top of the same scores
+    assert index.top(scores[0], 5) == index.search(["alcaraz wimbledon"], k=5)[0]
+
+
 def test_building_checks_its_input_and_survives_an_empty_vocabulary():
     with pytest.raises(ValueError, match="ids but"):
         LexicalIndex(["a"], [])
