@@ -19,7 +19,8 @@ def _channels(args, bench, names, embedder, out: Path) -> int:
     from training.benchmark import measure
     from training.report import channel_table
 
-    run = measure(bench, names, embedder, args.users, args.train_users, args.seed, query_search=args.query_search)
+    run = measure(bench, names, embedder, args.users, args.train_users, args.seed, query_search=args.query_search,
+                  learn=not args.no_learned_fusion)
     print(channel_table(run))
     if run["audit"]:
         print("served lists: " + json.dumps(run["audit"]))
@@ -66,10 +67,17 @@ def cmd_benchmark(args) -> int:
                  generators=args.generators.split(",") if args.generators else None, clean=not args.no_clean,
                  truths=tuple(args.truths.split(",")), out_dir=out,
                  articles=Path(args.articles) if args.articles else None, query_search=args.query_search,
-                 fusion_seed=args.seed + 1 if args.fusion_seed is None else args.fusion_seed)
+                 fusion_seed=args.seed + 1 if args.fusion_seed is None else args.fusion_seed,
+                 learn=not args.no_learned_fusion)
     print(markdown(report))
     print(f"wrote {out}/benchmark.json, benchmark.md and benchmark.png")
     return 0
+
+
+def _learned_option(parser) -> None:
+    parser.add_argument("--no-learned-fusion", action="store_true",
+                        help="skip the learned fusion (a LightGBM ranker over the centroid's and the queries' "
+                             "candidates, trained on the users that choose the fusions); only the rule fusions")
 
 
 def _add_eval(sub) -> None:
@@ -89,6 +97,7 @@ def _add_eval(sub) -> None:
                         "it (fusion chosen on --train-users training users), exclusive hits, the multi-centroid "
                         "(test split only)")
     e.add_argument("--train-users", type=int, default=200, help="--channels: training users that choose the fusion")
+    _learned_option(e)
     e.add_argument("--out", default="eval-results")
     query_search_option(e, _SEARCH_HELP)
 
@@ -113,6 +122,7 @@ def _add_benchmark(sub) -> None:
                         "training users")
     b.add_argument("--out", default=None, help="results folder (default training/results)")
     b.add_argument("--no-clean", action="store_true", help="skip the noise classifier")
+    _learned_option(b)
     b.add_argument("--articles", default=None, metavar="FILE",
                    help="simulate the users over this article file (CSV or Parquet with id, title, body, category "
                         "and published columns, e.g. the Lee corpus that `interests data lee` writes) instead of the "

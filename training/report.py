@@ -82,9 +82,14 @@ def channel_table(run: dict, metric: str = "ndcg@10") -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, by_group in summary.items():
         label = name
-        fusion = run.get("fusions", {}).get(name.removeprefix("centroid + "))
+        generator = name.removeprefix("centroid + ").removesuffix(" (learned)")
+        fusion = run.get("fusions", {}).get(generator)
         if name.startswith("centroid + ") and fusion:
-            label = f"{name} ({fusion['rule']})"
+            learned = name.endswith(" (learned)")
+            rule = fusion["learned"]["rule"] if learned else fusion["rule"]
+            label = f"centroid + {generator} ({rule})"
+            if fusion.get("deployed") == ("learned" if learned else "rule") and "learned" in fusion:
+                label += ", deployed"
         cells = [_cell(by_group[g][metric], metric) if g in by_group else "-" for g in groups]
         ratio = by_group["all"][metric][0] / base if base else float("nan")
         hits = "-" if name == "centroid" else f"{by_group['all']['gained_total']} / {by_group['all']['lost_total']}"
@@ -97,12 +102,20 @@ def _mean(run: dict, row: str, group: str = "all") -> float | None:
     return entry["ndcg@10"][0] if entry else None
 
 
+def fused_row(run: dict, generator: str) -> str:
+    """The row of the centroid fused with ``generator`` by the fusion the run deploys (the rule fusion, or the
+    learned one where it measured better on the users that choose the fusions)."""
+    learned = (run.get("fusions", {}).get(generator) or {}).get("deployed") == "learned"
+    return f"centroid + {generator}" + (" (learned)" if learned else "")
+
+
 def targets(report: dict, generator: str = "served") -> list[tuple[str, str, bool]]:
-    """The query channel's targets, each as ``(claim, measured, met)``, from a benchmark report (both truths)."""
+    """The query channel's targets, each as ``(claim, measured, met)``, from a benchmark report (both truths); each
+    fused row is the deployed fusion's (:func:`fused_row`)."""
     out = []
-    fused = f"centroid + {generator}"
     for run in report["truths"]:
         truth, audit = run["truth"], run.get("audit") or {}
+        fused = fused_row(run, generator)
         if audit:
             out.append((f"{truth}: no served query repeats the prompt's fixed text",
                         f"{audit['served_prompt_copies']} in {audit['users']} lists",
@@ -130,17 +143,17 @@ def targets(report: dict, generator: str = "served") -> list[tuple[str, str, boo
         groups = [g for g in ("warm", "cold", "drift") if _mean(run, fused, g) is not None]
         not_below = all(_mean(run, fused, g) >= _mean(run, "centroid", g) for g in groups)
         if truth == "embedding":
-            out.append((f"{truth}: centroid + {generator} not below the centroid", f"{both / centroid:.2f}x",
+            out.append((f"{truth}: {fused} not below the centroid", f"{both / centroid:.2f}x",
                         both >= centroid))
             continue
-        out.append((f"{truth}: centroid + {generator} >= 1.3x the centroid", f"{both / centroid:.2f}x",
+        out.append((f"{truth}: {fused} >= 1.3x the centroid", f"{both / centroid:.2f}x",
                     both >= 1.3 * centroid))
-        out.append((f"{truth}: centroid + {generator} not below the centroid in any group",
+        out.append((f"{truth}: {fused} not below the centroid in any group",
                     ", ".join(f"{g} {_mean(run, fused, g) / _mean(run, 'centroid', g):.2f}x" for g in groups),
                     not_below))
-        rivals = {"centroid + keyphrase": _mean(run, "centroid + keyphrase"),
+        rivals = {fused_row(run, "keyphrase"): _mean(run, fused_row(run, "keyphrase")),
                   "multi-centroid": _mean(run, "multi-centroid")}
-        out.append((f"{truth}: centroid + {generator} above centroid + key phrases and the multi-centroid",
+        out.append((f"{truth}: {fused} above centroid + key phrases and the multi-centroid",
                     ", ".join(f"{k} {v:.3f}" for k, v in rivals.items() if v is not None) + f"; fused {both:.3f}",
                     all(v is None or both > v for v in rivals.values())))
     return out
