@@ -114,7 +114,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     (``training/learned_fusion.py``), reported as its own row, and the report's ``deployed`` says which of the two
     fusions measured better there."""
     from training.audit import audit
-    from training.channels import Channels, channel_rows, choose_fusion, summarise_rows
+    from training.channels import Channels, channel_rows, choose_fusion, learned_row, paired, summarise_rows
     from training.learned_fusion import deployed, fit_learned
 
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
@@ -146,6 +146,11 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     rows = channel_rows(channels, test_users, on_test, fusions,
                         {n: f.lists(channels, test_users, on_test[n]) for n, f in learned.items()})
     served = next((r for r in results if r["generator"] == "served"), None)
+    chosen = {n: learned_row(n) if deployed(fit[n], learned.get(n)) == "learned" else f"centroid + {n}"
+              for n in fusions}
+    pairs = [(chosen[n], "centroid") for n in chosen]
+    pairs += [(learned_row(n), f"centroid + {n}") for n in learned]
+    pairs += [(chosen[n], chosen["keyphrase"]) for n in chosen if n != "keyphrase" and "keyphrase" in chosen]
     return {"test_users": len(test_users), "train_users": len(train), "query_search": query_search,
             "fusion_users": (f"{len(train)} test users of {Path(fusion_bench.root).name}" if fusion_bench
                              else f"{len(train)} training users"),
@@ -154,6 +159,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
                             **({"learned": learned[n].to_json()} if n in learned else {}),
                             "deployed": deployed(fit[n], learned.get(n))} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
+            "paired": {f"{x} - {y}": paired(rows, x, y, seed) for x, y in pairs},
             "audit": audit(served["per_user"], bench.histories, model=served.get("version")) if served else None}
 
 
@@ -216,7 +222,7 @@ def commit() -> str:
 
 def markdown(report: dict) -> str:
     """The benchmark's Markdown: per truth the channel table (the deployed view), the audit and the generator table."""
-    from training.report import channel_table, targets_table
+    from training.report import channel_table, paired_table, targets_table
 
     meta = report["meta"]
     load = meta["load_average"]
@@ -230,6 +236,9 @@ def markdown(report: dict) -> str:
         parts.append(f"## Truth: {run['truth']} topics ({run['test_users']} test users; fusions chosen on "
                      f"{chose}; queries searched {run.get('query_search', 'dense')})\n")
         parts.append(channel_table(run) + "\n")
+        if run.get("paired"):
+            parts.append("Paired differences, the same test users (NDCG@10, mean [95 % bootstrap]; the fusions "
+                         "each deployed):\n\n" + paired_table(run) + "\n")
         if run.get("audit"):
             parts.append("Served lists: " + ", ".join(f"{k} {v}" for k, v in run["audit"].items()) + "\n")
         parts.append("Each generator alone:\n\n" + table(run["generators"], markdown=True) + "\n")

@@ -174,6 +174,19 @@ def channel_rows(channels: Channels, users: list[str], generators: dict[str, dic
     return rows
 
 
+def paired(rows: dict[str, list[dict]], a: str, b: str, seed: int = 0, metric: str = "ndcg@10") -> dict:
+    """Group -> ``[mean, low, high]`` (95 % bootstrap) of the per-user difference ``a - b`` of ``metric`` between two
+    rows of :func:`channel_rows` (the same users, so paired)."""
+    theirs = {r["user_id"]: r[metric] for r in rows[b]}
+    out = {}
+    for group in GROUPS:
+        diffs = [r[metric] - theirs[r["user_id"]] for r in rows[a]
+                 if (group == "all" or r["group"] == group) and r["user_id"] in theirs]
+        if diffs:
+            out[group] = list(ranking.bootstrap_ci(diffs, seed=seed))
+    return out
+
+
 def summarise_rows(rows: dict[str, list[dict]], seed: int = 0) -> dict:
     """Row -> group -> {users, metric: [mean, low, high]} (95 % bootstrap), plus total gained/lost hits."""
     out = {}

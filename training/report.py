@@ -97,6 +97,17 @@ def channel_table(run: dict, metric: str = "ndcg@10") -> str:
     return "\n".join(lines)
 
 
+def paired_table(run: dict) -> str:
+    """Markdown: each paired difference of the run (``a - b`` per user, by group) with its interval."""
+    groups = [g for g in ("all", "warm", "cold", "drift") if g in run["channels"]["centroid"]]
+    lines = ["| " + " | ".join(["difference", *groups]) + " |", "|" + "---|" * (len(groups) + 1)]
+    for name, by_group in run["paired"].items():
+        cells = [f"{by_group[g][0]:+.3f} [{by_group[g][1]:+.3f}, {by_group[g][2]:+.3f}]" if g in by_group else "-"
+                 for g in groups]
+        lines.append("| " + " | ".join([name, *cells]) + " |")
+    return "\n".join(lines)
+
+
 def _mean(run: dict, row: str, group: str = "all") -> float | None:
     entry = run["channels"].get(row, {}).get(group)
     return entry["ndcg@10"][0] if entry else None

@@ -10,8 +10,8 @@ import pytest
 
 from models.embeddings import HashEmbedder
 from models.recall import Fusion
-from training.channels import (Channels, channel_rows, choose_fusion, exclusive_hits, fusion_grid, summarise_rows,
-                               within_one_se)
+from training.channels import (Channels, channel_rows, choose_fusion, exclusive_hits, fusion_grid, paired,
+                               summarise_rows, within_one_se)
 from training.evaluate import Benchmark
 
 
@@ -135,3 +135,14 @@ def test_channel_rows_score_every_channel_and_fusion_per_user_and_group():
     summary = summarise_rows(rows)
     assert summary["gen"]["all"]["users"] == 2 and summary["gen"]["cold"]["users"] == 1
     assert summary["centroid + gen"]["all"]["gained_total"] == sum(r["gained"] for r in rows["centroid + gen"])
+
+
+def test_paired_differences_match_users_and_split_by_group():
+    rows = {"a": [{"user_id": "u1", "group": "warm", "ndcg@10": 0.5}, {"user_id": "u2", "group": "cold", "ndcg@10": 0.2},
+                  {"user_id": "u3", "group": "cold", "ndcg@10": 0.0}],
+            "b": [{"user_id": "u3", "group": "cold", "ndcg@10": 0.1}, {"user_id": "u1", "group": "warm", "ndcg@10": 0.1},
+                  {"user_id": "u2", "group": "cold", "ndcg@10": 0.2}]}
+    out = paired(rows, "a", "b")
+    assert out["all"][0] == pytest.approx((0.4 + 0.0 - 0.1) / 3)  # matched by user, not by position
+    assert out["warm"] == pytest.approx([0.4, 0.4, 0.4]) and out["cold"][0] == pytest.approx(-0.05)
+    assert out["cold"][1] <= out["cold"][0] <= out["cold"][2] and "drift" not in out

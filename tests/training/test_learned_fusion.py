@@ -17,6 +17,10 @@ from training.learned_fusion import LEARNED, RULE, deployed, fit_learned
 from training.report import fused_row, targets
 
 
+META = {"command": "interests benchmark", "commit": "abc", "machine": "cpu", "seconds": 60.0,
+        "load_average": {"start": [1.0], "end": [1.0]}}
+
+
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     root = tmp_path_factory.mktemp("fusion-bench")
@@ -78,7 +82,7 @@ def test_the_learned_fusion_learns_where_the_next_clicks_come_from(setting):
 
 
 def test_the_benchmark_reports_the_learned_fusion_beside_the_rule_and_says_which_it_deploys(bench):
-    from training.benchmark import measure
+    from training.benchmark import markdown, measure
 
     run = measure(bench, ["centroid", "keyphrase"], HashEmbedder(), eval_users=30, train_users=60)
     assert {"centroid + keyphrase", learned_row("keyphrase")} <= set(run["channels"])
@@ -87,6 +91,9 @@ def test_the_benchmark_reports_the_learned_fusion_beside_the_rule_and_says_which
     assert fusion["deployed"] == (LEARNED if fusion["learned"]["cv_ndcg@10"] > fusion["train_ndcg@10"] else RULE)
     per_user = run["channel_per_user"][learned_row("keyphrase")]
     assert len(per_user) == run["test_users"] and all(0.0 <= r["ndcg@10"] <= 1.0 for r in per_user)
+    chosen = learned_row("keyphrase") if fusion["deployed"] == LEARNED else "centroid + keyphrase"
+    assert set(run["paired"]) == {f"{chosen} - centroid", f"{learned_row('keyphrase')} - centroid + keyphrase"}
+    assert "Paired differences" in markdown({"meta": META, "truths": [{**run, "truth": "lexical"}]})
     assert not measure(bench, ["keyphrase"], HashEmbedder(), eval_users=30, train_users=60, learn=False
                        )["fusions"]["keyphrase"].get("learned")
 
