@@ -115,7 +115,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     fusions measured better there."""
     from training.audit import audit
     from training.channels import Channels, channel_rows, choose_fusion, learned_row, paired, summarise_rows
-    from training.learned_fusion import deployed, fit_learned
+    from training.learned_fusion import LEARNED, deployed, fit_learned
 
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
     chooser = fusion_bench or bench
@@ -146,8 +146,8 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     rows = channel_rows(channels, test_users, on_test, fusions,
                         {n: f.lists(channels, test_users, on_test[n]) for n, f in learned.items()})
     served = next((r for r in results if r["generator"] == "served"), None)
-    chosen = {n: learned_row(n) if deployed(fit[n], learned.get(n)) == "learned" else f"centroid + {n}"
-              for n in fusions}
+    deploy = {n: deployed(fit[n], learned.get(n)) for n in fusions}
+    chosen = {n: learned_row(n) if deploy[n] == LEARNED else f"centroid + {n}" for n in fusions}
     pairs = [(chosen[n], "centroid") for n in chosen]
     pairs += [(learned_row(n), f"centroid + {n}") for n in learned]
     pairs += [(chosen[n], chosen["keyphrase"]) for n in chosen if n != "keyphrase" and "keyphrase" in chosen]
@@ -157,7 +157,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
             "generators": results,
             "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n],
                             **({"learned": learned[n].to_json()} if n in learned else {}),
-                            "deployed": deployed(fit[n], learned.get(n))} for n, f in fusions.items()},
+                            "deployed": deploy[n]} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
             "paired": {f"{x} - {y}": paired(rows, x, y, seed) for x, y in pairs},
             "audit": audit(served["per_user"], bench.histories, model=served.get("version")) if served else None}
