@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import numpy as np
-
 from models import ranker as rk
 from training import ranker as rank
 
@@ -51,23 +49,26 @@ class LearnedFusion:
                 "params": {k: p[k] for k in ("objective", "num_leaves", "min_child_samples", "n_estimators")}}
 
     def lists(self, channels, users: list[str], queries: dict[str, list[str]], k: int = K) -> dict[str, list[str]]:
-        """Each user's fused top ``k`` (a user without history gets ``[]``)."""
-        split = candidates(channels, users, queries)
-        names = self.ranker.feature_names()
-        out = {u: [] for u in users}
-        for user, cands, x in zip(split.users, split.candidates, split.x):
-            scores = self.ranker.score(rank.columns(x, names))
-            out[user] = [cands.ids[j] for j in np.argsort(-scores, kind="stable")[:k]]
-        return out
+        """Each user's fused top ``k``: what the ranker serves for the user's feature row, the articles they have
+        read excluded."""
+        news = news_index(channels)
+        return {u: [r.article_id for r in self.ranker.rank(news, channels.feature_row(u, queries.get(u)), 0, k,
+                                                           exclude=channels.bench.clicked.get(u, set()))]
+                for u in users}
+
+
+def news_index(channels) -> rk.NewsIndex:
+    """The ranker's view of ``channels``' articles (a :class:`training.channels.Channels`): its index and word
+    index; no publication times or popularity (the learned fusion has no context features)."""
+    return rk.NewsIndex(channels.index, {}, {}, channels.lexical)
 
 
 def candidates(channels, users: list[str], queries: dict[str, list[str]]) -> rank.Split:
     """The users' candidates, feature matrices and labels, gathered as a ranker gathers them (the articles each user
-    has read excluded), from ``channels`` (a :class:`training.channels.Channels`: its index, word index, interest
-    vectors and activity)."""
-    news = rk.NewsIndex(channels.index, {}, {}, channels.lexical)
+    has read excluded), from ``channels``' interest vectors, activity and ``queries``."""
     rows = {u: channels.feature_row(u, queries.get(u)) for u in users}
-    return rank.build_split(channels.bench, news, users, rows, at_ms=0, query_search=channels.query_search)
+    return rank.build_split(channels.bench, news_index(channels), users, rows, at_ms=0,
+                            query_search=channels.query_search)
 
 
 def fit_learned(channels, users: list[str], queries: dict[str, list[str]], seed: int = 0) -> LearnedFusion | None:
