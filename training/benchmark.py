@@ -112,10 +112,11 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     better there than on unseen users, and the fusion chosen there leans on it too much). With ``learn``, each
     generator's queries are also fused with the centroid by a ranker trained on those users
     (``training/learned_fusion.py``), reported as its own row, and the report's ``deployed`` says which of the two
-    fusions measured better there."""
+    is deployed: the learned one where it beat the rule there by more than one paired standard error
+    (``margin_over_rule``: mean and standard error of the per-user difference)."""
     from training.audit import audit
     from training.channels import Channels, channel_rows, choose_fusion, learned_row, paired, summarise_rows
-    from training.learned_fusion import LEARNED, deployed, fit_learned
+    from training.learned_fusion import LEARNED, deploy_margin, deployed, fit_learned
 
     test_users = bench.eval_users("test", limit=eval_users, seed=seed)
     chooser = fusion_bench or bench
@@ -135,8 +136,9 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     fusion_channels = Channels(fusion_bench, embedder, query_search=query_search) if fusion_bench else channels
     fusions, fit, learned = {}, {}, {}
     for name, queries in on_train.items():
-        fusions[name], fit[name] = choose_fusion(fusion_channels, train, queries)
-        log.info("centroid + %s fused by %s (train NDCG@10 %.4f)", name, fusions[name].describe(), fit[name])
+        fit[name] = choose_fusion(fusion_channels, train, queries)
+        fusions[name] = fit[name].fusion
+        log.info("centroid + %s fused by %s (train NDCG@10 %.4f)", name, fusions[name].describe(), fit[name].mean)
         if learn:
             learned[name] = fit_learned(fusion_channels, train, queries, seed)
             if learned[name] is not None:
@@ -146,7 +148,7 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
     rows = channel_rows(channels, test_users, on_test, fusions,
                         {n: f.lists(channels, test_users, on_test[n]) for n, f in learned.items()})
     served = next((r for r in results if r["generator"] == "served"), None)
-    deploy = {n: deployed(fit[n], learned.get(n)) for n in fusions}
+    deploy = {n: deployed(fit[n].per_user, learned.get(n)) for n in fusions}
     chosen = {n: learned_row(n) if deploy[n] == LEARNED else f"centroid + {n}" for n in fusions}
     pairs = [(chosen[n], "centroid") for n in chosen]
     pairs += [(learned_row(n), f"centroid + {n}") for n in learned]
@@ -155,8 +157,10 @@ def measure(bench: Benchmark, generators: list[str], embedder, eval_users: int =
             "fusion_users": (f"{len(train)} test users of {Path(fusion_bench.root).name}" if fusion_bench
                              else f"{len(train)} training users"),
             "generators": results,
-            "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n],
-                            **({"learned": learned[n].to_json()} if n in learned else {}),
+            "fusions": {n: {**f.to_json(), "rule": f.describe(), "train_ndcg@10": fit[n].mean,
+                            **({"learned": {**learned[n].to_json(), "margin_over_rule": [
+                                round(v, 4) for v in deploy_margin(fit[n].per_user, learned[n])]}}
+                               if n in learned else {}),
                             "deployed": deploy[n]} for n, f in fusions.items()},
             "channels": summarise_rows(rows, seed), "channel_per_user": rows,
             "paired": {f"{x} - {y}": paired(rows, x, y, seed) for x, y in pairs},

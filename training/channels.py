@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from typing import NamedTuple
 
 import numpy as np
 
@@ -108,10 +109,18 @@ def score(ranked: list[str], reference: list[str], relevant) -> dict:
             "mrr": ranking.mrr(ranked[:K], relevant), "gained": gained, "lost": lost}
 
 
-def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[str]]) -> tuple[Fusion, float]:
+class FusionChoice(NamedTuple):
+    """A fusion chosen on some users, its mean NDCG@10 there and each user's (user id -> NDCG@10)."""
+
+    fusion: Fusion
+    mean: float
+    per_user: dict[str, float]
+
+
+def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[str]]) -> FusionChoice:
     """The fusion of :func:`fusion_grid` chosen on ``users`` (never the reported test users: the benchmark passes
-    another simulation's test users, ``training/benchmark.py`` ``measure``) by the one-standard-error rule, and its
-    mean NDCG@10 of centroid + queries there: the first fusion of the grid (simplest first) whose mean is within one
+    another simulation's test users, ``training/benchmark.py`` ``measure``) by the one-standard-error rule, with the
+    NDCG@10 of centroid + queries there (mean and per user): the first fusion of the grid (simplest first) whose mean is within one
     standard error of the best mean, the standard error of the per-user difference from the best (both fusions score
     the same users, so the comparison is paired; the spread of one fusion's per-user scores would call nearly every
     fusion of the grid a tie). Among some 400 fusions, the one with the highest mean on a few hundred users is partly
@@ -124,13 +133,13 @@ def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[
                       channels.bench.targets[user]))
     grid = fusion_grid()
     if not cases:
-        return grid[0], 0.0
+        return FusionChoice(grid[0], 0.0, {})
     scores = np.array([[ranking.ndcg_at_k(fuse_channels(c, q, K, fusion, n), rel, K) for c, q, n, rel in cases]
                        for fusion in grid])
     means = scores.mean(axis=1)
     best = int(np.argmax(means))
     chosen = next(i for i in range(len(grid)) if within_one_se(scores[best] - scores[i]))
-    return grid[chosen], float(means[chosen])
+    return FusionChoice(grid[chosen], float(means[chosen]), dict(zip(users, scores[chosen].tolist())))
 
 
 def within_one_se(loss: np.ndarray) -> bool:

@@ -185,30 +185,41 @@ def _booster(split: Split, names: list[str], params: dict, seed: int):
     return model.booster_
 
 
+def user_ndcg(split: Split, score) -> np.ndarray:
+    """Each of the split's users' NDCG@10 of their candidates ordered by ``score(feature matrix)``."""
+    return np.array([ranking.ndcg_at_k([cands.ids[j] for j in np.argsort(-score(x), kind="stable")], relevant, K)
+                     for x, cands, relevant in zip(split.x, split.candidates, split.relevant)], dtype=float)
+
+
 def mean_ndcg(split: Split, score) -> float:
     """Mean NDCG@10 over the split's users of their candidates ordered by ``score(feature matrix)``."""
-    values = []
-    for x, cands, relevant in zip(split.x, split.candidates, split.relevant):
-        s = score(x)
-        values.append(ranking.ndcg_at_k([cands.ids[j] for j in np.argsort(-s, kind="stable")], relevant, K))
-    return float(np.mean(values)) if values else float("nan")
+    values = user_ndcg(split, score)
+    return float(values.mean()) if values.size else float("nan")
 
 
-def choose_params(split: Split, names: list[str], seed: int = 0, folds: int = FOLDS) -> tuple[dict, float]:
-    """The :data:`PARAM_GRID` entry with the best mean NDCG@10 in ``folds``-fold cross-validation over the training
-    users (seeded folds by user), and that mean. Test users never choose."""
+def out_of_fold(split: Split, names: list[str], params: dict, seed: int = 0, folds: int = FOLDS) -> np.ndarray:
+    """Each user's NDCG@10 (in ``split.users`` order) ranked by a booster with ``params`` trained on the other
+    ``folds - 1`` parts of the users (seeded folds by user: the same parts for every ``params``)."""
     order = np.random.default_rng(seed).permutation(len(split.users))
-    parts = [sorted(order[i::folds].tolist()) for i in range(folds)]
-    best, best_score = PARAM_GRID[0], -1.0
+    scores = np.zeros(len(split.users))
+    for k in range(folds):
+        held = sorted(order[k::folds].tolist())
+        kept = set(held)
+        fitted = _booster(split.subset([i for i in range(len(split.users)) if i not in kept]), names, params, seed)
+        scores[held] = user_ndcg(split.subset(held), lambda x: fitted.predict(columns(x, names)))
+    return scores
+
+
+def choose_params(split: Split, names: list[str], seed: int = 0, folds: int = FOLDS) -> tuple[dict, np.ndarray]:
+    """The :data:`PARAM_GRID` entry with the best mean NDCG@10 in ``folds``-fold cross-validation over the training
+    users (seeded folds by user), and its users' out-of-fold NDCG@10 (:func:`out_of_fold`). Test users never
+    choose."""
+    best, best_scores = PARAM_GRID[0], None
     for params in PARAM_GRID:
-        scores = []
-        for k in range(folds):
-            held = set(parts[k])
-            fitted = _booster(split.subset([i for i in range(len(split.users)) if i not in held]), names, params, seed)
-            scores.append(mean_ndcg(split.subset(parts[k]), lambda x: fitted.predict(columns(x, names))))
-        if np.mean(scores) > best_score + 1e-9:
-            best, best_score = params, float(np.mean(scores))
-    return best, best_score
+        scores = out_of_fold(split, names, params, seed, folds)
+        if best_scores is None or scores.mean() > best_scores.mean() + 1e-9:
+            best, best_scores = params, scores
+    return best, best_scores
 
 
 def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None = None,
@@ -219,7 +230,8 @@ def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None
     ``split`` (the training users), then trained on all of them."""
     words = with_queries and check_search(query_search) == "hybrid"
     names = rk.feature_names(with_queries, context, user, words)
-    params, cv = choose_params(split, names, seed)
+    params, held_out = choose_params(split, names, seed)
+    cv = float(held_out.mean())
     booster = _booster(split, names, params, seed)
     y = np.concatenate(split.labels)
     info = {"training_users": len(split.users), "training_rows": int(len(y)), "positives": int(y.sum()),

@@ -48,13 +48,13 @@ def test_the_fusion_is_chosen_on_training_users_and_can_be_a_rule_by_click_histo
         **{f"k{i}": {"centroid": centroid, "queries": queries, "clicks": 0, "targets": ["q0", "q1"]}
            for i in range(3)},
     }
-    fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["some query"] for u in cases})
+    fusion, mean, _ = choose_fusion(FakeChannels(cases), list(cases), {u: ["some query"] for u in cases})
     assert fusion.cold_clicks > 0 and fusion.for_user(0)[0] > fusion.for_user(10)[0] or \
         fusion.method == "quota" and fusion.for_user(0)[1] > fusion.for_user(10)[1]
     assert mean == pytest.approx(1.0)  # each group gets its own channel's top two first
     # without cold users the plain fusion that keeps the centroid's head wins, the first such in the grid
     warm = {u: c for u, c in cases.items() if u.startswith("w")}
-    fusion, mean = choose_fusion(FakeChannels(warm), list(warm), {u: ["q"] for u in warm})
+    fusion, mean, _ = choose_fusion(FakeChannels(warm), list(warm), {u: ["q"] for u in warm})
     assert mean == pytest.approx(1.0) and fusion == fusion_grid()[0] == Fusion("rrf", weight=0.25)
 
 
@@ -69,7 +69,7 @@ def test_a_fusion_better_only_within_the_noise_loses_to_the_simplest():
     cases.update({f"k{i}": {"centroid": centroid, "queries": queries, "clicks": 0,
                             "targets": ["q0"] if i < 3 else ["c1"]} for i in range(5)})
     grid = fusion_grid()
-    fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
+    fusion, mean, _ = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
     assert fusion == grid[0]  # the plain RRF at the lowest query weight
     lists = [(c["centroid"], c["queries"], c["clicks"], c["targets"]) for c in cases.values()]
     from common import ranking
@@ -91,7 +91,7 @@ def test_a_small_gain_on_every_reader_wins_though_the_per_user_scores_spread_wid
     # is the same for every reader, so the paired rule takes it
     cases = {f"u{i}": {"centroid": centroid, "queries": queries, "clicks": 10,
                        "targets": ["c0", "c1", "c2", "c3", "q0"] if i % 3 == 0 else ["zz"]} for i in range(30)}
-    fusion, mean = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
+    fusion, mean, _ = choose_fusion(FakeChannels(cases), list(cases), {u: ["q"] for u in cases})
     assert fusion != fusion_grid()[0] and fusion.for_user(10) != (0.25, 0)
     from common import ranking
     from models.recall import fuse_channels

@@ -13,7 +13,7 @@ from models.recall import Fusion, fuse_channels
 from tests.training.test_simulate import run_sim
 from training.channels import Channels, learned_row
 from training.evaluate import Benchmark, make_baseline
-from training.learned_fusion import LEARNED, RULE, deployed, fit_learned
+from training.learned_fusion import LEARNED, RULE, LearnedFusion, deploy_margin, deployed, fit_learned
 from training.report import fused_row, targets
 
 
@@ -44,6 +44,9 @@ def test_the_learned_fusion_ranks_as_the_served_ranker_ranks(setting):
     train, test = users[:80], users[80:]
     fusion = fit_learned(channels, train, queries, seed=0)
     assert fusion is not None and fusion.users == 80 and 0.0 <= fusion.cv_ndcg <= 1.0
+    # each training user's score when their fold was held out: the cross-validated mean is their mean
+    assert set(fusion.held_out) == set(train) and fusion.cv_ndcg == pytest.approx(
+        np.mean(list(fusion.held_out.values())), abs=1e-4)
     assert set(fusion.ranker.feature_names()) == set(rk.BASE_FEATURES + rk.QUERY_FEATURES + rk.WORD_FEATURES
                                                      + rk.USER_FEATURES)  # hybrid search: the word features too
     lists = fusion.lists(channels, test, queries)
@@ -88,7 +91,8 @@ def test_the_benchmark_reports_the_learned_fusion_beside_the_rule_and_says_which
     assert {"centroid + keyphrase", learned_row("keyphrase")} <= set(run["channels"])
     fusion = run["fusions"]["keyphrase"]
     assert fusion["learned"]["training_users"] <= run["train_users"]
-    assert fusion["deployed"] == (LEARNED if fusion["learned"]["cv_ndcg@10"] > fusion["train_ndcg@10"] else RULE)
+    mean, se = fusion["learned"]["margin_over_rule"]
+    assert se > 0 and fusion["deployed"] == (LEARNED if mean > se else RULE)
     per_user = run["channel_per_user"][learned_row("keyphrase")]
     assert len(per_user) == run["test_users"] and all(0.0 <= r["ndcg@10"] <= 1.0 for r in per_user)
     chosen = learned_row("keyphrase") if fusion["deployed"] == LEARNED else "centroid + keyphrase"
@@ -107,14 +111,21 @@ def test_no_learned_fusion_without_a_next_click_among_the_candidates(setting):
     assert fit_learned(channels, users[:3], queries) is None  # fewer users than folds
 
 
-def test_the_learned_fusion_is_deployed_only_where_it_measured_better():
-    class Fitted:
-        cv_ndcg = 0.20
+def test_the_learned_fusion_is_deployed_only_where_it_beat_the_rule_beyond_the_noise():
+    rule = {"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4, "e": 0.0}  # e has no next click: not in the learned fusion's folds
 
-    assert deployed(0.19, Fitted()) == LEARNED
-    assert deployed(0.20, Fitted()) == RULE  # a tie keeps the rule
-    assert deployed(0.25, Fitted()) == RULE
-    assert deployed(0.0, None) == RULE
+    def learned(*scores):
+        return LearnedFusion(ranker=None, users=4, held_out=dict(zip("abcd", scores)))
+
+    ahead = learned(0.2, 0.3, 0.4, 0.5)  # +0.1 on every user with a next click, 0 on e: sd 0.0447
+    assert deploy_margin(rule, ahead) == pytest.approx((0.08, 0.02))  # standard error 0.0447 / sqrt(5)
+    assert deployed(rule, ahead) == LEARNED
+    # a higher mean (+0.02) from one user (+0.3) against two losses (-0.1): within one standard error (0.073), the
+    # rule stays; comparing the means alone deployed such a fusion
+    level = learned(0.4, 0.1, 0.2, 0.4)
+    assert deploy_margin(rule, level)[0] == pytest.approx(0.02) and deployed(rule, level) == RULE
+    assert deployed(rule, learned(0.1, 0.2, 0.3, 0.4)) == RULE  # a tie keeps the rule
+    assert deployed(rule, None) == RULE and deployed({}, ahead) == RULE
 
 
 def _run(deploy: str) -> dict:
