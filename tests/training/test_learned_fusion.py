@@ -97,7 +97,8 @@ def test_the_benchmark_reports_the_learned_fusion_beside_the_rule_and_says_which
     assert len(per_user) == run["test_users"] and all(0.0 <= r["ndcg@10"] <= 1.0 for r in per_user)
     chosen = learned_row("keyphrase") if fusion["deployed"] == LEARNED else "centroid + keyphrase"
     assert set(run["paired"]) == {f"{chosen} - centroid", f"{learned_row('keyphrase')} - centroid + keyphrase"}
-    assert "Paired differences" in markdown({"meta": META, "truths": [{**run, "truth": "lexical"}]})
+    shown = markdown({"meta": META, "truths": [{**run, "truth": "lexical"}]})
+    assert "Paired differences" in shown and f"{mean:+.3f} ± {se:.3f} over the rule where chosen" in shown
     assert not measure(bench, ["keyphrase"], HashEmbedder(), eval_users=30, train_users=60, learn=False
                        )["fusions"]["keyphrase"].get("learned")
 
