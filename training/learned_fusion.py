@@ -86,8 +86,8 @@ def fit_learned(channels, users: list[str], queries: dict[str, list[str]], seed:
                     sum(bool(labels.any()) for labels in split.labels))
         return None
     try:
-        ranker = rank.fit(split, with_queries=True, seed=seed, user=True, query_search=channels.query_search)
-        held_out = rank.out_of_fold(split, ranker.feature_names(), ranker.meta["params"], seed)
+        ranker, held_out = rank.cross_fit(split, with_queries=True, seed=seed, user=True,
+                                          query_search=channels.query_search)
     except ValueError as err:  # a fold without a positive
         log.warning("no learned fusion: %s", err)
         return None

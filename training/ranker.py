@@ -228,6 +228,14 @@ def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None
     """A ranker on the feature set (``with_queries``, ``context``, ``user``; the word features with the queries
     where they are searched by their words, ``query_search='hybrid'``), its parameters chosen by cross-validation on
     ``split`` (the training users), then trained on all of them."""
+    return cross_fit(split, with_queries, seed, popularity, meta, context, user, query_search)[0]
+
+
+def cross_fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None = None,
+              meta: dict | None = None, context: bool = False, user: bool = False, query_search: str = "hybrid"
+              ) -> tuple[rk.Ranker, np.ndarray]:
+    """:func:`fit`'s ranker and each of ``split``'s users' NDCG@10 with their fold held out under the chosen
+    parameters (:func:`out_of_fold`, in ``split.users`` order)."""
     words = with_queries and check_search(query_search) == "hybrid"
     names = rk.feature_names(with_queries, context, user, words)
     params, held_out = choose_params(split, names, seed)
@@ -238,7 +246,7 @@ def fit(split: Split, with_queries: bool, seed: int = 0, popularity: dict | None
             "params": {**LGBM_FIXED, **params}, "cv_ndcg@10": round(cv, 4), "seed": seed, **(meta or {})}
     log.info("ranker %s: %s (cross-validated NDCG@10 %.4f)", names, params, cv)
     return rk.Ranker(booster, with_queries, meta=info, popularity=popularity, context=context, user=user,
-                     query_search=query_search, words=words)
+                     query_search=query_search, words=words), held_out
 
 
 def _auc(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:
