@@ -73,9 +73,8 @@ def measure(truth: str, seed: int, users: int, eval_users: int, embedder) -> dic
     sim = simulated(seed, users, truth, None)
     bench = Benchmark.load(sim, noise_filter=noise_filter_for(sim, embedder, seed)[0])
     test = bench.eval_users("test", limit=eval_users, seed=0)
-    index = ArticleIndex(bench.catalogue["article_id"].tolist(), bench.embeddings)
-    lexical = bench.lexical_index()
-    channels = Channels(bench, embedder)
+    channels = Channels(bench, embedder)  # its article index and word index are the channel's own
+    index, lexical = channels.index, channels.lexical
     centroid = float(np.mean([ranking.ndcg_at_k(channels.history_lists(u)[0], bench.targets[u], K) for u in test]))
     rows = {}
     for name in GENERATORS:

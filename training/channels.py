@@ -120,8 +120,8 @@ class FusionChoice(NamedTuple):
 def choose_fusion(channels: Channels, users: list[str], queries: dict[str, list[str]]) -> FusionChoice:
     """The fusion of :func:`fusion_grid` chosen on ``users`` (never the reported test users: the benchmark passes
     another simulation's test users, ``training/benchmark.py`` ``measure``) by the one-standard-error rule, with the
-    NDCG@10 of centroid + queries there (mean and per user): the first fusion of the grid (simplest first) whose mean is within one
-    standard error of the best mean, the standard error of the per-user difference from the best (both fusions score
+    NDCG@10 of centroid + queries there (mean and per user): the first fusion of the grid (simplest first) whose
+    mean is within one standard error of the best mean, the standard error of the per-user difference from the best (both fusions score
     the same users, so the comparison is paired; the spread of one fusion's per-user scores would call nearly every
     fusion of the grid a tie). Among some 400 fusions, the one with the highest mean on a few hundred users is partly
     chosen by their noise; a rule for a small group (users without clicks) fitted to a handful of them does not

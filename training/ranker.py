@@ -191,12 +191,6 @@ def user_ndcg(split: Split, score) -> np.ndarray:
                      for x, cands, relevant in zip(split.x, split.candidates, split.relevant)], dtype=float)
 
 
-def mean_ndcg(split: Split, score) -> float:
-    """Mean NDCG@10 over the split's users of their candidates ordered by ``score(feature matrix)``."""
-    values = user_ndcg(split, score)
-    return float(values.mean()) if values.size else float("nan")
-
-
 def out_of_fold(split: Split, names: list[str], params: dict, seed: int = 0, folds: int = FOLDS) -> np.ndarray:
     """Each user's NDCG@10 (in ``split.users`` order) ranked by a booster with ``params`` trained on the other
     ``folds - 1`` parts of the users (seeded folds by user: the same parts for every ``params``)."""
